@@ -1,0 +1,52 @@
+# wagate: `make demo` runs the full flow, `make test` runs every check.
+# Both install what they need first (`make install`).
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+# uv comes from PATH when the machine has it, else it is installed with pip.
+UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+
+.PHONY: install demo test lint unit integration e2e bench lock clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements/dev.txt pyproject.toml
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
+		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+	@test -x $(BIN)/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(UV) pip sync --quiet --require-hashes --python $(BIN)/python requirements/dev.txt
+	$(UV) pip install --quiet --no-deps --no-build-isolation --python $(BIN)/python -e .
+	@touch $@
+
+lock:
+	$(UV) pip compile pyproject.toml --generate-hashes --no-emit-index-url --python-version 3.11 -q -o requirements/runtime.txt
+	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --no-emit-index-url --python-version 3.11 -q -o requirements/dev.txt
+
+demo: install
+	$(BIN)/python -m wagate.demo
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+integration: install
+	$(BIN)/pytest tests/integration
+
+e2e: install
+	$(BIN)/pytest tests/e2e
+
+test: lint
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,3 @@
+"""wagate: a self-hostable WhatsApp Business gateway."""
+
+__version__ = "0.1.0"

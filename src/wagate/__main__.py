@@ -1,0 +1,3 @@
+from wagate.cli.main import main
+
+main()

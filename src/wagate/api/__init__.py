@@ -1,0 +1,1 @@
+"""The HTTP API: FastAPI routes, wire schemas, and the wiring of a gateway process."""

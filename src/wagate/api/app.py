@@ -1,0 +1,62 @@
+"""The FastAPI application of a gateway process, and its error handling."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from wagate.api import envelope
+from wagate.api.gateway import Gateway
+from wagate.api.routes import resumable_media
+from wagate.domain.errors import WagateError
+from wagate.settings import Settings
+
+log = structlog.get_logger("wagate.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A gateway application; its lifespan opens and closes the shared resources."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gateway = await Gateway.start(settings)
+        app.state.gateway = gateway
+        try:
+            yield
+        finally:
+            await gateway.stop()
+
+    app = FastAPI(title="wagate", version="0.1.0", lifespan=lifespan, docs_url=None)
+    app.include_router(resumable_media.router)
+
+    @app.exception_handler(WagateError)
+    async def on_domain_error(request: Request, exc: WagateError) -> Response:
+        return envelope.for_error(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        details = {
+            ".".join(str(part) for part in error["loc"]): str(error["msg"])
+            for error in exc.errors()
+        }
+        return envelope.invalid_payload(details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return envelope.envelope(
+            exc.status_code, f"WA-{exc.status_code}", str(exc.detail), {}, {"error": exc.detail}
+        )
+
+    @app.exception_handler(Exception)
+    async def on_unexpected_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", path=request.url.path)
+        return envelope.internal_error()
+
+    return app

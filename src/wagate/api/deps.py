@@ -1,0 +1,29 @@
+"""FastAPI dependencies: the shared gateway and its services, as annotated aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from wagate.api.gateway import Gateway
+from wagate.services.tenancy import TenancyService
+from wagate.services.uploads import UploadService
+
+
+def get_gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+def get_tenancy(request: Request) -> TenancyService:
+    return get_gateway(request).tenancy
+
+
+def get_uploads(request: Request) -> UploadService:
+    return get_gateway(request).uploads
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+TenancyDep = Annotated[TenancyService, Depends(get_tenancy)]
+UploadsDep = Annotated[UploadService, Depends(get_uploads)]

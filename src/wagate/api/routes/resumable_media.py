@@ -1,0 +1,127 @@
+"""``/v2/{sid}/whatsapp/{waba_id}/resumable_media``: upload media, and look uploads up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from wagate.api import envelope
+from wagate.api.deps import GatewayDep, TenancyDep, UploadsDep
+from wagate.api.multipart import NON_FILE_ALLOWANCE, read_upload_form
+from wagate.domain import errors
+from wagate.domain.tenancy import ApiVersion
+from wagate.domain.uploads import Upload
+
+router = APIRouter()
+
+PATH = "/v2/{sid}/whatsapp/{waba_id}/resumable_media"
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+@router.post(PATH, status_code=202)
+async def upload_resumable_media(
+    sid: str, waba_id: str, request: Request, tenancy: TenancyDep, uploads: UploadsDep
+) -> Response:
+    """Take a file (multipart ``file`` and ``type``) and answer 202 once it is stored."""
+    access = await tenancy.authorize_waba(
+        sid, request.headers.get("api-key"), waba_id, api_version=ApiVersion.V2
+    )
+    idempotency_key = request.headers.get("idempotency-key")
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise errors.InvalidPayload({"Idempotency-Key": "must be 1 to 255 characters"})
+    earlier = await uploads.admit(access, idempotency_key)
+    if earlier is not None:
+        return envelope.accepted(earlier.id, "PENDING")
+
+    declared_length = request.headers.get("content-length")
+    if declared_length is not None:
+        if not declared_length.isdigit():
+            raise errors.InvalidPayload({"content-length": "not a number"})
+        if int(declared_length) > uploads.policy.max_bytes + NON_FILE_ALLOWANCE:
+            raise errors.PayloadTooLarge()
+
+    form = await read_upload_form(
+        request.headers.get("content-type"),
+        request.stream(),
+        uploads.open_blob,
+        max_file_bytes=uploads.policy.max_bytes,
+    )
+    upload = await uploads.accept(access, form.file, form.fields.get("type"), idempotency_key)
+    return envelope.accepted(upload.id, "PENDING")
+
+
+@router.get(PATH)
+async def get_resumable_media(
+    sid: str,
+    waba_id: str,
+    request: Request,
+    gateway: GatewayDep,
+    tenancy: TenancyDep,
+    uploads: UploadsDep,
+) -> Response:
+    """One upload (``?id=``) or a page of them (``?limit=&offset=``), newest first."""
+    access = await tenancy.authorize_waba(
+        sid, request.headers.get("api-key"), waba_id, api_version=ApiVersion.V2
+    )
+    query = request.query_params
+    public_url = gateway.settings.public_url
+    upload_id = query.get("id")
+    if upload_id is not None:
+        upload = await uploads.get(access, upload_id)
+        return envelope.ok(upload_to_wire(upload, public_url))
+    limit = _int_param(query.get("limit"), "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    offset = _int_param(query.get("offset"), "offset", 0, 0, None)
+    page, total = await uploads.list(access, limit=limit, offset=offset)
+    return envelope.ok(
+        {
+            "items": [upload_to_wire(upload, public_url) for upload in page],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
+    )
+
+
+def _int_param(raw: str | None, name: str, default: int, low: int, high: int | None) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise errors.InvalidPayload({name: "must be an integer"}) from None
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise errors.InvalidPayload({name: f"must be {bound}"})
+    return value
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def upload_to_wire(upload: Upload, public_url: str) -> dict[str, Any]:
+    """An upload as the API shows it."""
+    wire: dict[str, Any] = {
+        "id": upload.id,
+        "status": upload.status.value,
+        "waba_id": upload.waba_id,
+        "file_name": upload.file_name,
+        "type": upload.media_type,
+        "size": upload.size,
+        "sha256": upload.sha256,
+        "created_at": _iso(upload.created_at),
+        "expires_at": _iso(upload.expires_at),
+        "purge_at": _iso(upload.purge_at),
+    }
+    if upload.uploaded_file_handle:
+        wire["uploaded_file_handle"] = upload.uploaded_file_handle
+    if upload.file_link_token:
+        wire["file_link"] = f"{public_url.rstrip('/')}/media/{upload.file_link_token}"
+    if upload.failure_reason:
+        wire["error"] = upload.failure_reason
+    return wire

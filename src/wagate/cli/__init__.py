@@ -1,0 +1,1 @@
+"""Operator commands: ``wagate serve``, ``wagate migrate``, tenants, and the demo."""

@@ -1,0 +1,131 @@
+"""The ``wagate`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+
+from wagate.domain.errors import WagateError
+from wagate.domain.tenancy import ApiVersion
+from wagate.services.tenancy import TenancyService
+from wagate.settings import Settings
+from wagate.store import Database
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="wagate",
+    help="A self-hostable WhatsApp Business gateway.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+accounts_app = typer.Typer(help="Customer accounts.", no_args_is_help=True)
+wabas_app = typer.Typer(help="WhatsApp Business Accounts of a customer.", no_args_is_help=True)
+numbers_app = typer.Typer(help="WhatsApp numbers of a WABA.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(wabas_app, name="wabas")
+app.add_typer(numbers_app, name="numbers")
+
+
+def _run_with_database(work: Callable[[Database], Awaitable[T]]) -> T:
+    """Open the configured database, migrate it, run ``work``, and close it."""
+
+    async def runner() -> T:
+        database = Database(Settings().resolved_database_url())
+        try:
+            await database.upgrade_schema()
+            return await work(database)
+        finally:
+            await database.close()
+
+    try:
+        return asyncio.run(runner())
+    except WagateError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8080, help="Port to listen on."),
+) -> None:
+    """Serve the gateway API."""
+    from wagate.cli.server import run_server
+
+    run_server(Settings(), host=host, port=port)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+
+    async def work(database: Database) -> None:
+        return None
+
+    _run_with_database(work)
+    typer.echo("schema is current")
+
+
+@accounts_app.command("create")
+def create_account(
+    sid: str = typer.Option(..., help="The account SID."),
+    company_id: str = typer.Option(..., help="The company id callbacks carry."),
+    api_key: str | None = typer.Option(None, help="The API key; generated when not given."),
+    whatsapp: bool = typer.Option(True, help="Whether the account has a WhatsApp plan."),
+) -> None:
+    """Create an account and print its API key."""
+
+    async def work(database: Database) -> str:
+        return await TenancyService(database).create_account(
+            sid, company_id, api_key=api_key, whatsapp_enabled=whatsapp
+        )
+
+    typer.echo(_run_with_database(work))
+
+
+@wabas_app.command("create")
+def create_waba(
+    sid: str = typer.Option(..., help="The account SID."),
+    waba_id: str = typer.Option(..., help="The WhatsApp Business Account id."),
+    api_version: ApiVersion = typer.Option(ApiVersion.V2, help="v2 or v1."),
+) -> None:
+    """Add a WABA to an account."""
+
+    async def work(database: Database) -> None:
+        await TenancyService(database).create_waba(sid, waba_id, api_version=api_version)
+
+    _run_with_database(work)
+    typer.echo(waba_id)
+
+
+@numbers_app.command("create")
+def create_number(
+    sid: str = typer.Option(..., help="The account SID."),
+    waba_id: str = typer.Option(..., help="The WABA the number belongs to."),
+    number: str = typer.Option(..., help="The WhatsApp number, E.164 without '+'."),
+    phone_number_id: str = typer.Option(..., help="Meta's phone number id."),
+) -> None:
+    """Add a WhatsApp number to a WABA."""
+
+    async def work(database: Database) -> None:
+        await TenancyService(database).create_number(sid, waba_id, number, phone_number_id)
+
+    _run_with_database(work)
+    typer.echo(number)
+
+
+@app.command()
+def demo() -> None:
+    """Run the full flow against a gateway it starts in a temporary directory."""
+    from wagate.cli.demo import run_demo
+
+    raise typer.Exit(run_demo())
+
+
+def main() -> None:
+    """Entry point of the ``wagate`` script."""
+    app()

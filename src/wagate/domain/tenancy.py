@@ -1,0 +1,49 @@
+"""Accounts, WABAs and numbers: who may use the gateway and for what."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class ApiVersion(enum.StrEnum):
+    """The version of the provider's WhatsApp API a WABA is onboarded on."""
+
+    V1 = "v1"
+    V2 = "v2"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A customer account, addressed by its SID."""
+
+    sid: str
+    company_id: str
+    api_key_hash: str
+    whatsapp_enabled: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Waba:
+    """A WhatsApp Business Account of a customer."""
+
+    waba_id: str
+    sid: str
+    api_version: ApiVersion
+    callback_profile_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneNumber:
+    """A WhatsApp business number of a WABA."""
+
+    number: str
+    sid: str
+    waba_id: str
+    phone_number_id: str
+    callback_profile_id: str | None
+    webhook_url: str | None
+    created_at: datetime

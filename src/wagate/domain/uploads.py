@@ -1,0 +1,84 @@
+"""The resumable-media upload: its record and its state machine.
+
+    PENDING ──► UPLOADED ──► EXPIRED
+       │
+       └──────► FAILED
+
+An upload is PENDING from the 202 until Meta returns a file handle (UPLOADED)
+or gives up on it (FAILED). An UPLOADED handle EXPIRES 24 hours after creation.
+Every upload is purged, bytes and record, three days after creation.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+
+class UploadStatus(enum.StrEnum):
+    """Where an upload stands; the values are the wire values of the seeds."""
+
+    PENDING = "PENDING"
+    UPLOADED = "UPLOADED"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+
+
+_TRANSITIONS: Final[dict[UploadStatus, frozenset[UploadStatus]]] = {
+    UploadStatus.PENDING: frozenset({UploadStatus.UPLOADED, UploadStatus.FAILED}),
+    UploadStatus.UPLOADED: frozenset({UploadStatus.EXPIRED}),
+    UploadStatus.FAILED: frozenset(),
+    UploadStatus.EXPIRED: frozenset(),
+}
+
+
+def can_transition(current: UploadStatus, target: UploadStatus) -> bool:
+    """Whether an upload in ``current`` may move to ``target``."""
+    return target in _TRANSITIONS[current]
+
+
+@dataclass(frozen=True, slots=True)
+class UploadPolicy:
+    """The limits that apply to uploads, from the settings."""
+
+    max_bytes: int
+    rate_limit: int
+    rate_window: timedelta
+    handle_ttl: timedelta
+    retention: timedelta
+    idempotency_ttl: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedFile:
+    """A file part received in full and written to blob storage, not yet accepted."""
+
+    blob_key: str
+    file_name: str
+    size: int
+    sha256: str
+    head: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """One resumable-media upload as stored."""
+
+    id: str
+    sid: str
+    waba_id: str
+    file_name: str
+    media_type: str
+    size: int
+    sha256: str
+    blob_key: str
+    status: UploadStatus
+    created_at: datetime
+    expires_at: datetime
+    purge_at: datetime
+    uploaded_file_handle: str | None = None
+    file_link_token: str | None = None
+    failure_reason: str | None = None
+    updated_at: datetime | None = None

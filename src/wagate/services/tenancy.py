@@ -1,0 +1,110 @@
+"""Accounts, WABAs and numbers: creating them and checking who is calling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wagate.domain import errors
+from wagate.domain.clock import Clock, utcnow
+from wagate.domain.ids import api_key_matches, hash_api_key, new_api_key
+from wagate.domain.tenancy import Account, ApiVersion, PhoneNumber, Waba
+from wagate.store import Database, tenancy
+
+
+@dataclass(frozen=True, slots=True)
+class WabaAccess:
+    """An authenticated caller and the WABA it may use."""
+
+    account: Account
+    waba: Waba
+
+
+class TenancyService:
+    """Creates tenants and authenticates their API calls."""
+
+    def __init__(self, database: Database, clock: Clock = utcnow) -> None:
+        self._db = database
+        self._clock = clock
+
+    async def create_account(
+        self,
+        sid: str,
+        company_id: str,
+        *,
+        api_key: str | None = None,
+        whatsapp_enabled: bool = True,
+    ) -> str:
+        """Create an account and return its API key (generated unless given)."""
+        if not sid.strip() or not company_id.strip():
+            raise errors.InvalidPayload({"sid": "SID and company id must not be empty"})
+        key = api_key or new_api_key()
+        account = Account(
+            sid=sid,
+            company_id=company_id,
+            api_key_hash=hash_api_key(key),
+            whatsapp_enabled=whatsapp_enabled,
+            created_at=self._clock(),
+        )
+        async with self._db.transaction() as connection:
+            await tenancy.insert_account(connection, account)
+        return key
+
+    async def create_waba(
+        self, sid: str, waba_id: str, *, api_version: ApiVersion = ApiVersion.V2
+    ) -> Waba:
+        """Add a WABA to an account."""
+        waba = Waba(
+            waba_id=waba_id,
+            sid=sid,
+            api_version=api_version,
+            callback_profile_id=None,
+            created_at=self._clock(),
+        )
+        async with self._db.transaction() as connection:
+            await tenancy.require_account(connection, sid)
+            await tenancy.insert_waba(connection, waba)
+        return waba
+
+    async def create_number(
+        self, sid: str, waba_id: str, number: str, phone_number_id: str
+    ) -> PhoneNumber:
+        """Add a WhatsApp number to a WABA of the account."""
+        phone = PhoneNumber(
+            number=number,
+            sid=sid,
+            waba_id=waba_id,
+            phone_number_id=phone_number_id,
+            callback_profile_id=None,
+            webhook_url=None,
+            created_at=self._clock(),
+        )
+        async with self._db.transaction() as connection:
+            await tenancy.require_account(connection, sid)
+            waba = await tenancy.get_waba(connection, waba_id)
+            if waba is None or waba.sid != sid:
+                raise errors.NotFound(f"WABA {waba_id} is not in account {sid}")
+            await tenancy.insert_number(connection, phone)
+        return phone
+
+    async def authenticate(self, sid: str, api_key: str | None) -> Account:
+        """The account calling, or :class:`~wagate.domain.errors.AuthenticationFailed`."""
+        async with self._db.transaction() as connection:
+            account = await tenancy.get_account(connection, sid)
+        if account is None or not api_key or not api_key_matches(api_key, account.api_key_hash):
+            raise errors.AuthenticationFailed()
+        return account
+
+    async def authorize_waba(
+        self, sid: str, api_key: str | None, waba_id: str, *, api_version: ApiVersion
+    ) -> WabaAccess:
+        """Check, in the seed's order, that the caller may use this WABA on this API version."""
+        account = await self.authenticate(sid, api_key)
+        if not account.whatsapp_enabled:
+            raise errors.WhatsAppNotEnabled()
+        async with self._db.transaction() as connection:
+            waba = await tenancy.get_waba(connection, waba_id)
+        if waba is None or waba.sid != account.sid:
+            raise errors.WabaNotFound()
+        if waba.api_version != api_version:
+            raise errors.WabaWrongVersion()
+        return WabaAccess(account=account, waba=waba)

@@ -1,0 +1,76 @@
+"""Every setting of wagate, read from ``WAGATE_*`` environment variables."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from wagate.domain.uploads import UploadPolicy
+
+MB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Configuration of a wagate process. Each field is ``WAGATE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="WAGATE_", extra="ignore")
+
+    data_dir: Path = Field(Path(".wagate"), description="Where the SQLite file and media live.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default a SQLite file in the data directory. "
+        "postgresql+asyncpg://… for PostgreSQL.",
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8080", description="Base URL customers reach this gateway on."
+    )
+    upload_max_bytes: int = Field(100 * MB, description="Largest file accepted, in bytes.")
+    upload_rate_limit: int = Field(20, description="Accepted uploads per WABA per window.")
+    upload_rate_window_seconds: int = Field(3600, description="Rate-limit window, in seconds.")
+    handle_ttl_seconds: int = Field(86400, description="UPLOADED becomes EXPIRED after this.")
+    retention_seconds: int = Field(259200, description="Uploads are purged after this.")
+    idempotency_ttl_seconds: int = Field(
+        86400, description="How long an Idempotency-Key is remembered."
+    )
+    graph_url: str = Field(
+        "https://graph.facebook.com", description="Base URL of Meta's Graph API (or the sandbox)."
+    )
+    graph_version: str = Field("v21.0", description="Graph API version in request paths.")
+    meta_app_id: str = Field("wagate-sandbox-app", description="Meta app id for uploads.")
+    meta_access_token: str = Field(
+        "wagate-sandbox-token", description="Meta access token (system user token)."
+    )
+    meta_app_secret: str = Field(
+        "wagate-sandbox-secret", description="Meta app secret: signs Meta's webhooks."
+    )
+    meta_verify_token: str = Field(
+        "wagate-sandbox-verify", description="Token Meta echoes when verifying the webhook."
+    )
+    log_level: str = Field("INFO", description="Log level.")
+    log_format: Literal["console", "json"] = Field("console", description="console or json.")
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'wagate.db').resolve()}"
+
+    @property
+    def media_dir(self) -> Path:
+        """The directory media bytes are stored in."""
+        return self.data_dir / "media"
+
+    def upload_policy(self) -> UploadPolicy:
+        """The upload limits as the domain sees them."""
+        return UploadPolicy(
+            max_bytes=self.upload_max_bytes,
+            rate_limit=self.upload_rate_limit,
+            rate_window=timedelta(seconds=self.upload_rate_window_seconds),
+            handle_ttl=timedelta(seconds=self.handle_ttl_seconds),
+            retention=timedelta(seconds=self.retention_seconds),
+            idempotency_ttl=timedelta(seconds=self.idempotency_ttl_seconds),
+        )

@@ -1,0 +1,105 @@
+"""The database handle: one async engine, transactions, and the schema's version."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from wagate.domain.errors import DatabaseUnavailable
+
+# Any number of processes may start on a fresh PostgreSQL database at once;
+# this lock makes them migrate one after the other.
+_MIGRATION_LOCK_KEY = 0x7761_6761_7465  # "wagate"
+
+
+class Database:
+    """An async engine for SQLite (the embedded default) or PostgreSQL.
+
+    On SQLite every transaction starts with ``BEGIN IMMEDIATE`` on a single
+    pooled connection, so writers queue in order inside the process instead of
+    racing for the file lock; the file runs in WAL mode with
+    ``synchronous=NORMAL``. On PostgreSQL, row locks do the same job.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        parsed = make_url(url)
+        self.url = url
+        self.dialect = parsed.get_backend_name()
+        options: dict[str, Any] = {"echo": echo, "pool_pre_ping": self.dialect != "sqlite"}
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                from pathlib import Path
+
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            options.update(pool_size=1, max_overflow=0, pool_timeout=60)
+        else:
+            options.update(pool_size=10, max_overflow=10)
+        self.engine: AsyncEngine = create_async_engine(url, **options)
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether this is the embedded SQLite database."""
+        return self.dialect == "sqlite"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection inside a transaction, committed on success, rolled back on error."""
+        try:
+            async with self.engine.begin() as connection:
+                yield connection
+        except (OperationalError, DBAPIError) as exc:
+            if exc.connection_invalidated or isinstance(exc, OperationalError):
+                raise DatabaseUnavailable(str(exc.orig)) from exc
+            raise
+
+    async def ping(self) -> None:
+        """Raise :class:`DatabaseUnavailable` unless the database answers."""
+        async with self.transaction() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def upgrade_schema(self) -> None:
+        """Create or migrate the schema to the newest version."""
+        from wagate.store.migrate import upgrade_to_head
+
+        async with self.transaction() as connection:
+            if not self.is_sqlite:
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+                )
+            await connection.run_sync(upgrade_to_head)
+
+    async def schema_is_current(self) -> bool:
+        """Whether every migration has been applied."""
+        from wagate.store.migrate import is_at_head
+
+        async with self.transaction() as connection:
+            return await connection.run_sync(is_at_head)
+
+    async def close(self) -> None:
+        """Release every pooled connection."""
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below start transactions itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

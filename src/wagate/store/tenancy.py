@@ -1,0 +1,121 @@
+"""Accounts, WABAs and numbers in the database."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wagate.domain.errors import Conflict, NotFound
+from wagate.domain.tenancy import Account, ApiVersion, PhoneNumber, Waba
+from wagate.store.tables import accounts, numbers, wabas
+
+
+async def insert_account(connection: AsyncConnection, account: Account) -> None:
+    """Store a new account; :class:`Conflict` when the SID exists."""
+    try:
+        async with connection.begin_nested():
+            await connection.execute(
+                accounts.insert().values(
+                    sid=account.sid,
+                    company_id=account.company_id,
+                    api_key_hash=account.api_key_hash,
+                    whatsapp_enabled=account.whatsapp_enabled,
+                    created_at=account.created_at,
+                )
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"account {account.sid} already exists") from exc
+
+
+async def get_account(connection: AsyncConnection, sid: str) -> Account | None:
+    """The account with this SID, or None."""
+    row = (await connection.execute(select(accounts).where(accounts.c.sid == sid))).first()
+    if row is None:
+        return None
+    return Account(
+        sid=row.sid,
+        company_id=row.company_id,
+        api_key_hash=row.api_key_hash,
+        whatsapp_enabled=row.whatsapp_enabled,
+        created_at=row.created_at,
+    )
+
+
+async def insert_waba(connection: AsyncConnection, waba: Waba) -> None:
+    """Store a new WABA; :class:`Conflict` when its id exists."""
+    try:
+        async with connection.begin_nested():
+            await connection.execute(
+                wabas.insert().values(
+                    waba_id=waba.waba_id,
+                    sid=waba.sid,
+                    api_version=waba.api_version.value,
+                    callback_profile_id=waba.callback_profile_id,
+                    created_at=waba.created_at,
+                )
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"WABA {waba.waba_id} already exists") from exc
+
+
+async def get_waba(connection: AsyncConnection, waba_id: str, *, lock: bool = False) -> Waba | None:
+    """The WABA with this id, or None; ``lock`` holds its row until commit."""
+    query = select(wabas).where(wabas.c.waba_id == waba_id)
+    if lock and connection.dialect.name != "sqlite":
+        query = query.with_for_update()
+    row = (await connection.execute(query)).first()
+    if row is None:
+        return None
+    return Waba(
+        waba_id=row.waba_id,
+        sid=row.sid,
+        api_version=ApiVersion(row.api_version),
+        callback_profile_id=row.callback_profile_id,
+        created_at=row.created_at,
+    )
+
+
+async def insert_number(connection: AsyncConnection, number: PhoneNumber) -> None:
+    """Store a new WhatsApp number; :class:`Conflict` when it or its phone number id exists."""
+    try:
+        async with connection.begin_nested():
+            await connection.execute(
+                numbers.insert().values(
+                    number=number.number,
+                    sid=number.sid,
+                    waba_id=number.waba_id,
+                    phone_number_id=number.phone_number_id,
+                    callback_profile_id=number.callback_profile_id,
+                    webhook_url=number.webhook_url,
+                    created_at=number.created_at,
+                )
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            f"number {number.number} or phone number id {number.phone_number_id} already exists"
+        ) from exc
+
+
+async def get_number(connection: AsyncConnection, number: str) -> PhoneNumber | None:
+    """The WhatsApp number, or None."""
+    row = (await connection.execute(select(numbers).where(numbers.c.number == number))).first()
+    if row is None:
+        return None
+    return PhoneNumber(
+        number=row.number,
+        sid=row.sid,
+        waba_id=row.waba_id,
+        phone_number_id=row.phone_number_id,
+        callback_profile_id=row.callback_profile_id,
+        webhook_url=row.webhook_url,
+        created_at=row.created_at,
+    )
+
+
+async def require_account(connection: AsyncConnection, sid: str) -> Account:
+    """The account with this SID; :class:`NotFound` when there is none."""
+    account = await get_account(connection, sid)
+    if account is None:
+        raise NotFound(f"no account with SID {sid}")
+    return account
