@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from wagate.api import envelope
 from wagate.api.gateway import Gateway
-from wagate.api.routes import resumable_media
+from wagate.api.routes import health, resumable_media
 from wagate.domain.errors import WagateError
 from wagate.settings import Settings
 
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await gateway.stop()
 
     app = FastAPI(title="wagate", version="0.1.0", lifespan=lifespan, docs_url=None)
+    app.include_router(health.router)
     app.include_router(resumable_media.router)
 
     @app.exception_handler(WagateError)

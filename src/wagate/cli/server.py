@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import uvicorn
 
 from wagate.api.app import create_app
@@ -24,4 +29,26 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
         server_header=False,
         timeout_graceful_shutdown=30,
     )
-    uvicorn.Server(config).run()
+    _Server(config).run()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, except that a SIGTERM after a clean shutdown exits 0.
+
+    uvicorn re-raises the signal once it has shut down, so the process dies of
+    it; a process manager then reports a crash for what was an orderly stop.
+    """
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {
+            sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

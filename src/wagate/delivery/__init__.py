@@ -1,0 +1,1 @@
+"""Callback delivery: render, sign, send, and guard against SSRF."""

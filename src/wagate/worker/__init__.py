@@ -1,0 +1,1 @@
+"""The worker: claims due jobs from the database queue and runs their services."""

@@ -1,0 +1,168 @@
+"""Helpers the test tiers share: free ports, real processes, PostgreSQL databases."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "WAGATE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wagate_command(*args: str) -> list[str]:
+    """The command line that runs ``wagate`` with this interpreter."""
+    return [sys.executable, "-m", "wagate", *args]
+
+
+@dataclass
+class RunningProcess:
+    """A real process started by a test, with the URL it serves on."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM, then SIGKILL after ``timeout``; the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, as far as the process can tell."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_process(
+    args: list[str],
+    *,
+    env: Mapping[str, str],
+    port: int,
+    log_path: Path,
+    ready_path: str = "/healthz",
+    timeout: float = 30.0,
+) -> RunningProcess:
+    """Start a server process and wait until ``ready_path`` answers."""
+    full_env = {**os.environ, **env}
+    log_file = open(log_path, "ab")  # noqa: SIM115 - the process writes it until stopped
+    process = subprocess.Popen(args, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
+    log_file.close()
+    running = RunningProcess(process, f"http://127.0.0.1:{port}", log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{args} exited with {process.returncode}:\n{running.log()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(running.url + ready_path, timeout=1.0).status_code < 500:
+                return running
+        time.sleep(0.05)
+    running.kill()
+    raise RuntimeError(f"{args} did not become ready in {timeout}s:\n{running.log()}")
+
+
+def run_wagate(*args: str, env: Mapping[str, str]) -> str:
+    """Run a ``wagate`` command to completion and return what it printed."""
+    result = subprocess.run(
+        wagate_command(*args),
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"wagate {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout.strip()
+
+
+def postgres_required() -> bool:
+    return os.environ.get("WAGATE_REQUIRE_POSTGRES") == "1"
+
+
+def _admin_execute(sql: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    async def execute() -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=3)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(execute())
+
+
+def postgres_reachable() -> str | None:
+    """None when PostgreSQL answers, else why not."""
+    try:
+        _admin_execute("SELECT 1")
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@contextlib.contextmanager
+def temporary_postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards; its asyncpg URL."""
+    problem = postgres_reachable()
+    if problem is not None:
+        message = f"PostgreSQL at {POSTGRES_ADMIN_DSN} is not reachable ({problem})"
+        if postgres_required():
+            pytest.fail(f"{message} and WAGATE_REQUIRE_POSTGRES=1")
+        pytest.skip(
+            f"{message}: skipping the PostgreSQL half (set WAGATE_REQUIRE_POSTGRES=1 to fail)"
+        )
+    name = f"wagate_test_{uuid.uuid4().hex[:12]}"
+    _admin_execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def rss_bytes(pid: int) -> tuple[int, int]:
+    """The current and the peak resident set size of a process, in bytes."""
+    fields: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) * 1024
+    return fields["VmRSS"], fields["VmHWM"]
