@@ -8,6 +8,7 @@ from typing import TypeVar
 
 import typer
 
+from wagate.cli.sandbox_command import sandbox
 from wagate.domain.errors import WagateError
 from wagate.domain.tenancy import ApiVersion
 from wagate.services.tenancy import TenancyService
@@ -57,6 +58,9 @@ def serve(
     from wagate.cli.server import run_server
 
     run_server(Settings(), host=host, port=port)
+
+
+app.command()(sandbox)
 
 
 @app.command()

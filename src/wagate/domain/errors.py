@@ -11,7 +11,11 @@
     ├── PayloadTooLarge             the file is over the size limit
     ├── NotFound                    an id the caller may not see or that is gone
     ├── Conflict                    a create that collides with what exists
-    └── DatabaseUnavailable         the database cannot be reached
+    ├── DatabaseUnavailable         the database cannot be reached
+    └── MetaError                   Meta's Graph API failed or refused a request
+        ├── MetaTransientError      worth retrying: network, timeout, 5xx, throttling
+        ├── MetaPermanentError      not worth retrying: token, parameters, other 4xx
+        └── MetaOffsetMismatch      the upload offset is not Meta's; re-read it
 
 Foreign exceptions (database drivers, HTTP clients) are translated into these
 at the boundary of the layer that catches them.
@@ -73,3 +77,74 @@ class Conflict(WagateError):
 
 class DatabaseUnavailable(WagateError):
     """The database cannot be reached or refused the operation."""
+
+
+class MetaError(WagateError):
+    """Meta's Graph API failed or refused a request.
+
+    ``status`` is the HTTP status (None when no answer came), ``code``,
+    ``type``, ``subcode`` and ``fbtrace_id`` come from Graph's error envelope
+    when there was one, and ``transient`` says whether the same request may
+    succeed later.
+    """
+
+    transient: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        type: str | None = None,
+        subcode: int | None = None,
+        fbtrace_id: str | None = None,
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.code = code
+        self.type = type
+        self.subcode = subcode
+        self.fbtrace_id = fbtrace_id
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        parts = [f"HTTP {self.status}" if self.status is not None else "no answer"]
+        if self.code is not None:
+            parts.append(f"code {self.code}")
+        if self.fbtrace_id:
+            parts.append(f"fbtrace_id {self.fbtrace_id}")
+        return f"{self.message} ({', '.join(parts)})"
+
+
+class MetaTransientError(MetaError):
+    """A failure that may go away: a broken connection, a timeout, a 5xx, throttling."""
+
+    transient = True
+
+
+class MetaPermanentError(MetaError):
+    """A refusal that repeating will not change: a bad token, a bad parameter, a 4xx."""
+
+
+class MetaOffsetMismatch(MetaError):
+    """An upload chunk was sent at an offset Meta does not hold; re-read the offset.
+
+    ``expected_offset`` is Meta's offset when its message says it, else None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected_offset: int | None = None,
+        status: int | None = None,
+        code: int | None = None,
+        type: str | None = None,
+        subcode: int | None = None,
+        fbtrace_id: str | None = None,
+    ) -> None:
+        self.expected_offset = expected_offset
+        super().__init__(
+            message, status=status, code=code, type=type, subcode=subcode, fbtrace_id=fbtrace_id
+        )

@@ -1,0 +1,77 @@
+"""Faults the sandbox injects: cut an upload body, fail requests, answer slowly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_FIELDS = ("cut_after_bytes", "fail_next", "fail_status", "delay_ms")
+
+
+def _non_negative_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, not {value!r}")
+    return value
+
+
+@dataclass
+class Faults:
+    """The faults armed now.
+
+    ``cut_after_bytes``: the next upload body is cut, the connection dropped
+    without an answer, after that many of its bytes arrived (one-shot).
+    ``fail_next``: that many next Graph requests answer ``fail_status``.
+    ``delay_ms``: every Graph response waits that long, until reset.
+    """
+
+    cut_after_bytes: int | None = None
+    fail_next: int = 0
+    fail_status: int = 503
+    delay_ms: int = 0
+
+    def __post_init__(self) -> None:
+        self.update(self.as_json())
+
+    def update(self, changes: Mapping[str, object]) -> None:
+        """Set the given faults, leaving the others as they are; ValueError if one is wrong."""
+        unknown = sorted(set(changes) - set(_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown faults {unknown}; known: {list(_FIELDS)}")
+        cut = changes.get("cut_after_bytes", self.cut_after_bytes)
+        fail_next = _non_negative_int("fail_next", changes.get("fail_next", self.fail_next))
+        status = _non_negative_int("fail_status", changes.get("fail_status", self.fail_status))
+        delay = _non_negative_int("delay_ms", changes.get("delay_ms", self.delay_ms))
+        if not 500 <= status <= 599:
+            raise ValueError(f"fail_status must be a 5xx status, not {status}")
+        self.cut_after_bytes = None if cut is None else _non_negative_int("cut_after_bytes", cut)
+        self.fail_next = fail_next
+        self.fail_status = status
+        self.delay_ms = delay
+
+    def reset(self) -> None:
+        """Disarm every fault."""
+        self.cut_after_bytes = None
+        self.fail_next = 0
+        self.fail_status = 503
+        self.delay_ms = 0
+
+    def take_failure(self) -> int | None:
+        """The status to fail the current request with, using up one; None to serve it."""
+        if self.fail_next <= 0:
+            return None
+        self.fail_next -= 1
+        return self.fail_status
+
+    def take_cut(self) -> int | None:
+        """After how many bytes to cut the current upload body, disarming it; None not to."""
+        cut, self.cut_after_bytes = self.cut_after_bytes, None
+        return cut
+
+    def as_json(self) -> dict[str, object]:
+        """The armed faults as JSON."""
+        return {
+            "cut_after_bytes": self.cut_after_bytes,
+            "fail_next": self.fail_next,
+            "fail_status": self.fail_status,
+            "delay_ms": self.delay_ms,
+        }

@@ -1,0 +1,184 @@
+"""A client of the Graph API endpoints wagate uses, over aiohttp."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import aiohttp
+
+from wagate.domain.errors import MetaPermanentError, MetaTransientError
+from wagate.upstream.graph_errors import error_from_response
+
+#: Connecting may take 10 s and each read of the answer 60 s; a body may take as long as it needs.
+DEFAULT_TIMEOUT: Final = aiohttp.ClientTimeout(total=None, connect=10, sock_read=60)
+
+
+@dataclass(frozen=True)
+class UploadProgress:
+    """What Meta answered to an upload chunk: the handle once complete, else the new offset."""
+
+    file_offset: int
+    handle: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether Meta holds the whole file and gave its handle."""
+        return self.handle is not None
+
+
+class GraphClient:
+    """Talks to Graph (or the sandbox) for one app; the caller owns the aiohttp session.
+
+    Every failure is raised as a :class:`~wagate.domain.errors.MetaError`:
+    transient, permanent, or an upload offset mismatch.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str,
+        version: str,
+        app_id: str,
+        access_token: str,
+        timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._session = session
+        self._root = f"{base_url.rstrip('/')}/{version.strip('/')}"
+        self._app_id = app_id
+        self._access_token = access_token
+        self._timeout = timeout
+
+    async def start_upload_session(self, file_name: str, file_length: int, file_type: str) -> str:
+        """Open a resumable upload session for a file; its id, ``upload:…``."""
+        payload = await self._request(
+            "POST",
+            f"{self._root}/{self._app_id}/uploads",
+            params={
+                "file_name": file_name,
+                "file_length": str(file_length),
+                "file_type": file_type,
+                "access_token": self._access_token,
+            },
+        )
+        session_id = payload.get("id")
+        if not isinstance(session_id, str) or not session_id:
+            raise MetaPermanentError(f"Graph opened an upload session without an id: {payload}")
+        return session_id
+
+    async def get_upload_offset(self, session_id: str) -> int:
+        """How many bytes of the file Meta holds for this session."""
+        payload = await self._request("GET", self._session_url(session_id), headers=self._auth())
+        return _offset_of(payload)
+
+    async def upload_from(
+        self, session_id: str, offset: int, body: AsyncIterable[bytes], length: int
+    ) -> UploadProgress:
+        """Send ``length`` bytes from ``body`` as the file's bytes from ``offset`` on.
+
+        ``body`` must give exactly ``length`` bytes; if it fails or gives
+        another count, that error (not a Meta one) is raised.
+        """
+        problems: list[Exception] = []
+        headers = {
+            **self._auth(),
+            "file_offset": str(offset),
+            "Content-Length": str(length),
+            "Content-Type": "application/octet-stream",
+        }
+        try:
+            payload = await self._request(
+                "POST",
+                self._session_url(session_id),
+                headers=headers,
+                data=_exactly(body, length, problems),
+            )
+        except Exception as exc:
+            if problems and problems[0] is not exc:
+                raise problems[0] from exc
+            raise
+        handle = payload.get("h")
+        if isinstance(handle, str) and handle:
+            return UploadProgress(file_offset=offset + length, handle=handle)
+        return UploadProgress(file_offset=_offset_of(payload))
+
+    def _session_url(self, session_id: str) -> str:
+        return f"{self._root}/{session_id}"
+
+    def _redact(self, exc: Exception) -> str:
+        """The exception's text without the access token a URL may carry."""
+        text = str(exc)
+        return text.replace(self._access_token, "<access_token>") if self._access_token else text
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"OAuth {self._access_token}"}
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        data: AsyncIterable[bytes] | None = None,
+    ) -> dict[str, object]:
+        try:
+            async with self._session.request(
+                method,
+                url,
+                params=params,
+                headers=headers,
+                data=data,
+                timeout=self._timeout,
+                allow_redirects=False,
+            ) as response:
+                status = response.status
+                raw = await response.read()
+        except TimeoutError as exc:
+            raise MetaTransientError(f"Graph {method} timed out") from exc
+        except aiohttp.InvalidURL as exc:
+            raise MetaPermanentError(f"invalid Graph URL: {self._redact(exc)}") from exc
+        except aiohttp.ClientError as exc:
+            reason = f"{type(exc).__name__}: {self._redact(exc)}"
+            raise MetaTransientError(f"Graph {method} failed: {reason}") from exc
+        if not 200 <= status < 300:
+            raise error_from_response(status, raw)
+        try:
+            payload = json.loads(raw)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            raise MetaPermanentError(
+                f"Graph answered HTTP {status} with something not a JSON object", status=status
+            )
+        return payload
+
+
+def _offset_of(payload: Mapping[str, object]) -> int:
+    offset = payload.get("file_offset")
+    if isinstance(offset, str) and offset.isdigit():
+        offset = int(offset)
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise MetaPermanentError(f"Graph answered without a valid file_offset: {payload}")
+    return offset
+
+
+async def _exactly(
+    source: AsyncIterable[bytes], length: int, problems: list[Exception]
+) -> AsyncIterator[bytes]:
+    """``source``'s bytes, checked to be ``length`` of them; its failures noted in ``problems``."""
+    sent = 0
+    try:
+        async for chunk in source:
+            sent += len(chunk)
+            if sent > length:
+                raise ValueError(f"the upload body gives more than the {length} bytes announced")
+            yield chunk
+        if sent != length:
+            raise ValueError(f"the upload body gives {sent} bytes, not the {length} announced")
+    except Exception as exc:
+        problems.append(exc)
+        raise
