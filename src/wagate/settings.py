@@ -50,6 +50,21 @@ class Settings(BaseSettings):
     meta_verify_token: str = Field(
         "wagate-sandbox-verify", description="Token Meta echoes when verifying the webhook."
     )
+    job_lease_seconds: float = Field(
+        30.0, description="How long a claimed job is a worker's before others may take it."
+    )
+    worker_poll_seconds: float = Field(1.0, description="Longest idle wait between claims.")
+    worker_grace_seconds: float = Field(
+        10.0, description="On shutdown, how long running jobs may finish before release."
+    )
+    transfer_concurrency: int = Field(4, description="Uploads transferred at once per worker.")
+    transfer_chunk_bytes: int = Field(4 * MB, description="Bytes per upload POST to Meta.")
+    transfer_max_attempts: int = Field(
+        8, description="Consecutive failed chunks before a transfer is retried later."
+    )
+    transfer_max_job_attempts: int = Field(
+        10, description="Transfer runs before an upload is FAILED."
+    )
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["console", "json"] = Field("console", description="console or json.")
 

@@ -13,20 +13,23 @@ from starlette.responses import Response
 
 from wagate.api import envelope
 from wagate.api.gateway import Gateway
-from wagate.api.routes import health, resumable_media
+from wagate.api.routes import health, media, resumable_media
 from wagate.domain.errors import WagateError
 from wagate.settings import Settings
 
 log = structlog.get_logger("wagate.api")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A gateway application; its lifespan opens and closes the shared resources."""
+def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
+    """A gateway application; its lifespan opens and closes the shared resources.
+
+    With ``run_worker`` the process also claims and runs jobs.
+    """
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        gateway = await Gateway.start(settings)
+        gateway = await Gateway.start(settings, run_worker=run_worker)
         app.state.gateway = gateway
         try:
             yield
@@ -36,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="wagate", version="0.1.0", lifespan=lifespan, docs_url=None)
     app.include_router(health.router)
     app.include_router(resumable_media.router)
+    app.include_router(media.router)
 
     @app.exception_handler(WagateError)
     async def on_domain_error(request: Request, exc: WagateError) -> Response:

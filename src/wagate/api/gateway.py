@@ -1,17 +1,37 @@
-"""Everything a gateway process shares, built once at start-up."""
+"""Everything a gateway process shares, built once at start-up.
+
+The same container serves the API (``wagate serve``), the worker (``wagate
+worker``) or both; the worker is started only when asked for.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import aiohttp
+import structlog
 
 from wagate.blobs import LocalBlobStore
+from wagate.domain.jobs import JobKind
+from wagate.services.jobs import JobQueue
+from wagate.services.lifecycle import LifecycleService
 from wagate.services.tenancy import TenancyService
+from wagate.services.transfers import TransferPolicy, TransferService
 from wagate.services.uploads import UploadService
 from wagate.settings import Settings
 from wagate.store import Database
+from wagate.store.notify import JobListener
+from wagate.upstream.graph import GraphClient
+from wagate.worker.runner import Lane, Worker, WorkerSettings
+
+log = structlog.get_logger("wagate")
 
 # A partial blob untouched for this long belongs to a request that died.
 ABANDONED_BLOB_SECONDS = 3600.0
+LIFECYCLE_CONCURRENCY = 4
 
 
 @dataclass
@@ -21,12 +41,19 @@ class Gateway:
     settings: Settings
     database: Database
     blobs: LocalBlobStore
+    http: aiohttp.ClientSession
     tenancy: TenancyService
     uploads: UploadService
+    transfers: TransferService
+    lifecycle: LifecycleService
+    queue: JobQueue
+    worker: Worker | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stop_listening: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
-    async def start(cls, settings: Settings) -> Gateway:
-        """Open the database, migrate it, and build the services."""
+    async def start(cls, settings: Settings, *, run_worker: bool = False) -> Gateway:
+        """Open the database, migrate it, build the services, and start the worker if asked."""
         database = Database(settings.resolved_database_url())
         try:
             await database.upgrade_schema()
@@ -35,14 +62,81 @@ class Gateway:
         except BaseException:
             await database.close()
             raise
-        return cls(
+        http = aiohttp.ClientSession()
+        graph = GraphClient(
+            http,
+            base_url=settings.graph_url,
+            version=settings.graph_version,
+            app_id=settings.meta_app_id,
+            access_token=settings.meta_access_token,
+        )
+        policy = TransferPolicy(
+            chunk_bytes=settings.transfer_chunk_bytes,
+            max_attempts=settings.transfer_max_attempts,
+            max_job_attempts=settings.transfer_max_job_attempts,
+        )
+        gateway = cls(
             settings=settings,
             database=database,
             blobs=blobs,
+            http=http,
             tenancy=TenancyService(database),
             uploads=UploadService(database, blobs, settings.upload_policy()),
+            transfers=TransferService(database, blobs, graph, settings.public_url, policy),
+            lifecycle=LifecycleService(database, blobs, settings.public_url),
+            queue=JobQueue(database),
         )
+        if run_worker:
+            await gateway._start_worker()
+        return gateway
+
+    async def _start_worker(self) -> None:
+        settings = self.settings
+        worker = Worker(
+            self.queue,
+            handlers={
+                JobKind.TRANSFER_UPLOAD: self.transfers.run,
+                JobKind.EXPIRE_UPLOAD: self.lifecycle.expire,
+                JobKind.PURGE_UPLOAD: self.lifecycle.purge,
+            },
+            lanes=[
+                Lane("transfers", (JobKind.TRANSFER_UPLOAD,), settings.transfer_concurrency),
+                Lane(
+                    "lifecycle",
+                    (JobKind.EXPIRE_UPLOAD, JobKind.PURGE_UPLOAD),
+                    LIFECYCLE_CONCURRENCY,
+                ),
+            ],
+            settings=WorkerSettings(
+                lease=timedelta(seconds=settings.job_lease_seconds),
+                poll_interval=settings.worker_poll_seconds,
+                grace_period=settings.worker_grace_seconds,
+            ),
+        )
+        self.database.on_jobs_enqueued(worker.wake)
+        if self.database.is_sqlite:
+            # SQLite runs one gateway process: a lease still held is a crash's leftover.
+            released = await self.queue.release_all()
+            if released:
+                log.info("worker.released_stale_leases", count=released)
+        else:
+            listener = JobListener(self.database.url, worker.wake)
+            self._tasks.append(asyncio.create_task(listener.run(self._stop_listening)))
+        self.worker = worker
+        self._tasks.append(asyncio.create_task(worker.run()))
+
+    async def wait_worker(self) -> None:
+        """Wait until the worker stops (for ``wagate worker``)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks)
 
     async def stop(self) -> None:
-        """Release what :meth:`start` opened."""
+        """Stop the worker (within its grace period) and release what :meth:`start` opened."""
+        if self.worker is not None:
+            self.worker.stop()
+        self._stop_listening.set()
+        for task in self._tasks:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task
+        await self.http.close()
         await self.database.close()

@@ -53,11 +53,20 @@ def _run_with_database(work: Callable[[Database], Awaitable[T]]) -> T:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8080, help="Port to listen on."),
+    worker: bool = typer.Option(True, help="Also run the worker in this process."),
 ) -> None:
-    """Serve the gateway API."""
+    """Serve the gateway API (and, unless --no-worker, run the worker)."""
     from wagate.cli.server import run_server
 
-    run_server(Settings(), host=host, port=port)
+    run_server(Settings(), host=host, port=port, run_worker=worker)
+
+
+@app.command("worker")
+def run_worker() -> None:
+    """Run the worker alone: transfers, expiry, purge."""
+    from wagate.cli.worker import run_worker_process
+
+    run_worker_process(Settings())
 
 
 app.command()(sandbox)

@@ -14,11 +14,11 @@ from wagate.logs import configure_logging
 from wagate.settings import Settings
 
 
-def run_server(settings: Settings, *, host: str, port: int) -> None:
-    """Serve the gateway on ``host:port`` until SIGINT or SIGTERM."""
+def run_server(settings: Settings, *, host: str, port: int, run_worker: bool = True) -> None:
+    """Serve the gateway on ``host:port`` (and run the worker) until SIGINT or SIGTERM."""
     configure_logging(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, run_worker=run_worker),
         host=host,
         port=port,
         loop="uvloop",

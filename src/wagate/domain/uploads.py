@@ -82,3 +82,6 @@ class Upload:
     file_link_token: str | None = None
     failure_reason: str | None = None
     updated_at: datetime | None = None
+    meta_session_id: str | None = None
+    bytes_transferred: int = 0
+    transfer_resumes: int = 0

@@ -7,11 +7,12 @@ import uuid
 from wagate.blobs import BlobStore, BlobWriter
 from wagate.domain import errors
 from wagate.domain.clock import Clock, utcnow
-from wagate.domain.ids import new_upload_id
+from wagate.domain.ids import new_token, new_upload_id
+from wagate.domain.jobs import JobKind
 from wagate.domain.media import canonical_type, describe_content, is_valid_file_name, sniff_type
 from wagate.domain.uploads import ReceivedFile, Upload, UploadPolicy, UploadStatus
 from wagate.services.tenancy import WabaAccess
-from wagate.store import Database, tenancy
+from wagate.store import Database, queue, tenancy
 from wagate.store import uploads as upload_rows
 
 
@@ -126,8 +127,11 @@ class UploadService:
                 updated_at=now,
                 expires_at=now + self.policy.handle_ttl,
                 purge_at=now + self.policy.retention,
+                file_link_token=new_token(),
             )
             await upload_rows.insert_upload(connection, upload)
+            await queue.enqueue(connection, JobKind.TRANSFER_UPLOAD, upload.id, now, now)
+            await queue.enqueue(connection, JobKind.PURGE_UPLOAD, upload.id, upload.purge_at, now)
             if idempotency_key:
                 await upload_rows.remember_idempotency_key(
                     connection, waba_id, idempotency_key, upload.id, now
@@ -141,6 +145,11 @@ class UploadService:
         if upload is None:
             raise errors.NotFound(f"no resumable media with id {upload_id}")
         return upload
+
+    async def find_by_link_token(self, token: str) -> Upload | None:
+        """The upload a ``file_link`` token points at, or None."""
+        async with self._db.transaction() as connection:
+            return await upload_rows.get_upload_by_link_token(connection, token)
 
     async def list(
         self, access: WabaAccess, *, limit: int, offset: int

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from wagate.domain.errors import DatabaseUnavailable
+from wagate.store.queue import WAKE_FLAG
 
 # Any number of processes may start on a fresh PostgreSQL database at once;
 # this lock makes them migrate one after the other.
@@ -41,6 +42,7 @@ class Database:
         else:
             options.update(pool_size=10, max_overflow=10)
         self.engine: AsyncEngine = create_async_engine(url, **options)
+        self._wake_callbacks: list[Callable[[], None]] = []
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
 
@@ -52,13 +54,28 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside a transaction, committed on success, rolled back on error."""
+        wake = False
         try:
             async with self.engine.begin() as connection:
-                yield connection
+                try:
+                    yield connection
+                finally:
+                    wake = bool(connection.info.pop(WAKE_FLAG, False))
         except (OperationalError, DBAPIError) as exc:
             if exc.connection_invalidated or isinstance(exc, OperationalError):
                 raise DatabaseUnavailable(str(exc.orig)) from exc
             raise
+        if wake:
+            for callback in self._wake_callbacks:
+                callback()
+
+    def on_jobs_enqueued(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after any transaction of this process that enqueued jobs commits.
+
+        Other processes hear of their jobs through :class:`~wagate.store.notify.JobListener`
+        on PostgreSQL.
+        """
+        self._wake_callbacks.append(callback)
 
     async def ping(self) -> None:
         """Raise :class:`DatabaseUnavailable` unless the database answers."""

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -72,6 +73,9 @@ uploads = Table(
     Column("uploaded_file_handle", Text, nullable=True),
     Column("file_link_token", String(64), nullable=True, unique=True),
     Column("failure_reason", Text, nullable=True),
+    Column("meta_session_id", Text, nullable=True),
+    Column("bytes_transferred", BigInteger, nullable=False, server_default="0"),
+    Column("transfer_resumes", Integer, nullable=False, server_default="0"),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
@@ -86,4 +90,36 @@ idempotency_keys = Table(
     Column("key", String(255), primary_key=True),
     Column("upload_id", String(36), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# The queue: work due at ``run_at``, claimed under a lease (``locked_until``).
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("run_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("locked_by", String(128), nullable=True),
+    Column("locked_until", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_jobs_kind_run_at", "kind", "run_at"),
+    Index("ix_jobs_subject_id", "subject_id"),
+)
+
+# Status changes customers are told about, written with the change itself.
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("sid", String(64), nullable=False),
+    Column("waba_id", String(64), nullable=True),
+    Column("subject_id", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_events_subject_id", "subject_id"),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.uploads import Upload, UploadStatus
@@ -30,6 +30,9 @@ def _to_upload(row: Any) -> Upload:
         file_link_token=row.file_link_token,
         failure_reason=row.failure_reason,
         updated_at=row.updated_at,
+        meta_session_id=row.meta_session_id,
+        bytes_transferred=row.bytes_transferred,
+        transfer_resumes=row.transfer_resumes,
     )
 
 
@@ -125,3 +128,69 @@ async def list_uploads(
     )
     rows = (await connection.execute(query)).all()
     return [_to_upload(row) for row in rows], int(total)
+
+
+async def get_upload_by_id(connection: AsyncConnection, upload_id: str) -> Upload | None:
+    """One upload, whatever its WABA, or None."""
+    row = (await connection.execute(select(uploads).where(uploads.c.id == upload_id))).first()
+    return None if row is None else _to_upload(row)
+
+
+async def get_upload_by_link_token(connection: AsyncConnection, token: str) -> Upload | None:
+    """The upload a download link points at, or None."""
+    query = select(uploads).where(uploads.c.file_link_token == token)
+    row = (await connection.execute(query)).first()
+    return None if row is None else _to_upload(row)
+
+
+async def set_meta_session(
+    connection: AsyncConnection, upload_id: str, session_id: str, now: datetime
+) -> None:
+    """Remember the Meta upload session a transfer writes to, so any worker can resume it."""
+    await connection.execute(
+        update(uploads)
+        .where(uploads.c.id == upload_id)
+        .values(meta_session_id=session_id, updated_at=now)
+    )
+
+
+async def record_progress(
+    connection: AsyncConnection, upload_id: str, bytes_transferred: int, *, resumed: bool
+) -> None:
+    """Record how far Meta has confirmed the file, and count a resume."""
+    values: dict[str, object] = {"bytes_transferred": bytes_transferred}
+    if resumed:
+        values["transfer_resumes"] = uploads.c.transfer_resumes + 1
+    await connection.execute(update(uploads).where(uploads.c.id == upload_id).values(**values))
+
+
+async def transition(
+    connection: AsyncConnection,
+    upload_id: str,
+    *,
+    from_status: UploadStatus,
+    to_status: UploadStatus,
+    now: datetime,
+    **values: object,
+) -> Upload | None:
+    """Move an upload from one status to another; None when it was not in ``from_status``.
+
+    The condition on the current status makes the move happen once, however
+    many workers try it.
+    """
+    result = await connection.execute(
+        update(uploads)
+        .where(uploads.c.id == upload_id, uploads.c.status == from_status.value)
+        .values(status=to_status.value, updated_at=now, **values)
+    )
+    if result.rowcount != 1:
+        return None
+    return await get_upload_by_id(connection, upload_id)
+
+
+async def delete_upload(connection: AsyncConnection, upload_id: str) -> None:
+    """Remove an upload's record and the idempotency keys that point at it."""
+    await connection.execute(
+        delete(idempotency_keys).where(idempotency_keys.c.upload_id == upload_id)
+    )
+    await connection.execute(delete(uploads).where(uploads.c.id == upload_id))

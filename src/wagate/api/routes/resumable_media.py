@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,8 @@ from wagate.api.deps import GatewayDep, TenancyDep, UploadsDep
 from wagate.api.multipart import NON_FILE_ALLOWANCE, read_upload_form
 from wagate.domain import errors
 from wagate.domain.tenancy import ApiVersion
-from wagate.domain.uploads import Upload
+from wagate.domain.uploads import Upload, UploadStatus
+from wagate.services.upload_events import file_link
 
 router = APIRouter()
 
@@ -120,8 +122,18 @@ def upload_to_wire(upload: Upload, public_url: str) -> dict[str, Any]:
     }
     if upload.uploaded_file_handle:
         wire["uploaded_file_handle"] = upload.uploaded_file_handle
-    if upload.file_link_token:
-        wire["file_link"] = f"{public_url.rstrip('/')}/media/{upload.file_link_token}"
+    link = file_link(public_url, upload.file_link_token)
+    if link and upload.status is not UploadStatus.FAILED:
+        wire["file_link"] = link
+    if upload.status is UploadStatus.PENDING:
+        wire["bytes_transferred"] = upload.bytes_transferred
     if upload.failure_reason:
-        wire["error"] = upload.failure_reason
+        wire["error"] = _failure(upload.failure_reason)
     return wire
+
+
+def _failure(reason: str) -> Any:
+    try:
+        return json.loads(reason)
+    except ValueError:
+        return reason

@@ -1,0 +1,27 @@
+"""Work that must happen later, as the queue hands it to a worker."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class JobKind(enum.StrEnum):
+    """What a job does; each kind has one handler."""
+
+    TRANSFER_UPLOAD = "transfer_upload"
+    EXPIRE_UPLOAD = "expire_upload"
+    PURGE_UPLOAD = "purge_upload"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed job: its id, what to do, to what, and how many times it was claimed."""
+
+    id: str
+    kind: JobKind
+    subject_id: str
+    run_at: datetime
+    attempts: int
+    locked_by: str

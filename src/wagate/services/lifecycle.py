@@ -1,0 +1,57 @@
+"""The upload lifecycle after transfer: expiry of the handle, purge of everything."""
+
+from __future__ import annotations
+
+import structlog
+
+from wagate.blobs import BlobStore
+from wagate.domain.clock import Clock, utcnow
+from wagate.domain.jobs import Job
+from wagate.domain.uploads import UploadStatus
+from wagate.services.upload_events import record_upload_event
+from wagate.store import Database, queue
+from wagate.store import events as event_rows
+from wagate.store import uploads as upload_rows
+
+log = structlog.get_logger("wagate.lifecycle")
+
+
+class LifecycleService:
+    """Runs the expire and purge jobs of uploads."""
+
+    def __init__(
+        self, database: Database, blobs: BlobStore, public_url: str, clock: Clock = utcnow
+    ) -> None:
+        self._db = database
+        self._blobs = blobs
+        self._public_url = public_url
+        self._clock = clock
+
+    async def expire(self, job: Job) -> None:
+        """UPLOADED becomes EXPIRED, with its event; anything else is left alone."""
+        now = self._clock()
+        async with self._db.transaction() as connection:
+            upload = await upload_rows.transition(
+                connection,
+                job.subject_id,
+                from_status=UploadStatus.UPLOADED,
+                to_status=UploadStatus.EXPIRED,
+                now=now,
+            )
+            if upload is not None:
+                await record_upload_event(connection, upload, self._public_url, now)
+            await queue.finish(connection, job.id)
+        if upload is not None:
+            log.info("upload.expired", upload_id=job.subject_id)
+
+    async def purge(self, job: Job) -> None:
+        """Delete an upload's bytes, then its record, events and other jobs."""
+        async with self._db.transaction() as connection:
+            upload = await upload_rows.get_upload_by_id(connection, job.subject_id)
+        if upload is not None:
+            await self._blobs.delete(upload.blob_key)
+        async with self._db.transaction() as connection:
+            await upload_rows.delete_upload(connection, job.subject_id)
+            await event_rows.delete_for_subject(connection, job.subject_id)
+            await queue.delete_for_subject(connection, job.subject_id)
+        log.info("upload.purged", upload_id=job.subject_id)

@@ -1,0 +1,204 @@
+"""Transferring an accepted upload to Meta with the Resumable Upload API.
+
+The Meta upload session is stored on the upload as soon as it is opened, so
+whichever worker runs the job next (after a crash, a lost lease or a retry)
+asks Meta for its ``file_offset`` and continues the same session instead of
+starting over. No transaction is open while bytes move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+
+import structlog
+
+from wagate.blobs import BlobStore
+from wagate.domain.backoff import Backoff
+from wagate.domain.clock import Clock, utcnow
+from wagate.domain.errors import MetaError, MetaPermanentError
+from wagate.domain.jobs import Job, JobKind
+from wagate.domain.uploads import Upload, UploadStatus
+from wagate.services.upload_events import record_upload_event
+from wagate.store import Database, queue
+from wagate.store import uploads as upload_rows
+from wagate.upstream.graph import GraphClient
+from wagate.upstream.resumable import send_resumable
+
+log = structlog.get_logger("wagate.transfer")
+T = TypeVar("T")
+
+
+CHUNK_BACKOFF = Backoff(base=0.5, cap=30.0, jitter=0.2)
+JOB_BACKOFF = Backoff(base=5.0, cap=600.0, jitter=0.2)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferPolicy:
+    """How transfers are paced and when they give up."""
+
+    chunk_bytes: int = 4 * 1024 * 1024
+    #: Consecutive failures without progress within one run of the job.
+    max_attempts: int = 8
+    #: Runs of the job before the upload is FAILED.
+    max_job_attempts: int = 10
+    backoff: Backoff = CHUNK_BACKOFF
+    job_backoff: Backoff = JOB_BACKOFF
+
+
+class TransferService:
+    """Runs ``transfer_upload`` jobs."""
+
+    def __init__(
+        self,
+        database: Database,
+        blobs: BlobStore,
+        graph: GraphClient,
+        public_url: str,
+        policy: TransferPolicy | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._db = database
+        self._blobs = blobs
+        self._graph = graph
+        self._public_url = public_url
+        self.policy = policy or TransferPolicy()
+        self._clock = clock
+
+    async def run(self, job: Job) -> None:
+        """Move the upload's bytes to Meta and record the outcome."""
+        async with self._db.transaction() as connection:
+            upload = await upload_rows.get_upload_by_id(connection, job.subject_id)
+            if upload is None or upload.status is not UploadStatus.PENDING:
+                await queue.finish(connection, job.id)
+                return
+        bound = log.bind(upload_id=upload.id, job_id=job.id, attempt=job.attempts)
+        try:
+            session_id, offset = await self._session_and_offset(upload)
+            handle = await send_resumable(
+                self._graph,
+                session_id,
+                upload.size,
+                self._reader(upload),
+                chunk_bytes=self.policy.chunk_bytes,
+                backoff=self.policy.backoff,
+                max_attempts=self.policy.max_attempts,
+                on_progress=self._progress_recorder(upload, offset),
+                start_offset=offset,
+            )
+        except MetaPermanentError as exc:
+            bound.warning("transfer.failed", error=str(exc))
+            await self._fail(upload, job, exc)
+            return
+        except MetaError as exc:
+            if job.attempts >= self.policy.max_job_attempts or self._clock() >= upload.expires_at:
+                bound.warning("transfer.gave_up", error=str(exc))
+                await self._fail(upload, job, exc)
+                return
+            delay = self.policy.job_backoff(job.attempts)
+            bound.info("transfer.retry_later", error=str(exc), delay=round(delay, 2))
+            async with self._db.transaction() as connection:
+                await queue.retry_at(
+                    connection, job, run_at=self._clock() + timedelta(seconds=delay), error=str(exc)
+                )
+            return
+        await self._succeed(upload, job, handle)
+        bound.info("transfer.uploaded", size=upload.size)
+
+    async def _session_and_offset(self, upload: Upload) -> tuple[str, int]:
+        """The Meta session to write to and where to start in it."""
+        if upload.meta_session_id:
+            try:
+                offset = await self._retrying(
+                    lambda: self._graph.get_upload_offset(upload.meta_session_id or "")
+                )
+                return upload.meta_session_id, offset
+            except MetaPermanentError as exc:
+                log.info("transfer.session_gone", upload_id=upload.id, error=str(exc))
+        session_id = await self._retrying(
+            lambda: self._graph.start_upload_session(
+                upload.file_name, upload.size, upload.media_type
+            )
+        )
+        async with self._db.transaction() as connection:
+            await upload_rows.set_meta_session(connection, upload.id, session_id, self._clock())
+        return session_id, 0
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        """A short Graph call, retried in place on transient errors."""
+        failures = 0
+        while True:
+            try:
+                return await call()
+            except MetaPermanentError:
+                raise
+            except MetaError:
+                failures += 1
+                if failures >= self.policy.max_attempts:
+                    raise
+                await asyncio.sleep(self.policy.backoff(failures))
+
+    def _reader(self, upload: Upload) -> Callable[[int, int], AsyncIterator[bytes]]:
+        def open_reader(offset: int, length: int) -> AsyncIterator[bytes]:
+            return self._blobs.read(upload.blob_key, offset, length)
+
+        return open_reader
+
+    def _progress_recorder(self, upload: Upload, start: int) -> Callable[[int], Awaitable[None]]:
+        resumed = start > 0 or upload.meta_session_id is not None
+
+        async def record(offset: int) -> None:
+            nonlocal resumed
+            async with self._db.transaction() as connection:
+                await upload_rows.record_progress(connection, upload.id, offset, resumed=resumed)
+            resumed = False
+
+        return record
+
+    async def _succeed(self, upload: Upload, job: Job, handle: str) -> None:
+        now = self._clock()
+        async with self._db.transaction() as connection:
+            done = await upload_rows.transition(
+                connection,
+                upload.id,
+                from_status=UploadStatus.PENDING,
+                to_status=UploadStatus.UPLOADED,
+                now=now,
+                uploaded_file_handle=handle,
+                bytes_transferred=upload.size,
+            )
+            if done is not None:
+                await record_upload_event(connection, done, self._public_url, now)
+                await queue.enqueue(
+                    connection, JobKind.EXPIRE_UPLOAD, upload.id, done.expires_at, now
+                )
+            await queue.finish(connection, job.id)
+
+    async def _fail(self, upload: Upload, job: Job, error: MetaError) -> None:
+        now = self._clock()
+        reason = json.dumps(
+            {
+                "status": error.status,
+                "code": error.code,
+                "type": error.type,
+                "message": error.message,
+                "fbtrace_id": error.fbtrace_id,
+            },
+            separators=(",", ":"),
+        )
+        async with self._db.transaction() as connection:
+            done = await upload_rows.transition(
+                connection,
+                upload.id,
+                from_status=UploadStatus.PENDING,
+                to_status=UploadStatus.FAILED,
+                now=now,
+                failure_reason=reason,
+            )
+            if done is not None:
+                await record_upload_event(connection, done, self._public_url, now)
+            await queue.finish(connection, job.id)

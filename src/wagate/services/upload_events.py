@@ -1,0 +1,40 @@
+"""Recording an upload's status change as an event, inside the change's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from wagate.domain.events import RESUMABLE_MEDIA_FIELD, resumable_media_payload
+from wagate.domain.uploads import Upload
+from wagate.store import Connection, tenancy
+from wagate.store import events as event_rows
+
+
+def file_link(public_url: str, token: str | None) -> str | None:
+    """The public download URL of an upload's file."""
+    if not token:
+        return None
+    return f"{public_url.rstrip('/')}/media/{token}"
+
+
+async def record_upload_event(
+    connection: Connection, upload: Upload, public_url: str, now: datetime
+) -> str:
+    """Write the seed 000 event for the upload's current status."""
+    account = await tenancy.require_account(connection, upload.sid)
+    payload = resumable_media_payload(
+        upload,
+        company_id=account.company_id,
+        file_link=file_link(public_url, upload.file_link_token),
+        at=now,
+    )
+    return await event_rows.insert_event(
+        connection,
+        kind=RESUMABLE_MEDIA_FIELD,
+        sid=upload.sid,
+        waba_id=upload.waba_id,
+        subject_id=upload.id,
+        status=upload.status.value,
+        payload=payload,
+        now=now,
+    )

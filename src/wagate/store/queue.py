@@ -1,0 +1,143 @@
+"""The job queue: rows with ``run_at``, claimed in one statement under a lease.
+
+On PostgreSQL the claim is ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
+LOCKED)``, so any number of workers on any number of machines take disjoint
+jobs, and every enqueue sends ``NOTIFY`` so idle workers wake at once. On
+SQLite the same statement runs under the exclusive write transaction and an
+in-process event does the waking.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wagate.domain.jobs import Job, JobKind
+from wagate.store.tables import jobs
+
+NOTIFY_CHANNEL = "wagate_jobs"
+#: Set on a connection whose transaction enqueued work; read by Database.transaction.
+WAKE_FLAG = "wagate_wake_workers"
+
+
+async def enqueue(
+    connection: AsyncConnection, kind: JobKind, subject_id: str, run_at: datetime, now: datetime
+) -> str:
+    """Add a job in the caller's transaction; idle workers wake when it commits."""
+    job_id = str(uuid.uuid4())
+    await connection.execute(
+        jobs.insert().values(
+            id=job_id, kind=kind.value, subject_id=subject_id, run_at=run_at, created_at=now
+        )
+    )
+    if connection.dialect.name == "postgresql":
+        await connection.execute(
+            text("SELECT pg_notify(:channel, :kind)"),
+            {"channel": NOTIFY_CHANNEL, "kind": kind.value},
+        )
+    connection.info[WAKE_FLAG] = True
+    return job_id
+
+
+async def claim(
+    connection: AsyncConnection,
+    *,
+    kinds: Iterable[JobKind],
+    worker: str,
+    limit: int,
+    lease: timedelta,
+    now: datetime,
+) -> list[Job]:
+    """Take up to ``limit`` due jobs of these kinds, leased to ``worker`` until now + lease."""
+    due = (
+        select(jobs.c.id)
+        .where(
+            jobs.c.kind.in_([kind.value for kind in kinds]),
+            jobs.c.run_at <= now,
+            (jobs.c.locked_until.is_(None)) | (jobs.c.locked_until < now),
+        )
+        .order_by(jobs.c.run_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(jobs)
+        .where(jobs.c.id.in_(due.scalar_subquery()))
+        .values(locked_by=worker, locked_until=now + lease, attempts=jobs.c.attempts + 1)
+        .returning(jobs.c.id, jobs.c.kind, jobs.c.subject_id, jobs.c.run_at, jobs.c.attempts)
+    )
+    rows = (await connection.execute(statement)).all()
+    return [
+        Job(
+            id=row.id,
+            kind=JobKind(row.kind),
+            subject_id=row.subject_id,
+            run_at=row.run_at,
+            attempts=row.attempts,
+            locked_by=worker,
+        )
+        for row in sorted(rows, key=lambda row: row.run_at)
+    ]
+
+
+async def extend_lease(connection: AsyncConnection, job: Job, *, until: datetime) -> bool:
+    """Renew the lease; False when the job is no longer this worker's."""
+    result = await connection.execute(
+        update(jobs)
+        .where(jobs.c.id == job.id, jobs.c.locked_by == job.locked_by)
+        .values(locked_until=until)
+    )
+    return result.rowcount == 1
+
+
+async def finish(connection: AsyncConnection, job_id: str) -> None:
+    """Remove a job that is done, in the transaction that recorded its effect."""
+    await connection.execute(delete(jobs).where(jobs.c.id == job_id))
+
+
+async def retry_at(connection: AsyncConnection, job: Job, *, run_at: datetime, error: str) -> None:
+    """Release a job to run again at ``run_at``."""
+    await connection.execute(
+        update(jobs)
+        .where(jobs.c.id == job.id)
+        .values(run_at=run_at, locked_by=None, locked_until=None, last_error=error[:4000])
+    )
+
+
+async def release(connection: AsyncConnection, job: Job) -> None:
+    """Give a job back untouched (on shutdown), to be claimed again at once."""
+    await connection.execute(
+        update(jobs)
+        .where(jobs.c.id == job.id, jobs.c.locked_by == job.locked_by)
+        .values(locked_by=None, locked_until=None, attempts=jobs.c.attempts - 1)
+    )
+
+
+async def release_all(connection: AsyncConnection) -> int:
+    """Release every lease: only for a single-process SQLite gateway at start-up."""
+    result = await connection.execute(
+        update(jobs).where(jobs.c.locked_by.is_not(None)).values(locked_by=None, locked_until=None)
+    )
+    return result.rowcount
+
+
+async def delete_for_subject(connection: AsyncConnection, subject_id: str) -> None:
+    """Drop every job about one subject (when it is purged)."""
+    await connection.execute(delete(jobs).where(jobs.c.subject_id == subject_id))
+
+
+async def next_run_at(connection: AsyncConnection, kinds: Iterable[JobKind]) -> datetime | None:
+    """When the earliest job of these kinds is due, leased or not."""
+    query = select(func.min(jobs.c.run_at)).where(jobs.c.kind.in_([k.value for k in kinds]))
+    value: datetime | None = (await connection.execute(query)).scalar_one_or_none()
+    return value
+
+
+async def count_by_kind(connection: AsyncConnection) -> dict[str, int]:
+    """How many jobs of each kind are queued."""
+    rows = (await connection.execute(select(jobs.c.kind, func.count()).group_by(jobs.c.kind))).all()
+    return {row[0]: int(row[1]) for row in rows}

@@ -1,0 +1,197 @@
+"""The worker: lanes of job kinds, each claiming due jobs and running their handlers.
+
+A lane has its own concurrency, so a hundred slow transfers never delay an
+expiry. Each running job's lease is renewed by a heartbeat; a job whose lease
+was lost is cancelled here, because another worker owns it now. On stop, the
+lanes stop claiming, running jobs get a grace period, and what is still
+running is cancelled and released for another worker to take at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from wagate.domain.backoff import Backoff
+from wagate.domain.clock import Clock, utcnow
+from wagate.domain.jobs import Job, JobKind
+from wagate.services.jobs import JobQueue
+
+log = structlog.get_logger("wagate.worker")
+
+Handler = Callable[[Job], Coroutine[Any, Any, None]]
+UNEXPECTED_ERROR_BACKOFF = Backoff(base=2.0, cap=300.0, jitter=0.2)
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """Job kinds that share a concurrency limit."""
+
+    name: str
+    kinds: tuple[JobKind, ...]
+    concurrency: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    """Timing of the claim loop."""
+
+    lease: timedelta = timedelta(seconds=30)
+    poll_interval: float = 1.0
+    grace_period: float = 10.0
+
+
+def worker_name() -> str:
+    """A name unique to this process, shown in the ``locked_by`` of its jobs."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    """Claims and runs jobs until :meth:`stop`."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        handlers: Mapping[JobKind, Handler],
+        lanes: Sequence[Lane],
+        settings: WorkerSettings | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._queue = queue
+        self._handlers = dict(handlers)
+        self._lanes = list(lanes)
+        self.settings = settings or WorkerSettings()
+        self._clock = clock
+        self.name = worker_name()
+        self._stopping = asyncio.Event()
+        self._wakeups = {lane.name: asyncio.Event() for lane in self._lanes}
+        self._running: dict[str, tuple[Job, asyncio.Task[None]]] = {}
+
+    def wake(self) -> None:
+        """Tell idle lanes that new jobs may be due (thread-unsafe; call on the loop)."""
+        for event in self._wakeups.values():
+            event.set()
+
+    def stop(self) -> None:
+        """Stop claiming; :meth:`run` returns once running jobs end or are released."""
+        self._stopping.set()
+        self.wake()
+
+    async def run(self) -> None:
+        """Run every lane until :meth:`stop`, then wind down within the grace period."""
+        log.info("worker.started", worker=self.name, lanes=[lane.name for lane in self._lanes])
+        lanes = [asyncio.create_task(self._run_lane(lane)) for lane in self._lanes]
+        try:
+            await asyncio.gather(*lanes)
+        finally:
+            for task in lanes:
+                task.cancel()
+            await self._wind_down()
+            log.info("worker.stopped", worker=self.name)
+
+    async def _run_lane(self, lane: Lane) -> None:
+        wakeup = self._wakeups[lane.name]
+        slots = asyncio.Semaphore(lane.concurrency)
+        in_lane: set[asyncio.Task[None]] = set()
+        while not self._stopping.is_set():
+            await slots.acquire()
+            free = 1
+            while free < lane.concurrency and not slots.locked():
+                await slots.acquire()
+                free += 1
+            wakeup.clear()
+            try:
+                jobs = await self._queue.claim(
+                    lane.kinds, worker=self.name, limit=free, lease=self.settings.lease
+                )
+            except Exception:
+                log.exception("worker.claim_failed", lane=lane.name)
+                jobs = []
+            for _ in range(free - len(jobs)):
+                slots.release()
+            for job in jobs:
+                task = asyncio.create_task(self._run_job(job))
+                self._running[job.id] = (job, task)
+                in_lane.add(task)
+                task.add_done_callback(in_lane.discard)
+                task.add_done_callback(lambda _t: slots.release())
+            if not jobs:
+                await self._idle(lane, wakeup)
+
+    async def _idle(self, lane: Lane, wakeup: asyncio.Event) -> None:
+        timeout = self.settings.poll_interval
+        with contextlib.suppress(Exception):
+            due = await self._queue.next_run_at(lane.kinds)
+            if due is not None:
+                timeout = min(timeout, max(0.0, _seconds_until(due, self._clock())))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wakeup.wait(), timeout=max(timeout, 0.01))
+
+    async def _run_job(self, job: Job) -> None:
+        bound = log.bind(job_id=job.id, kind=job.kind.value, subject_id=job.subject_id)
+        handler = self._handlers[job.kind]
+        work = asyncio.create_task(handler(job))
+        heartbeat = asyncio.create_task(self._heartbeat(job, work))
+        started = self._clock()
+        try:
+            await work
+            bound.info(
+                "job.done", attempt=job.attempts, seconds=_seconds_since(started, self._clock())
+            )
+        except asyncio.CancelledError:
+            if not work.done():
+                work.cancel()
+            raise
+        except Exception as exc:
+            delay = UNEXPECTED_ERROR_BACKOFF(job.attempts)
+            bound.exception("job.error", attempt=job.attempts, retry_in=round(delay, 1))
+            with contextlib.suppress(Exception):
+                await self._queue.retry_later(job, timedelta(seconds=delay), repr(exc))
+        finally:
+            heartbeat.cancel()
+            self._running.pop(job.id, None)
+
+    async def _heartbeat(self, job: Job, work: asyncio.Task[None]) -> None:
+        interval = self.settings.lease.total_seconds() / 3
+        while not work.done():
+            await asyncio.sleep(interval)
+            try:
+                kept = await self._queue.extend_lease(job, self.settings.lease)
+            except Exception:
+                log.warning("job.heartbeat_failed", job_id=job.id)
+                continue
+            if not kept:
+                log.warning("job.lease_lost", job_id=job.id)
+                work.cancel()
+                return
+
+    async def _wind_down(self) -> None:
+        if not self._running:
+            return
+        tasks = [task for _, task in self._running.values()]
+        _, pending = await asyncio.wait(tasks, timeout=self.settings.grace_period)
+        for job, task in list(self._running.values()):
+            if task in pending:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+                with contextlib.suppress(Exception):
+                    await self._queue.release(job)
+                log.info("job.released", job_id=job.id, kind=job.kind.value)
+
+
+def _seconds_until(moment: datetime, now: datetime) -> float:
+    return (moment - now).total_seconds()
+
+
+def _seconds_since(moment: datetime, now: datetime) -> float:
+    return round((now - moment).total_seconds(), 3)
