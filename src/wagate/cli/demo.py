@@ -116,6 +116,16 @@ def _show(title: str, payload: Any) -> None:
     console.print(Syntax(json.dumps(payload, indent=2, ensure_ascii=False), "json"))
 
 
+def _wait_for_transfer(endpoint: str, upload_id: str, api_key: str) -> Any:
+    """Poll the record until it leaves PENDING (or 30 s pass)."""
+    deadline = time.monotonic() + 30
+    while True:
+        record = _get_json(f"{endpoint}?id={upload_id}", headers={"api-key": api_key})
+        if record.get("data", {}).get("status") != "PENDING" or time.monotonic() > deadline:
+            return record
+        time.sleep(0.2)
+
+
 def run_demo() -> int:
     """Run the demo; 0 when every step did what it should."""
     if shutil.which("curl") is None:
@@ -123,13 +133,14 @@ def run_demo() -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="wagate-demo-") as tmp:
         root = Path(tmp)
-        port = _free_port()
+        port, sandbox_port = _free_port(), _free_port()
         env = {
             **os.environ,
             "WAGATE_DATA_DIR": str(root / "data"),
             "WAGATE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "WAGATE_GRAPH_URL": f"http://127.0.0.1:{sandbox_port}",
         }
-        console.rule("wagate demo: resumable media upload")
+        console.rule("wagate demo: resumable media upload to Meta (sandbox)")
         api_key = _wagate("accounts", "create", "--sid", SID, "--company-id", COMPANY_ID, env=env)
         _wagate("wabas", "create", "--sid", SID, "--waba-id", WABA_ID, env=env)
         console.print(f"created account {SID} (API key {api_key[:4]}…) and WABA {WABA_ID}")
@@ -146,7 +157,11 @@ def run_demo() -> int:
             "--port",
             str(port),
         ]
-        with _process("gateway", serve, env, port, root / "gateway.log") as base:
+        sandbox = [sys.executable, "-m", "wagate", "sandbox", "--port", str(sandbox_port)]
+        with (
+            _process("Meta sandbox", sandbox, env, sandbox_port, root / "sandbox.log"),
+            _process("gateway", serve, env, port, root / "gateway.log") as base,
+        ):
             endpoint = f"{base}/v2/{SID}/whatsapp/{WABA_ID}/resumable_media"
             command = [
                 "curl", "-s", "-L", "-X", "POST", endpoint,
@@ -166,12 +181,22 @@ def run_demo() -> int:
             if status != "202" or answer.get("code") != "WA202":
                 console.print("[red]the upload was not accepted[/]")
                 return 1
-            record = _get_json(
-                f"{endpoint}?id={answer['data']['id']}", headers={"api-key": api_key}
+            record = _wait_for_transfer(endpoint, answer["data"]["id"], api_key)
+            _show("the record once the worker has transferred it to Meta", record)
+            data = record.get("data", {})
+            if data.get("status") != "UPLOADED" or not data.get("uploaded_file_handle"):
+                console.print("[red]the upload did not reach UPLOADED; the gateway's log:[/]")
+                console.print((root / "gateway.log").read_text()[-4000:], markup=False)
+                return 1
+            with urllib.request.urlopen(data["file_link"], timeout=10) as response:  # noqa: S310
+                downloaded = response.read()
+                kind = response.headers.get("Content-Type")
+            same = downloaded == image.read_bytes()
+            console.print(
+                f"\nfile_link serves {len(downloaded)} bytes of {kind}: "
+                + ("[green]identical to the upload[/]" if same else "[red]different![/]")
             )
-            _show("the stored record (GET …/resumable_media?id=…)", record)
-            if record.get("data", {}).get("size") != image.stat().st_size:
-                console.print("[red]the stored record does not match the file[/]")
+            if not same:
                 return 1
         console.rule("[green]demo finished[/]")
     return 0

@@ -136,11 +136,13 @@ class TransferService:
                 return await call()
             except MetaPermanentError:
                 raise
-            except MetaError:
+            except MetaError as exc:
                 failures += 1
                 if failures >= self.policy.max_attempts:
                     raise
-                await asyncio.sleep(self.policy.backoff(failures))
+                delay = self.policy.backoff(failures)
+                log.info("transfer.graph_retry", error=str(exc), failures=failures, delay=delay)
+                await asyncio.sleep(delay)
 
     def _reader(self, upload: Upload) -> Callable[[int, int], AsyncIterator[bytes]]:
         def open_reader(offset: int, length: int) -> AsyncIterator[bytes]:
