@@ -25,7 +25,7 @@ from wagate.settings import Settings
 from wagate.store import Database
 from wagate.store.notify import JobListener
 from wagate.upstream.graph import GraphClient
-from wagate.worker.runner import Lane, Worker, WorkerSettings
+from wagate.worker.runner import JobSource, Lane, Worker, WorkerSettings
 
 log = structlog.get_logger("wagate")
 
@@ -92,20 +92,18 @@ class Gateway:
 
     async def _start_worker(self) -> None:
         settings = self.settings
-        worker = Worker(
+        transfers = JobSource(self.queue, {JobKind.TRANSFER_UPLOAD: self.transfers.run})
+        lifecycle = JobSource(
             self.queue,
-            handlers={
-                JobKind.TRANSFER_UPLOAD: self.transfers.run,
+            {
                 JobKind.EXPIRE_UPLOAD: self.lifecycle.expire,
                 JobKind.PURGE_UPLOAD: self.lifecycle.purge,
             },
+        )
+        worker = Worker(
             lanes=[
-                Lane("transfers", (JobKind.TRANSFER_UPLOAD,), settings.transfer_concurrency),
-                Lane(
-                    "lifecycle",
-                    (JobKind.EXPIRE_UPLOAD, JobKind.PURGE_UPLOAD),
-                    LIFECYCLE_CONCURRENCY,
-                ),
+                Lane("transfers", transfers, settings.transfer_concurrency),
+                Lane("lifecycle", lifecycle, LIFECYCLE_CONCURRENCY),
             ],
             settings=WorkerSettings(
                 lease=timedelta(seconds=settings.job_lease_seconds),

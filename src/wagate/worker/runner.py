@@ -1,10 +1,12 @@
-"""The worker: lanes of job kinds, each claiming due jobs and running their handlers.
+"""The worker: lanes, each claiming due work from its source and running it.
 
 A lane has its own concurrency, so a hundred slow transfers never delay an
-expiry. Each running job's lease is renewed by a heartbeat; a job whose lease
-was lost is cancelled here, because another worker owns it now. On stop, the
-lanes stop claiming, running jobs get a grace period, and what is still
-running is cancelled and released for another worker to take at once.
+expiry, and a source of its own (the jobs table for some job kinds, the
+deliveries table for callbacks). Each running item's lease is renewed by a
+heartbeat; one whose lease was lost is cancelled here, because another worker
+owns it now. On stop, the lanes stop claiming, running items get a grace
+period, and what is still running is cancelled and released for another
+worker to take at once.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -32,13 +34,56 @@ Handler = Callable[[Job], Coroutine[Any, Any, None]]
 UNEXPECTED_ERROR_BACKOFF = Backoff(base=2.0, cap=300.0, jitter=0.2)
 
 
+class LaneSource(Protocol):
+    """Where a lane gets its work and how it keeps, runs and returns it."""
+
+    async def claim(self, worker: str, limit: int, lease: timedelta) -> Sequence[Any]: ...
+
+    async def run(self, item: Any) -> None: ...
+
+    async def extend_lease(self, item: Any, lease: timedelta) -> bool: ...
+
+    async def release(self, item: Any) -> None: ...
+
+    async def retry_later(self, item: Any, delay: timedelta, error: str) -> None: ...
+
+    async def next_run_at(self) -> datetime | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Lane:
-    """Job kinds that share a concurrency limit."""
+    """A source of work and how many of its items may run at once."""
 
     name: str
-    kinds: tuple[JobKind, ...]
+    source: LaneSource
     concurrency: int
+
+
+class JobSource:
+    """A lane source over the jobs table, for some job kinds."""
+
+    def __init__(self, queue: JobQueue, handlers: Mapping[JobKind, Handler]) -> None:
+        self._queue = queue
+        self._handlers = dict(handlers)
+        self._kinds = tuple(handlers)
+
+    async def claim(self, worker: str, limit: int, lease: timedelta) -> Sequence[Job]:
+        return await self._queue.claim(self._kinds, worker=worker, limit=limit, lease=lease)
+
+    async def run(self, item: Job) -> None:
+        await self._handlers[item.kind](item)
+
+    async def extend_lease(self, item: Job, lease: timedelta) -> bool:
+        return await self._queue.extend_lease(item, lease)
+
+    async def release(self, item: Job) -> None:
+        await self._queue.release(item)
+
+    async def retry_later(self, item: Job, delay: timedelta, error: str) -> None:
+        await self._queue.retry_later(item, delay, error)
+
+    async def next_run_at(self) -> datetime | None:
+        return await self._queue.next_run_at(self._kinds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,21 +105,17 @@ class Worker:
 
     def __init__(
         self,
-        queue: JobQueue,
-        handlers: Mapping[JobKind, Handler],
         lanes: Sequence[Lane],
         settings: WorkerSettings | None = None,
         clock: Clock = utcnow,
     ) -> None:
-        self._queue = queue
-        self._handlers = dict(handlers)
         self._lanes = list(lanes)
         self.settings = settings or WorkerSettings()
         self._clock = clock
         self.name = worker_name()
         self._stopping = asyncio.Event()
         self._wakeups = {lane.name: asyncio.Event() for lane in self._lanes}
-        self._running: dict[str, tuple[Job, asyncio.Task[None]]] = {}
+        self._running: dict[str, tuple[Lane, Any, asyncio.Task[None]]] = {}
 
     def wake(self) -> None:
         """Tell idle lanes that new jobs may be due (thread-unsafe; call on the loop)."""
@@ -110,17 +151,15 @@ class Worker:
                 free += 1
             wakeup.clear()
             try:
-                jobs = await self._queue.claim(
-                    lane.kinds, worker=self.name, limit=free, lease=self.settings.lease
-                )
+                jobs = await lane.source.claim(self.name, free, self.settings.lease)
             except Exception:
                 log.exception("worker.claim_failed", lane=lane.name)
                 jobs = []
             for _ in range(free - len(jobs)):
                 slots.release()
             for job in jobs:
-                task = asyncio.create_task(self._run_job(job))
-                self._running[job.id] = (job, task)
+                task = asyncio.create_task(self._run_item(lane, job))
+                self._running[job.id] = (lane, job, task)
                 in_lane.add(task)
                 task.add_done_callback(in_lane.discard)
                 task.add_done_callback(lambda _t: slots.release())
@@ -130,63 +169,60 @@ class Worker:
     async def _idle(self, lane: Lane, wakeup: asyncio.Event) -> None:
         timeout = self.settings.poll_interval
         with contextlib.suppress(Exception):
-            due = await self._queue.next_run_at(lane.kinds)
+            due = await lane.source.next_run_at()
             if due is not None:
                 timeout = min(timeout, max(0.0, _seconds_until(due, self._clock())))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wakeup.wait(), timeout=max(timeout, 0.01))
 
-    async def _run_job(self, job: Job) -> None:
-        bound = log.bind(job_id=job.id, kind=job.kind.value, subject_id=job.subject_id)
-        handler = self._handlers[job.kind]
-        work = asyncio.create_task(handler(job))
-        heartbeat = asyncio.create_task(self._heartbeat(job, work))
+    async def _run_item(self, lane: Lane, job: Any) -> None:
+        bound = log.bind(lane=lane.name, item_id=job.id)
+        work = asyncio.create_task(lane.source.run(job))
+        heartbeat = asyncio.create_task(self._heartbeat(lane, job, work))
         started = self._clock()
         try:
             await work
-            bound.info(
-                "job.done", attempt=job.attempts, seconds=_seconds_since(started, self._clock())
-            )
+            bound.debug("item.done", seconds=_seconds_since(started, self._clock()))
         except asyncio.CancelledError:
             if not work.done():
                 work.cancel()
             raise
         except Exception as exc:
-            delay = UNEXPECTED_ERROR_BACKOFF(job.attempts)
-            bound.exception("job.error", attempt=job.attempts, retry_in=round(delay, 1))
+            delay = UNEXPECTED_ERROR_BACKOFF(max(1, getattr(job, "attempts", 1)))
+            bound.exception("item.error", retry_in=round(delay, 1))
             with contextlib.suppress(Exception):
-                await self._queue.retry_later(job, timedelta(seconds=delay), repr(exc))
+                await lane.source.retry_later(job, timedelta(seconds=delay), repr(exc))
         finally:
             heartbeat.cancel()
             self._running.pop(job.id, None)
 
-    async def _heartbeat(self, job: Job, work: asyncio.Task[None]) -> None:
+    async def _heartbeat(self, lane: Lane, job: Any, work: asyncio.Task[None]) -> None:
         interval = self.settings.lease.total_seconds() / 3
         while not work.done():
             await asyncio.sleep(interval)
             try:
-                kept = await self._queue.extend_lease(job, self.settings.lease)
+                kept = await lane.source.extend_lease(job, self.settings.lease)
             except Exception:
-                log.warning("job.heartbeat_failed", job_id=job.id)
+                log.warning("item.heartbeat_failed", lane=lane.name, item_id=job.id)
                 continue
             if not kept:
-                log.warning("job.lease_lost", job_id=job.id)
+                log.warning("item.lease_lost", lane=lane.name, item_id=job.id)
                 work.cancel()
                 return
 
     async def _wind_down(self) -> None:
         if not self._running:
             return
-        tasks = [task for _, task in self._running.values()]
+        tasks = [task for _, _, task in self._running.values()]
         _, pending = await asyncio.wait(tasks, timeout=self.settings.grace_period)
-        for job, task in list(self._running.values()):
+        for lane, job, task in list(self._running.values()):
             if task in pending:
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
                 with contextlib.suppress(Exception):
-                    await self._queue.release(job)
-                log.info("job.released", job_id=job.id, kind=job.kind.value)
+                    await lane.source.release(job)
+                log.info("item.released", lane=lane.name, item_id=job.id)
 
 
 def _seconds_until(moment: datetime, now: datetime) -> float:

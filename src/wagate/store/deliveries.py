@@ -1,0 +1,365 @@
+"""Deliveries and their attempts: the delivery queue and its log."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wagate.domain.callbacks import (
+    Attempt,
+    AttemptTrigger,
+    Delivery,
+    DeliveryStatus,
+    ProfileStatus,
+)
+from wagate.store.queue import NOTIFY_CHANNEL, WAKE_FLAG
+from wagate.store.tables import callback_profiles, deliveries, delivery_attempts
+
+
+def _to_delivery(row: Any) -> Delivery:
+    return Delivery(
+        id=row.id,
+        sid=row.sid,
+        event_id=row.event_id,
+        subject_id=row.subject_id,
+        profile_id=row.profile_id,
+        method=row.method,
+        url=row.url,
+        body=row.body,
+        endpoint=row.endpoint,
+        status=DeliveryStatus(row.status),
+        attempts=row.attempts,
+        run_at=row.run_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        locked_by=row.locked_by,
+        last_response_status=row.last_response_status,
+        last_error=row.last_error,
+        delivered_at=row.delivered_at,
+    )
+
+
+def _to_attempt(row: Any) -> Attempt:
+    return Attempt(
+        id=row.id,
+        delivery_id=row.delivery_id,
+        number=row.number,
+        trigger=AttemptTrigger(row.trigger),
+        method=row.method,
+        url=row.url,
+        request_headers=json.loads(row.request_headers),
+        response_status=row.response_status,
+        response_body=row.response_body,
+        duration_ms=row.duration_ms,
+        error_class=row.error_class,
+        error=row.error,
+        next_attempt_at=row.next_attempt_at,
+        created_at=row.created_at,
+    )
+
+
+async def insert_delivery(connection: AsyncConnection, delivery: Delivery) -> None:
+    """Add a delivery in the caller's transaction (the one that wrote its event)."""
+    await connection.execute(
+        deliveries.insert().values(
+            id=delivery.id,
+            sid=delivery.sid,
+            event_id=delivery.event_id,
+            subject_id=delivery.subject_id,
+            profile_id=delivery.profile_id,
+            method=delivery.method,
+            url=delivery.url,
+            body=delivery.body,
+            endpoint=delivery.endpoint,
+            status=delivery.status.value,
+            attempts=delivery.attempts,
+            run_at=delivery.run_at,
+            created_at=delivery.created_at,
+            updated_at=delivery.updated_at,
+        )
+    )
+    if connection.dialect.name == "postgresql":
+        await connection.execute(
+            text("SELECT pg_notify(:channel, 'deliver')"), {"channel": NOTIFY_CHANNEL}
+        )
+    connection.info[WAKE_FLAG] = True
+
+
+def _due(now: datetime) -> Any:
+    active_profiles = select(callback_profiles.c.id).where(
+        callback_profiles.c.status == int(ProfileStatus.ACTIVE)
+    )
+    return (
+        (deliveries.c.status == DeliveryStatus.PENDING.value)
+        & (deliveries.c.run_at <= now)
+        & (deliveries.c.locked_until.is_(None) | (deliveries.c.locked_until < now))
+        & (deliveries.c.profile_id.is_(None) | deliveries.c.profile_id.in_(active_profiles))
+    )
+
+
+async def claim(
+    connection: AsyncConnection,
+    *,
+    worker: str,
+    limit: int,
+    lease: timedelta,
+    now: datetime,
+    skip_endpoints: Collection[str] = (),
+) -> list[Delivery]:
+    """Take up to ``limit`` due deliveries whose profile is active, except to ``skip_endpoints``."""
+    due = _due(now)
+    if skip_endpoints:
+        due = due & deliveries.c.endpoint.not_in(list(skip_endpoints))
+    chosen = (
+        select(deliveries.c.id)
+        .where(due)
+        .order_by(deliveries.c.run_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=deliveries)
+    )
+    statement = (
+        update(deliveries)
+        .where(deliveries.c.id.in_(chosen.scalar_subquery()))
+        .values(locked_by=worker, locked_until=now + lease)
+        .returning(*deliveries.c)
+    )
+    rows = (await connection.execute(statement)).all()
+    return sorted((_to_delivery(row) for row in rows), key=lambda d: d.run_at)
+
+
+async def next_run_at(connection: AsyncConnection, now: datetime) -> datetime | None:
+    """When the next pending delivery is due."""
+    query = select(func.min(deliveries.c.run_at)).where(
+        deliveries.c.status == DeliveryStatus.PENDING.value
+    )
+    value: datetime | None = (await connection.execute(query)).scalar_one_or_none()
+    return value
+
+
+async def extend_lease(connection: AsyncConnection, delivery: Delivery, until: datetime) -> bool:
+    """Renew the lease; False when the delivery is no longer this worker's."""
+    result = await connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery.id, deliveries.c.locked_by == delivery.locked_by)
+        .values(locked_until=until)
+    )
+    return result.rowcount == 1
+
+
+async def release(connection: AsyncConnection, delivery: Delivery) -> None:
+    """Hand a delivery back untouched, to be claimed again at once."""
+    await connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery.id, deliveries.c.locked_by == delivery.locked_by)
+        .values(locked_by=None, locked_until=None)
+    )
+
+
+async def get_trigger(connection: AsyncConnection, delivery_id: str) -> AttemptTrigger:
+    """Whether the next attempt of a delivery is scheduled or asked for by hand."""
+    value = (
+        await connection.execute(select(deliveries.c.trigger).where(deliveries.c.id == delivery_id))
+    ).scalar_one_or_none()
+    return AttemptTrigger(value or AttemptTrigger.SCHEDULED.value)
+
+
+async def record_attempt(
+    connection: AsyncConnection,
+    delivery: Delivery,
+    attempt: Attempt,
+    *,
+    status: DeliveryStatus,
+    run_at: datetime | None,
+    now: datetime,
+) -> None:
+    """Log an attempt and move the delivery on: done, due again at ``run_at``, or dead."""
+    await connection.execute(
+        delivery_attempts.insert().values(
+            id=attempt.id,
+            delivery_id=attempt.delivery_id,
+            number=attempt.number,
+            trigger=attempt.trigger.value,
+            method=attempt.method,
+            url=attempt.url,
+            request_headers=json.dumps(attempt.request_headers, separators=(",", ":")),
+            response_status=attempt.response_status,
+            response_body=attempt.response_body,
+            duration_ms=attempt.duration_ms,
+            error_class=attempt.error_class,
+            error=attempt.error,
+            next_attempt_at=attempt.next_attempt_at,
+            created_at=attempt.created_at,
+        )
+    )
+    values: dict[str, Any] = {
+        "status": status.value,
+        "attempts": deliveries.c.attempts + 1,
+        "locked_by": None,
+        "locked_until": None,
+        "trigger": AttemptTrigger.SCHEDULED.value,
+        "last_response_status": attempt.response_status,
+        "last_error": attempt.error,
+        "updated_at": now,
+    }
+    if run_at is not None:
+        values["run_at"] = run_at
+    if status is DeliveryStatus.SUCCEEDED:
+        values["delivered_at"] = now
+    await connection.execute(
+        update(deliveries).where(deliveries.c.id == delivery.id).values(**values)
+    )
+
+
+def new_attempt_id() -> str:
+    """A fresh attempt id."""
+    return str(uuid.uuid4())
+
+
+async def get_delivery(connection: AsyncConnection, sid: str, delivery_id: str) -> Delivery | None:
+    """A delivery of the account, or None."""
+    row = (
+        await connection.execute(
+            select(deliveries).where(deliveries.c.id == delivery_id, deliveries.c.sid == sid)
+        )
+    ).first()
+    return None if row is None else _to_delivery(row)
+
+
+async def attempts_of(connection: AsyncConnection, delivery_id: str) -> list[Attempt]:
+    """Every attempt of a delivery, first first."""
+    rows = (
+        await connection.execute(
+            select(delivery_attempts)
+            .where(delivery_attempts.c.delivery_id == delivery_id)
+            .order_by(delivery_attempts.c.number)
+        )
+    ).all()
+    return [_to_attempt(row) for row in rows]
+
+
+async def list_deliveries(
+    connection: AsyncConnection,
+    sid: str,
+    *,
+    profile_id: str | None,
+    status: DeliveryStatus | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Delivery], int]:
+    """A page of the account's deliveries, newest first, and the total."""
+    condition = deliveries.c.sid == sid
+    if profile_id:
+        condition = condition & (deliveries.c.profile_id == profile_id)
+    if status:
+        condition = condition & (deliveries.c.status == status.value)
+    if since:
+        condition = condition & (deliveries.c.created_at >= since)
+    if until:
+        condition = condition & (deliveries.c.created_at < until)
+    total = (
+        await connection.execute(select(func.count()).select_from(deliveries).where(condition))
+    ).scalar_one()
+    rows = (
+        await connection.execute(
+            select(deliveries)
+            .where(condition)
+            .order_by(deliveries.c.created_at.desc(), deliveries.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    return [_to_delivery(row) for row in rows], int(total)
+
+
+async def replay(connection: AsyncConnection, delivery_id: str, now: datetime) -> None:
+    """Make a delivery due now, by hand, whatever its status."""
+    await connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(
+            status=DeliveryStatus.PENDING.value,
+            run_at=now,
+            locked_by=None,
+            locked_until=None,
+            trigger=AttemptTrigger.MANUAL.value,
+            updated_at=now,
+        )
+    )
+    connection.info[WAKE_FLAG] = True
+
+
+def _failed_since(profile_id: str, since: datetime) -> Any:
+    return (
+        (deliveries.c.profile_id == profile_id)
+        & (deliveries.c.created_at >= since)
+        & or_(
+            deliveries.c.status == DeliveryStatus.DEAD.value,
+            (deliveries.c.status == DeliveryStatus.PENDING.value) & (deliveries.c.attempts > 0),
+        )
+    )
+
+
+async def recover(
+    connection: AsyncConnection, profile_id: str, since: datetime, now: datetime, *, dry_run: bool
+) -> int:
+    """Replay every failed or dead delivery of a profile created since ``since``; how many."""
+    condition = _failed_since(profile_id, since)
+    count = int(
+        (
+            await connection.execute(select(func.count()).select_from(deliveries).where(condition))
+        ).scalar_one()
+    )
+    if count and not dry_run:
+        await connection.execute(
+            update(deliveries)
+            .where(condition)
+            .values(
+                status=DeliveryStatus.PENDING.value,
+                run_at=now,
+                locked_by=None,
+                locked_until=None,
+                trigger=AttemptTrigger.MANUAL.value,
+                updated_at=now,
+            )
+        )
+        connection.info[WAKE_FLAG] = True
+    return count
+
+
+async def cancel_for_profile(connection: AsyncConnection, profile_id: str, now: datetime) -> None:
+    """Cancel the pending deliveries of a deleted profile."""
+    await connection.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.profile_id == profile_id,
+            deliveries.c.status == DeliveryStatus.PENDING.value,
+        )
+        .values(status=DeliveryStatus.CANCELLED.value, updated_at=now)
+    )
+
+
+async def delete_for_subject(connection: AsyncConnection, subject_id: str) -> None:
+    """Drop the deliveries and attempts about a purged subject."""
+    ids = select(deliveries.c.id).where(deliveries.c.subject_id == subject_id)
+    await connection.execute(
+        delete(delivery_attempts).where(delivery_attempts.c.delivery_id.in_(ids))
+    )
+    await connection.execute(delete(deliveries).where(deliveries.c.subject_id == subject_id))
+
+
+async def count_by_status(connection: AsyncConnection) -> dict[str, int]:
+    """How many deliveries are in each status."""
+    rows = (
+        await connection.execute(
+            select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+        )
+    ).all()
+    return {row[0]: int(row[1]) for row in rows}

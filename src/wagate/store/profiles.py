@@ -1,0 +1,156 @@
+"""Callback profiles in the database."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wagate.domain.callbacks import CallbackProfile, ProfileStatus
+from wagate.store.tables import callback_profiles, numbers, wabas
+
+
+def _to_profile(row: Any) -> CallbackProfile:
+    return CallbackProfile(
+        id=row.id,
+        sid=row.sid,
+        title=row.title,
+        http_method=row.http_method,
+        url=row.url,
+        body=row.body,
+        headers=json.loads(row.headers or "{}"),
+        secret=row.secret,
+        previous_secret=row.previous_secret,
+        previous_secret_expires_at=row.previous_secret_expires_at,
+        status=ProfileStatus(row.status),
+        failing_since=row.failing_since,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _values(profile: CallbackProfile) -> dict[str, Any]:
+    return {
+        "sid": profile.sid,
+        "title": profile.title,
+        "http_method": profile.http_method,
+        "url": profile.url,
+        "body": profile.body,
+        "headers": json.dumps(profile.headers, separators=(",", ":")),
+        "secret": profile.secret,
+        "previous_secret": profile.previous_secret,
+        "previous_secret_expires_at": profile.previous_secret_expires_at,
+        "status": int(profile.status),
+        "failing_since": profile.failing_since,
+        "created_at": profile.created_at,
+        "updated_at": profile.updated_at,
+    }
+
+
+async def insert_profile(connection: AsyncConnection, profile: CallbackProfile) -> None:
+    """Store a new profile."""
+    await connection.execute(callback_profiles.insert().values(id=profile.id, **_values(profile)))
+
+
+async def save_profile(connection: AsyncConnection, profile: CallbackProfile) -> None:
+    """Write every field of an existing profile."""
+    await connection.execute(
+        update(callback_profiles)
+        .where(callback_profiles.c.id == profile.id)
+        .values(**_values(profile))
+    )
+
+
+async def get_profile(
+    connection: AsyncConnection, profile_id: str, sid: str | None = None
+) -> CallbackProfile | None:
+    """A profile by id (of this account, when ``sid`` is given), or None."""
+    query = select(callback_profiles).where(callback_profiles.c.id == profile_id)
+    if sid is not None:
+        query = query.where(callback_profiles.c.sid == sid)
+    row = (await connection.execute(query)).first()
+    return None if row is None else _to_profile(row)
+
+
+async def list_profiles(
+    connection: AsyncConnection, sid: str, *, title: str | None, limit: int, offset: int
+) -> tuple[list[CallbackProfile], int]:
+    """A page of the account's profiles, oldest first, and the total."""
+    condition = callback_profiles.c.sid == sid
+    if title:
+        condition = condition & callback_profiles.c.title.contains(title, autoescape=True)
+    total = (
+        await connection.execute(
+            select(func.count()).select_from(callback_profiles).where(condition)
+        )
+    ).scalar_one()
+    rows = (
+        await connection.execute(
+            select(callback_profiles)
+            .where(condition)
+            .order_by(callback_profiles.c.created_at, callback_profiles.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    return [_to_profile(row) for row in rows], int(total)
+
+
+async def delete_profile(connection: AsyncConnection, profile_id: str) -> None:
+    """Remove a profile and detach it from WABAs and numbers."""
+    await connection.execute(
+        update(wabas)
+        .where(wabas.c.callback_profile_id == profile_id)
+        .values(callback_profile_id=None)
+    )
+    await connection.execute(
+        update(numbers)
+        .where(numbers.c.callback_profile_id == profile_id)
+        .values(callback_profile_id=None)
+    )
+    await connection.execute(delete(callback_profiles).where(callback_profiles.c.id == profile_id))
+
+
+async def record_outcome(
+    connection: AsyncConnection,
+    profile_id: str,
+    *,
+    succeeded: bool,
+    now: datetime,
+    disable_after_seconds: float,
+) -> bool:
+    """Track how long a profile has failed; auto-disable it past the limit.
+
+    Returns True when this call disabled the profile.
+    """
+    table = callback_profiles
+    if succeeded:
+        await connection.execute(
+            update(table)
+            .where(table.c.id == profile_id, table.c.failing_since.is_not(None))
+            .values(failing_since=None)
+        )
+        return False
+    await connection.execute(
+        update(table)
+        .where(table.c.id == profile_id, table.c.failing_since.is_(None))
+        .values(failing_since=now)
+    )
+    row = (
+        await connection.execute(
+            select(table.c.failing_since, table.c.status).where(table.c.id == profile_id)
+        )
+    ).first()
+    if row is None or row.status != ProfileStatus.ACTIVE or row.failing_since is None:
+        return False
+    if (now - row.failing_since).total_seconds() < disable_after_seconds:
+        return False
+    await connection.execute(
+        update(table)
+        .where(table.c.id == profile_id, table.c.status == int(ProfileStatus.ACTIVE))
+        .values(status=int(ProfileStatus.AUTO_DISABLED), updated_at=now)
+    )
+    return True
