@@ -12,6 +12,7 @@
     ├── NotFound                    an id the caller may not see or that is gone
     ├── Conflict                    a create that collides with what exists
     ├── DatabaseUnavailable         the database cannot be reached
+    ├── CallbackTargetRefused       a callback URL points at a forbidden address
     └── MetaError                   Meta's Graph API failed or refused a request
         ├── MetaTransientError      worth retrying: network, timeout, 5xx, throttling
         ├── MetaPermanentError      not worth retrying: token, parameters, other 4xx
@@ -148,3 +149,17 @@ class MetaOffsetMismatch(MetaError):
         super().__init__(
             message, status=status, code=code, type=type, subcode=subcode, fbtrace_id=fbtrace_id
         )
+
+
+class CallbackTargetRefused(WagateError):
+    """A callback URL's host is, or resolves to, an address the operator does not allow.
+
+    ``host`` is the host as written, ``address`` the refused address when there
+    is one, and ``reason`` a sentence that says why.
+    """
+
+    def __init__(self, host: str, reason: str, *, address: str | None = None) -> None:
+        self.host = host
+        self.reason = reason
+        self.address = address
+        super().__init__(f"callback target {host} refused by policy: {reason}")

@@ -1,0 +1,55 @@
+"""The placeholder vocabulary of callback profiles: the ``<name>`` tokens a template may use."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+RESUMABLE_MEDIA_PLACEHOLDERS: Final[frozenset[str]] = frozenset(
+    {
+        "status",
+        "uploaded_file_handle",
+        "file_name",
+        "file_link",
+        "resumable_media_id",
+        "waba_id",
+        "company_id",
+        "field",
+        "time",
+        "callback_profile_id",
+    }
+)
+
+MESSAGE_STATUS_PLACEHOLDERS: Final[frozenset[str]] = frozenset(
+    {
+        "id",
+        "custom_response",
+        "timestamp",
+        "mobile",
+        "message",
+        "status",
+        "phone_number",
+        "whatsapp_number",
+        "error",
+        "error_code",
+        "ref",
+        "ref1",
+        "ref2",
+        "price",
+    }
+)
+
+ALL_PLACEHOLDERS: Final[frozenset[str]] = RESUMABLE_MEDIA_PLACEHOLDERS | MESSAGE_STATUS_PLACEHOLDERS
+
+PLACEHOLDER_RE: Final = re.compile(r"<([a-z0-9_]+)>")
+
+
+def placeholders_in(text: str) -> set[str]:
+    """The names of the ``<name>`` tokens in ``text`` (names are ``[a-z0-9_]+``)."""
+    return set(PLACEHOLDER_RE.findall(text))
+
+
+def exact_placeholder(text: str) -> str | None:
+    """The name when ``text`` is exactly one ``<name>`` token, else None."""
+    match = PLACEHOLDER_RE.fullmatch(text)
+    return match.group(1) if match else None
