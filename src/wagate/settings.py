@@ -65,6 +65,26 @@ class Settings(BaseSettings):
     transfer_max_job_attempts: int = Field(
         10, description="Transfer runs before an upload is FAILED."
     )
+    pod: str = Field("stage", description="Pod name: the prefix of callback profile ids.")
+    callback_allowed_networks: str = Field(
+        "",
+        description="Comma-separated CIDRs callbacks may reach although private or loopback "
+        "(e.g. 127.0.0.0/8 for local tests).",
+    )
+    retry_schedule: str = Field(
+        "5,30,120,600,1800,3600,7200,14400,28800,43200,86400,64800",
+        description="Seconds between callback attempts; spans the 3 days of retention.",
+    )
+    callback_connect_timeout_seconds: float = Field(5.0, description="Callback connect timeout.")
+    callback_timeout_seconds: float = Field(15.0, description="Callback total timeout.")
+    callback_endpoint_concurrency: int = Field(
+        8, description="Requests in flight to one endpoint, per worker."
+    )
+    delivery_concurrency: int = Field(64, description="Callback requests in flight per worker.")
+    profile_auto_disable_seconds: float = Field(
+        86400.0,
+        description="A profile whose deliveries have all failed this long is auto-disabled.",
+    )
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["console", "json"] = Field("console", description="console or json.")
 

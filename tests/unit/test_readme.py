@@ -19,5 +19,5 @@ def test_every_setting_is_in_the_readme_with_its_default(name: str) -> None:
     )
     assert row is not None, f"WAGATE_{name.upper()} is missing from the README"
     default = Settings.model_fields[name].default
-    if default is not None:
+    if default not in (None, ""):
         assert f"`{default}`" in row

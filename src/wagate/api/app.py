@@ -11,9 +11,16 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from wagate.api import envelope
+from wagate.api import envelope, platform
 from wagate.api.gateway import Gateway
-from wagate.api.routes import health, media, resumable_media
+from wagate.api.routes import (
+    callback_profiles,
+    deliveries,
+    health,
+    media,
+    resumable_media,
+    wabas,
+)
 from wagate.domain.errors import WagateError
 from wagate.settings import Settings
 
@@ -40,9 +47,16 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(health.router)
     app.include_router(resumable_media.router)
     app.include_router(media.router)
+    app.include_router(callback_profiles.router)
+    app.include_router(deliveries.router)
+    app.include_router(wabas.router)
 
     @app.exception_handler(WagateError)
     async def on_domain_error(request: Request, exc: WagateError) -> Response:
+        path = request.url.path
+        if path.startswith("/v1/") and "/callback/" in path:
+            what = "Callback profile not found" if "/profiles" in path else "Delivery not found"
+            return platform.for_error(exc, what)
         return envelope.for_error(exc)
 
     @app.exception_handler(RequestValidationError)

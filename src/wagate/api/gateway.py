@@ -15,9 +15,14 @@ import aiohttp
 import structlog
 
 from wagate.blobs import LocalBlobStore
+from wagate.delivery.sender import CallbackSender
+from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain.jobs import JobKind
+from wagate.domain.retry import parse_schedule
+from wagate.services.deliveries import DeliveryPolicy, DeliveryService
 from wagate.services.jobs import JobQueue
 from wagate.services.lifecycle import LifecycleService
+from wagate.services.profiles import ProfileService
 from wagate.services.tenancy import TenancyService
 from wagate.services.transfers import TransferPolicy, TransferService
 from wagate.services.uploads import UploadService
@@ -25,6 +30,7 @@ from wagate.settings import Settings
 from wagate.store import Database
 from wagate.store.notify import JobListener
 from wagate.upstream.graph import GraphClient
+from wagate.worker.deliveries import DeliverySource
 from wagate.worker.runner import JobSource, Lane, Worker, WorkerSettings
 
 log = structlog.get_logger("wagate")
@@ -47,6 +53,9 @@ class Gateway:
     transfers: TransferService
     lifecycle: LifecycleService
     queue: JobQueue
+    profiles: ProfileService
+    deliveries: DeliveryService
+    sender: CallbackSender
     worker: Worker | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop_listening: asyncio.Event = field(default_factory=asyncio.Event)
@@ -75,6 +84,13 @@ class Gateway:
             max_attempts=settings.transfer_max_attempts,
             max_job_attempts=settings.transfer_max_job_attempts,
         )
+        addresses = AddressPolicy.parse(settings.callback_allowed_networks)
+        sender = CallbackSender(
+            addresses,
+            connect_timeout=settings.callback_connect_timeout_seconds,
+            total_timeout=settings.callback_timeout_seconds,
+            max_connections=settings.delivery_concurrency,
+        )
         gateway = cls(
             settings=settings,
             database=database,
@@ -85,6 +101,16 @@ class Gateway:
             transfers=TransferService(database, blobs, graph, settings.public_url, policy),
             lifecycle=LifecycleService(database, blobs, settings.public_url),
             queue=JobQueue(database),
+            profiles=ProfileService(database, pod=settings.pod, addresses=addresses),
+            deliveries=DeliveryService(
+                database,
+                sender,
+                DeliveryPolicy(
+                    schedule=parse_schedule(settings.retry_schedule),
+                    disable_after_seconds=settings.profile_auto_disable_seconds,
+                ),
+            ),
+            sender=sender,
         )
         if run_worker:
             await gateway._start_worker()
@@ -100,10 +126,14 @@ class Gateway:
                 JobKind.PURGE_UPLOAD: self.lifecycle.purge,
             },
         )
+        deliveries = DeliverySource(
+            self.deliveries, per_endpoint=settings.callback_endpoint_concurrency
+        )
         worker = Worker(
             lanes=[
                 Lane("transfers", transfers, settings.transfer_concurrency),
                 Lane("lifecycle", lifecycle, LIFECYCLE_CONCURRENCY),
+                Lane("deliveries", deliveries, settings.delivery_concurrency),
             ],
             settings=WorkerSettings(
                 lease=timedelta(seconds=settings.job_lease_seconds),
@@ -111,6 +141,7 @@ class Gateway:
                 grace_period=settings.worker_grace_seconds,
             ),
         )
+        deliveries.on_capacity = worker.wake
         self.database.on_jobs_enqueued(worker.wake)
         if self.database.is_sqlite:
             # SQLite runs one gateway process: a lease still held is a crash's leftover.
@@ -136,5 +167,6 @@ class Gateway:
         for task in self._tasks:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
+        await self.sender.close()
         await self.http.close()
         await self.database.close()

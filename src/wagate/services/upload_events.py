@@ -6,6 +6,7 @@ from datetime import datetime
 
 from wagate.domain.events import RESUMABLE_MEDIA_FIELD, resumable_media_payload
 from wagate.domain.uploads import Upload
+from wagate.services.fanout import deliver_to_profile
 from wagate.store import Connection, tenancy
 from wagate.store import events as event_rows
 
@@ -20,7 +21,7 @@ def file_link(public_url: str, token: str | None) -> str | None:
 async def record_upload_event(
     connection: Connection, upload: Upload, public_url: str, now: datetime
 ) -> str:
-    """Write the seed 000 event for the upload's current status."""
+    """Write the seed 000 event for the upload's status, and its delivery to the WABA's profile."""
     account = await tenancy.require_account(connection, upload.sid)
     payload = resumable_media_payload(
         upload,
@@ -28,7 +29,7 @@ async def record_upload_event(
         file_link=file_link(public_url, upload.file_link_token),
         at=now,
     )
-    return await event_rows.insert_event(
+    event_id = await event_rows.insert_event(
         connection,
         kind=RESUMABLE_MEDIA_FIELD,
         sid=upload.sid,
@@ -38,3 +39,14 @@ async def record_upload_event(
         payload=payload,
         now=now,
     )
+    waba = await tenancy.get_waba(connection, upload.waba_id)
+    if waba is not None and waba.callback_profile_id:
+        await deliver_to_profile(
+            connection,
+            profile_id=waba.callback_profile_id,
+            event_id=event_id,
+            subject_id=upload.id,
+            values=payload,
+            now=now,
+        )
+    return event_id

@@ -133,11 +133,14 @@ async def claim(
     return sorted((_to_delivery(row) for row in rows), key=lambda d: d.run_at)
 
 
-async def next_run_at(connection: AsyncConnection, now: datetime) -> datetime | None:
-    """When the next pending delivery is due."""
-    query = select(func.min(deliveries.c.run_at)).where(
-        deliveries.c.status == DeliveryStatus.PENDING.value
-    )
+async def next_run_at(
+    connection: AsyncConnection, skip_endpoints: Collection[str] = ()
+) -> datetime | None:
+    """When the next pending delivery is due, leaving out some endpoints."""
+    condition = deliveries.c.status == DeliveryStatus.PENDING.value
+    if skip_endpoints:
+        condition = condition & deliveries.c.endpoint.not_in(list(skip_endpoints))
+    query = select(func.min(deliveries.c.run_at)).where(condition)
     value: datetime | None = (await connection.execute(query)).scalar_one_or_none()
     return value
 
@@ -158,6 +161,17 @@ async def release(connection: AsyncConnection, delivery: Delivery) -> None:
         update(deliveries)
         .where(deliveries.c.id == delivery.id, deliveries.c.locked_by == delivery.locked_by)
         .values(locked_by=None, locked_until=None)
+    )
+
+
+async def postpone(
+    connection: AsyncConnection, delivery: Delivery, *, run_at: datetime, error: str
+) -> None:
+    """Release a delivery to be tried at ``run_at`` without counting an attempt."""
+    await connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery.id)
+        .values(run_at=run_at, locked_by=None, locked_until=None, last_error=error[:4000])
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -119,3 +119,31 @@ async def require_account(connection: AsyncConnection, sid: str) -> Account:
     if account is None:
         raise NotFound(f"no account with SID {sid}")
     return account
+
+
+async def set_waba_profile(
+    connection: AsyncConnection, waba_id: str, profile_id: str | None
+) -> None:
+    """Attach a callback profile to a WABA (None detaches)."""
+    await connection.execute(
+        update(wabas).where(wabas.c.waba_id == waba_id).values(callback_profile_id=profile_id)
+    )
+
+
+async def set_number_targets(
+    connection: AsyncConnection,
+    number: str,
+    *,
+    profile_id: str | None,
+    webhook_url: str | None,
+    clear_profile: bool,
+    clear_webhook: bool,
+) -> None:
+    """Set or clear a number's callback profile and webhook URL."""
+    values: dict[str, str | None] = {}
+    if profile_id is not None or clear_profile:
+        values["callback_profile_id"] = profile_id
+    if webhook_url is not None or clear_webhook:
+        values["webhook_url"] = webhook_url
+    if values:
+        await connection.execute(update(numbers).where(numbers.c.number == number).values(**values))

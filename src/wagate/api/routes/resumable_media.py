@@ -12,6 +12,7 @@ from starlette.responses import Response
 from wagate.api import envelope
 from wagate.api.deps import GatewayDep, TenancyDep, UploadsDep
 from wagate.api.multipart import NON_FILE_ALLOWANCE, read_upload_form
+from wagate.api.paging import page_params
 from wagate.domain import errors
 from wagate.domain.tenancy import ApiVersion
 from wagate.domain.uploads import Upload, UploadStatus
@@ -21,8 +22,6 @@ router = APIRouter()
 
 PATH = "/v2/{sid}/whatsapp/{waba_id}/resumable_media"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 
 
 @router.post(PATH, status_code=202)
@@ -76,8 +75,7 @@ async def get_resumable_media(
     if upload_id is not None:
         upload = await uploads.get(access, upload_id)
         return envelope.ok(upload_to_wire(upload, public_url))
-    limit = _int_param(query.get("limit"), "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    offset = _int_param(query.get("offset"), "offset", 0, 0, None)
+    limit, offset = page_params(request)
     page, total = await uploads.list(access, limit=limit, offset=offset)
     return envelope.ok(
         {
@@ -87,19 +85,6 @@ async def get_resumable_media(
             "offset": offset,
         }
     )
-
-
-def _int_param(raw: str | None, name: str, default: int, low: int, high: int | None) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise errors.InvalidPayload({name: "must be an integer"}) from None
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise errors.InvalidPayload({name: f"must be {bound}"})
-    return value
 
 
 def _iso(moment: datetime) -> str:

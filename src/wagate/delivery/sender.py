@@ -1,0 +1,132 @@
+"""Sending one callback request and describing what happened, never raising."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import aiohttp
+from yarl import URL
+
+from wagate.delivery.resolver import CheckedResolver
+from wagate.delivery.ssrf import AddressPolicy, check_url
+from wagate.domain.errors import CallbackTargetRefused
+
+RESPONSE_BODY_LIMIT = 16 * 1024
+USER_AGENT = "wagate-callbacks/1"
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """The outcome of one HTTP request."""
+
+    status: int | None
+    body: str | None
+    duration_ms: int
+    error_class: str | None
+    error: str | None
+    retry_after: str | None
+
+    @property
+    def succeeded(self) -> bool:
+        """2xx, and nothing else, is success."""
+        return self.status is not None and 200 <= self.status < 300
+
+
+class CallbackSender:
+    """An aiohttp client for callbacks: no redirects, timeouts, and checked addresses.
+
+    Only addresses the :class:`AddressPolicy` allows are connected to, whether
+    the URL names them literally or through DNS (the resolver refuses the rest,
+    so a name cannot be re-pointed between the check and the connection).
+    """
+
+    def __init__(
+        self,
+        addresses: AddressPolicy,
+        *,
+        connect_timeout: float,
+        total_timeout: float,
+        max_connections: int,
+    ) -> None:
+        self._addresses = addresses
+        self._timeout = aiohttp.ClientTimeout(total=total_timeout, sock_connect=connect_timeout)
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                resolver=CheckedResolver(self._addresses),
+                limit=self._max_connections,
+                limit_per_host=0,
+                ttl_dns_cache=30,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._timeout,
+                auto_decompress=True,
+                headers={"User-Agent": USER_AGENT},
+            )
+        return self._session
+
+    async def send(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> SendResult:
+        """Make the request; every failure becomes a result, not an exception."""
+        started = time.perf_counter()
+        refused = check_url(url, self._addresses)
+        if refused is not None:
+            return _failure(started, "refused_target", refused)
+        try:
+            # encoded=True: send the target byte for byte as rendered and signed;
+            # yarl would otherwise re-normalise its percent-encoding.
+            async with self._client().request(
+                method,
+                URL(url, encoded=True),
+                headers=dict(headers),
+                data=body,
+                allow_redirects=False,
+            ) as response:
+                raw = await response.content.read(RESPONSE_BODY_LIMIT)
+                return SendResult(
+                    status=response.status,
+                    body=raw.decode("utf-8", errors="replace"),
+                    duration_ms=_elapsed(started),
+                    error_class=None if 200 <= response.status < 300 else "http_status",
+                    error=None if 200 <= response.status < 300 else f"HTTP {response.status}",
+                    retry_after=response.headers.get("Retry-After"),
+                )
+        except CallbackTargetRefused as exc:
+            return _failure(started, "refused_target", str(exc))
+        except TimeoutError as exc:
+            return _failure(started, "timeout", str(exc) or "timed out")
+        except aiohttp.ClientConnectorError as exc:
+            return _failure(started, "connect_error", str(exc))
+        except aiohttp.ClientError as exc:
+            return _failure(started, "http_error", f"{type(exc).__name__}: {exc}")
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            return _failure(started, "connection_error", f"{type(exc).__name__}: {exc}")
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _elapsed(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def _failure(started: float, kind: str, message: str) -> SendResult:
+    return SendResult(
+        status=None,
+        body=None,
+        duration_ms=_elapsed(started),
+        error_class=kind,
+        error=message,
+        retry_after=None,
+    )

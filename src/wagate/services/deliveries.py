@@ -1,0 +1,256 @@
+"""Delivering callbacks: sign, send, log the attempt, and decide what comes next."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import structlog
+
+from wagate.delivery.sender import CallbackSender, SendResult
+from wagate.delivery.signing import headers_for, sign
+from wagate.domain import errors
+from wagate.domain.callbacks import Attempt, AttemptTrigger, Delivery, DeliveryStatus
+from wagate.domain.clock import Clock, utcnow
+from wagate.domain.retry import decide_retry, parse_retry_after
+from wagate.store import Database
+from wagate.store import deliveries as delivery_rows
+from wagate.store import profiles as profile_rows
+
+log = structlog.get_logger("wagate.delivery")
+
+REDACTED = "[redacted]"
+SENSITIVE_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"}
+)
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    """Retry schedule and the auto-disable threshold."""
+
+    schedule: Sequence[float]
+    disable_after_seconds: float
+    jitter: float = 0.2
+    rand: Callable[[], float] = random.random
+
+
+class DeliveryService:
+    """Runs deliveries and answers the deliveries API."""
+
+    def __init__(
+        self,
+        database: Database,
+        sender: CallbackSender,
+        policy: DeliveryPolicy,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._db = database
+        self._sender = sender
+        self.policy = policy
+        self._clock = clock
+
+    async def claim(
+        self, worker: str, limit: int, lease: timedelta, skip_endpoints: Sequence[str]
+    ) -> list[Delivery]:
+        """Due deliveries of active profiles, leased to ``worker``."""
+        async with self._db.transaction() as connection:
+            return await delivery_rows.claim(
+                connection,
+                worker=worker,
+                limit=limit,
+                lease=lease,
+                now=self._clock(),
+                skip_endpoints=skip_endpoints,
+            )
+
+    async def extend_lease(self, delivery: Delivery, lease: timedelta) -> bool:
+        """Keep a delivery being sent."""
+        async with self._db.transaction() as connection:
+            return await delivery_rows.extend_lease(connection, delivery, self._clock() + lease)
+
+    async def release(self, delivery: Delivery) -> None:
+        """Hand a delivery back unsent."""
+        async with self._db.transaction() as connection:
+            await delivery_rows.release(connection, delivery)
+
+    async def postpone(self, delivery: Delivery, delay: timedelta, error: str) -> None:
+        """Try a delivery again after ``delay`` (after an error of ours, not the receiver's)."""
+        async with self._db.transaction() as connection:
+            await delivery_rows.postpone(
+                connection, delivery, run_at=self._clock() + delay, error=error
+            )
+
+    async def next_run_at(self, skip_endpoints: Sequence[str] = ()) -> datetime | None:
+        """When the next pending delivery to an endpoint not in ``skip_endpoints`` is due."""
+        async with self._db.transaction() as connection:
+            return await delivery_rows.next_run_at(connection, skip_endpoints)
+
+    async def run(self, delivery: Delivery) -> None:
+        """Make one attempt and record it with the delivery's next state."""
+        now = self._clock()
+        async with self._db.transaction() as connection:
+            profile = (
+                await profile_rows.get_profile(connection, delivery.profile_id)
+                if delivery.profile_id
+                else None
+            )
+            trigger = await delivery_rows.get_trigger(connection, delivery.id)
+        if delivery.profile_id and profile is None:
+            return  # the profile was deleted; its deliveries were cancelled with it
+        body = delivery.body.encode("utf-8") if delivery.body is not None else None
+        timestamp = int(now.timestamp())
+        signed = body if body is not None else _request_target(delivery.url).encode("utf-8")
+        secrets = profile.signing_secrets(now) if profile is not None else []
+        headers = dict(profile.headers) if profile is not None else {}
+        if secrets:
+            signatures = [sign(secret, delivery.id, timestamp, signed) for secret in secrets]
+            headers.update(headers_for(delivery.id, timestamp, signatures))
+        else:
+            headers.update({"webhook-id": delivery.id, "webhook-timestamp": str(timestamp)})
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        result = await self._sender.send(delivery.method, delivery.url, headers, body)
+        await self._record(delivery, result, headers, trigger)
+
+    async def _record(
+        self,
+        delivery: Delivery,
+        result: SendResult,
+        headers: dict[str, str],
+        trigger: AttemptTrigger,
+    ) -> None:
+        now = self._clock()
+        number = delivery.attempts + 1
+        next_at: datetime | None = None
+        if result.succeeded:
+            status = DeliveryStatus.SUCCEEDED
+        else:
+            retry_after = (
+                parse_retry_after(result.retry_after, now)
+                if result.status in RETRY_AFTER_STATUSES
+                else None
+            )
+            decision = decide_retry(
+                number,
+                self.policy.schedule,
+                retry_after=retry_after,
+                jitter=self.policy.jitter,
+                rand=self.policy.rand,
+            )
+            if decision.retry and decision.delay is not None:
+                status = DeliveryStatus.PENDING
+                next_at = now + timedelta(seconds=decision.delay)
+            else:
+                status = DeliveryStatus.DEAD
+        attempt = Attempt(
+            id=str(uuid.uuid4()),
+            delivery_id=delivery.id,
+            number=number,
+            trigger=trigger,
+            method=delivery.method,
+            url=delivery.url,
+            request_headers=redact(headers),
+            response_status=result.status,
+            response_body=result.body,
+            duration_ms=result.duration_ms,
+            error_class=result.error_class,
+            error=result.error,
+            next_attempt_at=next_at,
+            created_at=now,
+        )
+        disabled = False
+        async with self._db.transaction() as connection:
+            await delivery_rows.record_attempt(
+                connection, delivery, attempt, status=status, run_at=next_at, now=now
+            )
+            if delivery.profile_id:
+                disabled = await profile_rows.record_outcome(
+                    connection,
+                    delivery.profile_id,
+                    succeeded=result.succeeded,
+                    now=now,
+                    disable_after_seconds=self.policy.disable_after_seconds,
+                )
+        log.info(
+            "delivery.attempt",
+            delivery_id=delivery.id,
+            attempt_id=attempt.id,
+            number=number,
+            status=result.status,
+            outcome=status.value,
+            error=result.error_class,
+            ms=result.duration_ms,
+        )
+        if disabled:
+            log.warning("profile.auto_disabled", profile_id=delivery.profile_id)
+
+    async def get(self, sid: str, delivery_id: str) -> tuple[Delivery, list[Attempt]]:
+        """A delivery of the account with its attempts."""
+        async with self._db.transaction() as connection:
+            delivery = await delivery_rows.get_delivery(connection, sid, delivery_id)
+            if delivery is None:
+                raise errors.NotFound(f"no delivery {delivery_id}")
+            return delivery, await delivery_rows.attempts_of(connection, delivery_id)
+
+    async def list(
+        self,
+        sid: str,
+        *,
+        profile_id: str | None,
+        status: DeliveryStatus | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Delivery], int]:
+        """A page of the account's deliveries and the total."""
+        async with self._db.transaction() as connection:
+            return await delivery_rows.list_deliveries(
+                connection,
+                sid,
+                profile_id=profile_id,
+                status=status,
+                since=since,
+                until=until,
+                limit=limit,
+                offset=offset,
+            )
+
+    async def replay(self, sid: str, delivery_id: str) -> Delivery:
+        """Send a delivery again now, whatever its state (a manual attempt)."""
+        async with self._db.transaction() as connection:
+            delivery = await delivery_rows.get_delivery(connection, sid, delivery_id)
+            if delivery is None:
+                raise errors.NotFound(f"no delivery {delivery_id}")
+            await delivery_rows.replay(connection, delivery_id, self._clock())
+            replayed = await delivery_rows.get_delivery(connection, sid, delivery_id)
+        assert replayed is not None
+        return replayed
+
+    async def recover(self, sid: str, profile_id: str, since: datetime, *, dry_run: bool) -> int:
+        """Replay every failed or dead delivery of a profile since ``since``; how many."""
+        async with self._db.transaction() as connection:
+            if await profile_rows.get_profile(connection, profile_id, sid) is None:
+                raise errors.NotFound(f"no callback profile {profile_id}")
+            return await delivery_rows.recover(
+                connection, profile_id, since, self._clock(), dry_run=dry_run
+            )
+
+
+def redact(headers: dict[str, str]) -> dict[str, str]:
+    """Headers as logged: credentials replaced."""
+    return {
+        name: REDACTED if name.lower() in SENSITIVE_HEADERS else value
+        for name, value in headers.items()
+    }
+
+
+def _request_target(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -1,0 +1,104 @@
+"""Helpers for callback tests: the receiver process, profiles, and signature checks."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from tests.support import RunningProcess, free_port, start_process
+
+
+@contextmanager
+def receiver_process(directory: Path) -> Iterator[RunningProcess]:
+    """The test receiver (``tests.e2e.receiver``) on a free port, stopped afterwards."""
+    port = free_port()
+    process = start_process(
+        [sys.executable, "-m", "tests.e2e.receiver", "--port", str(port)],
+        env={},
+        port=port,
+        log_path=directory / f"receiver-{port}.log",
+        ready_path="/_receiver/health",
+    )
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def received(receiver: RunningProcess) -> list[dict[str, Any]]:
+    """Every request the receiver has recorded."""
+    records: list[dict[str, Any]] = httpx.get(receiver.url + "/_receiver/requests").json()
+    return records
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll ``check`` until it returns something truthy, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def create_profile(gateway: RunningProcess, sid: str, key: str, **fields: Any) -> dict[str, Any]:
+    """Create a callback profile; its wire form (with ``secret``)."""
+    response = httpx.post(
+        f"{gateway.url}/v1/{sid}/callback/profiles", headers={"api-key": key}, json=fields
+    )
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def attach_to_waba(gateway: RunningProcess, sid: str, key: str, waba: str, profile_id: str) -> None:
+    response = httpx.patch(
+        f"{gateway.url}/v2/{sid}/whatsapp/{waba}",
+        headers={"api-key": key},
+        json={"callback_profile_id": profile_id},
+    )
+    assert response.status_code == 200, response.text
+
+
+def assert_signed(record: dict[str, Any], secret: str) -> None:
+    """The request's ``webhook-signature`` is what the standardwebhooks package computes.
+
+    The payload is the body for POST and the request target for GET.
+    """
+    headers = {k.lower(): v for k, v in record["headers"].items()}
+    payload = record["body"] if record["method"] == "POST" else record["raw_target"]
+    expected = Webhook(secret).sign(
+        headers["webhook-id"],
+        datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC),
+        payload,
+    )
+    assert expected in headers["webhook-signature"].split(" ")
+    if record["method"] == "POST":
+        Webhook(secret).verify(payload, headers)  # also checks the timestamp tolerance
+
+
+@contextmanager
+def sandbox_process(directory: Path) -> Iterator[RunningProcess]:
+    """``wagate sandbox`` on a free port, stopped afterwards."""
+    port = free_port()
+    process = start_process(
+        [sys.executable, "-m", "wagate", "sandbox", "--host", "127.0.0.1", "--port", str(port)],
+        env={},
+        port=port,
+        log_path=directory / f"sandbox-{port}.log",
+        ready_path="/_sandbox/faults",
+    )
+    try:
+        yield process
+    finally:
+        process.stop()
