@@ -1,129 +1,146 @@
 """``wagate demo``: the whole flow on the embedded default, against real processes.
 
-It starts a gateway (and the Meta sandbox) on 127.0.0.1 in a temporary data
-directory, creates a tenant with the operator commands, uploads a generated
-PNG with the exact curl command of the provider's documentation, shows what
-came back, and stops everything it started.
+It starts the Meta sandbox and a gateway on 127.0.0.1 in a temporary data
+directory, creates a tenant with the operator commands and two callback
+profiles (the provider's GET query template and its POST body template),
+uploads a generated PNG with the exact curl command of the provider's
+documentation, follows it to UPLOADED, downloads its file_link, shows the
+callbacks a local receiver got with their signatures checked, and stops
+everything it started.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import shutil
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
 import urllib.request
-import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
-from rich.console import Console
-from rich.syntax import Syntax
-
-console = Console(highlight=False)
+from wagate.cli.demo_support import (
+    CallbackReceiver,
+    call_json,
+    console,
+    free_port,
+    png,
+    process,
+    show,
+    wagate,
+    wait_for_transfer,
+)
+from wagate.delivery.signing import sign
 
 SID = "HXAP16DEMO97IN"
-WABA_ID = "150440000142241"
 COMPANY_ID = "Ze15c65DEMO"
+WABA_GET = "150440000142241"
+WABA_POST = "150440000142242"
+SEED_GET_QUERY = (
+    '?status="<status>"&uploaded_file_handle="<uploaded_file_handle>"&file_name="<file_name>"'
+    '&file_link="<file_link>"&resumable_media_id="<resumable_media_id>"&waba_id="<waba_id>"'
+    '&company_id="<company_id>"&field="<field>"&time="<time>"'
+    '&callback_profile_id="<callback_profile_id>"'
+)
+SEED_POST_BODY = {
+    "status": "<status>",
+    "uploaded_file_handle": "<uploaded_file_handle>",
+    "file_name": "<file_name>",
+    "file_link": "<file_link>",
+    "resumable_media_id": "<resumable_media_id>",
+    "waba_id": "<waba_id>",
+    "company_id": "<company_id>",
+    "field": "<field>",
+    "time": "<time>",
+    "callback_profile_id": "<callback_profile_id>",
+}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class DemoFailed(Exception):
+    """A step did not do what it should; the message says which."""
 
 
-def _png(width: int = 64, height: int = 64) -> bytes:
-    """A small, valid PNG: a colour gradient."""
+def _upload_with_curl(base: str, waba: str, api_key: str, image: Path) -> str:
+    endpoint = f"{base}/v2/{SID}/whatsapp/{waba}/resumable_media"
+    command = [
+        "curl", "-s", "-L", "-X", "POST", endpoint,
+        "-H", f"api-key: {api_key}",
+        "-H", "content-type: application/json",
+        "-F", f'file=@"{image}"',
+        "-F", 'type="image/png"',
+        "-w", "\n%{http_code}",
+    ]  # fmt: skip
+    console.print("\n[bold]the documented request[/]")
+    shown = " ".join(f"'{a}'" if " " in a else a for a in command[:-2])
+    console.print(shown.replace(api_key, "<api-key>"), soft_wrap=True)
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    body, _, status = result.stdout.rpartition("\n")
+    answer = json.loads(body)
+    show(f"HTTP {status}", answer)
+    if status != "202" or answer.get("code") != "WA202":
+        raise DemoFailed("the upload was not accepted")
+    upload_id: str = answer["data"]["id"]
+    return upload_id
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    rows = b"".join(
-        b"\x00" + b"".join(bytes((x * 4, y * 4, 160)) for x in range(width)) for y in range(height)
+def _follow_to_uploaded(base: str, waba: str, api_key: str, upload_id: str, image: Path) -> None:
+    endpoint = f"{base}/v2/{SID}/whatsapp/{waba}/resumable_media"
+    record = wait_for_transfer(endpoint, upload_id, api_key)
+    show("the record once the worker has transferred it to Meta", record)
+    data = record.get("data", {})
+    if data.get("status") != "UPLOADED" or not data.get("uploaded_file_handle"):
+        raise DemoFailed("the upload did not reach UPLOADED")
+    with urllib.request.urlopen(data["file_link"], timeout=10) as response:  # noqa: S310
+        downloaded = response.read()
+        kind = response.headers.get("Content-Type")
+    if downloaded != image.read_bytes():
+        raise DemoFailed("file_link served different bytes")
+    console.print(
+        f"\nfile_link serves {len(downloaded)} bytes of {kind}: [green]identical to the upload[/]"
     )
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
+
+
+def _create_profile(base: str, api_key: str, waba: str, fields: dict[str, Any]) -> dict[str, Any]:
+    answer = call_json("POST", f"{base}/v1/{SID}/callback/profiles", api_key, fields)
+    if answer.get("code") != "RBC024":
+        raise DemoFailed(f"creating a profile failed: {answer}")
+    profile: dict[str, Any] = answer["data"]
+    attached = call_json(
+        "PATCH",
+        f"{base}/v2/{SID}/whatsapp/{waba}",
+        api_key,
+        {"callback_profile_id": profile["profile_id"]},
     )
-
-
-def _wagate(*args: str, env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "wagate", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    if attached.get("code") != "WA200":
+        raise DemoFailed(f"attaching the profile failed: {attached}")
+    console.print(
+        f"profile {profile['profile_id']} ({fields['http_method']}) attached to WABA {waba}"
     )
-    if result.returncode != 0:
-        raise RuntimeError(f"wagate {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.stdout.strip()
+    return profile
 
 
-def _get_json(url: str, headers: dict[str, str] | None = None) -> Any:
-    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - loopback URL
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return json.loads(exc.read())
-
-
-@contextmanager
-def _process(
-    name: str, args: list[str], env: dict[str, str], port: int, log: Path
-) -> Iterator[str]:
-    url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited early:\n{log.read_text()}")
-            with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not start:\n{log.read_text()}")
-            time.sleep(0.1)
-        console.print(f"[green]started[/] {name} on {url} (pid {process.pid})")
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        console.print(f"[green]stopped[/] {name} (exit {process.returncode})")
-
-
-def _show(title: str, payload: Any) -> None:
-    console.print(f"\n[bold]{title}[/]")
-    console.print(Syntax(json.dumps(payload, indent=2, ensure_ascii=False), "json"))
-
-
-def _wait_for_transfer(endpoint: str, upload_id: str, api_key: str) -> Any:
-    """Poll the record until it leaves PENDING (or 30 s pass)."""
-    deadline = time.monotonic() + 30
-    while True:
-        record = _get_json(f"{endpoint}?id={upload_id}", headers={"api-key": api_key})
-        if record.get("data", {}).get("status") != "PENDING" or time.monotonic() > deadline:
-            return record
-        time.sleep(0.2)
+def _show_callback(callback: dict[str, Any], secret: str) -> None:
+    headers = callback["headers"]
+    payload = callback["body"] if callback["method"] == "POST" else callback["target"].encode()
+    expected = sign(secret, headers["webhook-id"], int(headers["webhook-timestamp"]), payload)
+    verified = any(
+        hmac.compare_digest(expected, given) for given in headers["webhook-signature"].split(" ")
+    )
+    if callback["method"] == "GET":
+        pairs = dict(parse_qsl(urlsplit(callback["target"]).query, keep_blank_values=True))
+        show("the GET callback's query parameters", pairs)
+    else:
+        show("the POST callback's body", json.loads(callback["body"]))
+    console.print(
+        f"webhook-id {headers['webhook-id']}, signature "
+        + ("[green]verified[/]" if verified else "[red]does not verify[/]")
+    )
+    if not verified:
+        raise DemoFailed("a callback's signature does not verify")
 
 
 def run_demo() -> int:
@@ -131,72 +148,56 @@ def run_demo() -> int:
     if shutil.which("curl") is None:
         console.print("[red]the demo runs the documented curl command: install curl first[/]")
         return 2
-    with tempfile.TemporaryDirectory(prefix="wagate-demo-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="wagate-demo-") as tmp, CallbackReceiver() as receiver:
         root = Path(tmp)
-        port, sandbox_port = _free_port(), _free_port()
+        port, sandbox_port = free_port(), free_port()
         env = {
             **os.environ,
             "WAGATE_DATA_DIR": str(root / "data"),
             "WAGATE_PUBLIC_URL": f"http://127.0.0.1:{port}",
             "WAGATE_GRAPH_URL": f"http://127.0.0.1:{sandbox_port}",
+            "WAGATE_CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8",
         }
-        console.rule("wagate demo: resumable media upload to Meta (sandbox)")
-        api_key = _wagate("accounts", "create", "--sid", SID, "--company-id", COMPANY_ID, env=env)
-        _wagate("wabas", "create", "--sid", SID, "--waba-id", WABA_ID, env=env)
-        console.print(f"created account {SID} (API key {api_key[:4]}…) and WABA {WABA_ID}")
+        console.rule("wagate demo: resumable media upload to Meta (sandbox), with callbacks")
+        api_key = wagate("accounts", "create", "--sid", SID, "--company-id", COMPANY_ID, env=env)
+        for waba in (WABA_GET, WABA_POST):
+            wagate("wabas", "create", "--sid", SID, "--waba-id", waba, env=env)
+        console.print(
+            f"created account {SID} (API key {api_key[:4]}…), WABAs {WABA_GET}, {WABA_POST}"
+        )
         image = root / "image.png"
-        image.write_bytes(_png())
-
-        serve = [
-            sys.executable,
-            "-m",
-            "wagate",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ]
-        sandbox = [sys.executable, "-m", "wagate", "sandbox", "--port", str(sandbox_port)]
-        with (
-            _process("Meta sandbox", sandbox, env, sandbox_port, root / "sandbox.log"),
-            _process("gateway", serve, env, port, root / "gateway.log") as base,
-        ):
-            endpoint = f"{base}/v2/{SID}/whatsapp/{WABA_ID}/resumable_media"
-            command = [
-                "curl", "-s", "-L", "-X", "POST", endpoint,
-                "-H", f"api-key: {api_key}",
-                "-H", "content-type: application/json",
-                "-F", f'file=@"{image}"',
-                "-F", 'type="image/png"',
-                "-w", "\n%{http_code}",
-            ]  # fmt: skip
-            console.print("\n[bold]the documented request[/]")
-            shown = " ".join(f"'{a}'" if " " in a else a for a in command[:-2])
-            console.print(shown.replace(api_key, "<api-key>"), soft_wrap=True)
-            result = subprocess.run(command, capture_output=True, text=True, check=False)
-            body, _, status = result.stdout.rpartition("\n")
-            answer = json.loads(body)
-            _show(f"HTTP {status}", answer)
-            if status != "202" or answer.get("code") != "WA202":
-                console.print("[red]the upload was not accepted[/]")
-                return 1
-            record = _wait_for_transfer(endpoint, answer["data"]["id"], api_key)
-            _show("the record once the worker has transferred it to Meta", record)
-            data = record.get("data", {})
-            if data.get("status") != "UPLOADED" or not data.get("uploaded_file_handle"):
-                console.print("[red]the upload did not reach UPLOADED; the gateway's log:[/]")
-                console.print((root / "gateway.log").read_text()[-4000:], markup=False)
-                return 1
-            with urllib.request.urlopen(data["file_link"], timeout=10) as response:  # noqa: S310
-                downloaded = response.read()
-                kind = response.headers.get("Content-Type")
-            same = downloaded == image.read_bytes()
-            console.print(
-                f"\nfile_link serves {len(downloaded)} bytes of {kind}: "
-                + ("[green]identical to the upload[/]" if same else "[red]different![/]")
-            )
-            if not same:
-                return 1
+        image.write_bytes(png())
+        python = [sys.executable, "-m", "wagate"]
+        serve = [*python, "serve", "--host", "127.0.0.1", "--port", str(port)]
+        sandbox = [*python, "sandbox", "--port", str(sandbox_port)]
+        try:
+            with (
+                process("Meta sandbox", sandbox, env, sandbox_port, root / "sandbox.log"),
+                process("gateway", serve, env, port, root / "gateway.log") as base,
+            ):
+                get_profile = _create_profile(
+                    base, api_key, WABA_GET,
+                    {"title": "media status GET", "http_method": "GET",
+                     "url": f"{receiver.url}/callbacks/media{SEED_GET_QUERY}"},
+                )  # fmt: skip
+                post_profile = _create_profile(
+                    base, api_key, WABA_POST,
+                    {"title": "media status POST", "http_method": "POST",
+                     "url": f"{receiver.url}/callbacks/media", "body": SEED_POST_BODY},
+                )  # fmt: skip
+                first = _upload_with_curl(base, WABA_GET, api_key, image)
+                _follow_to_uploaded(base, WABA_GET, api_key, first, image)
+                second = _upload_with_curl(base, WABA_POST, api_key, image)
+                _follow_to_uploaded(base, WABA_POST, api_key, second, image)
+                callbacks = receiver.wait_for(2)
+                if len(callbacks) < 2:
+                    raise DemoFailed(f"the receiver got {len(callbacks)} of 2 callbacks")
+                by_method = {c["method"]: c for c in callbacks}
+                _show_callback(by_method["GET"], get_profile["secret"])
+                _show_callback(by_method["POST"], post_profile["secret"])
+        except DemoFailed as exc:
+            console.print(f"[red]{exc}; the gateway's log:[/]")
+            console.print((root / "gateway.log").read_text()[-4000:], markup=False)
+            return 1
         console.rule("[green]demo finished[/]")
     return 0

@@ -105,11 +105,16 @@ def create_waba(
     sid: str = typer.Option(..., help="The account SID."),
     waba_id: str = typer.Option(..., help="The WhatsApp Business Account id."),
     api_version: ApiVersion = typer.Option(ApiVersion.V2, help="v2 or v1."),
+    callback_profile_id: str | None = typer.Option(
+        None, help="Profile for resumable-media status callbacks."
+    ),
 ) -> None:
     """Add a WABA to an account."""
 
     async def work(database: Database) -> None:
-        await TenancyService(database).create_waba(sid, waba_id, api_version=api_version)
+        await TenancyService(database).create_waba(
+            sid, waba_id, api_version=api_version, callback_profile_id=callback_profile_id
+        )
 
     _run_with_database(work)
     typer.echo(waba_id)
@@ -121,11 +126,16 @@ def create_number(
     waba_id: str = typer.Option(..., help="The WABA the number belongs to."),
     number: str = typer.Option(..., help="The WhatsApp number, E.164 without '+'."),
     phone_number_id: str = typer.Option(..., help="Meta's phone number id."),
+    callback_profile_id: str | None = typer.Option(
+        None, help="Profile for outgoing-message status callbacks."
+    ),
 ) -> None:
     """Add a WhatsApp number to a WABA."""
 
     async def work(database: Database) -> None:
-        await TenancyService(database).create_number(sid, waba_id, number, phone_number_id)
+        await TenancyService(database).create_number(
+            sid, waba_id, number, phone_number_id, callback_profile_id=callback_profile_id
+        )
 
     _run_with_database(work)
     typer.echo(number)

@@ -8,7 +8,8 @@ from wagate.domain import errors
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.ids import api_key_matches, hash_api_key, new_api_key
 from wagate.domain.tenancy import Account, ApiVersion, PhoneNumber, Waba
-from wagate.store import Database, tenancy
+from wagate.store import Connection, Database, tenancy
+from wagate.store import profiles as profile_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,31 +51,43 @@ class TenancyService:
         return key
 
     async def create_waba(
-        self, sid: str, waba_id: str, *, api_version: ApiVersion = ApiVersion.V2
+        self,
+        sid: str,
+        waba_id: str,
+        *,
+        api_version: ApiVersion = ApiVersion.V2,
+        callback_profile_id: str | None = None,
     ) -> Waba:
-        """Add a WABA to an account."""
+        """Add a WABA to an account, optionally with its resumable-media callback profile."""
         waba = Waba(
             waba_id=waba_id,
             sid=sid,
             api_version=api_version,
-            callback_profile_id=None,
+            callback_profile_id=callback_profile_id,
             created_at=self._clock(),
         )
         async with self._db.transaction() as connection:
             await tenancy.require_account(connection, sid)
+            await _require_profile(connection, sid, callback_profile_id)
             await tenancy.insert_waba(connection, waba)
         return waba
 
     async def create_number(
-        self, sid: str, waba_id: str, number: str, phone_number_id: str
+        self,
+        sid: str,
+        waba_id: str,
+        number: str,
+        phone_number_id: str,
+        *,
+        callback_profile_id: str | None = None,
     ) -> PhoneNumber:
-        """Add a WhatsApp number to a WABA of the account."""
+        """Add a WhatsApp number to a WABA of the account, optionally with its status profile."""
         phone = PhoneNumber(
             number=number,
             sid=sid,
             waba_id=waba_id,
             phone_number_id=phone_number_id,
-            callback_profile_id=None,
+            callback_profile_id=callback_profile_id,
             webhook_url=None,
             created_at=self._clock(),
         )
@@ -83,6 +96,7 @@ class TenancyService:
             waba = await tenancy.get_waba(connection, waba_id)
             if waba is None or waba.sid != sid:
                 raise errors.NotFound(f"WABA {waba_id} is not in account {sid}")
+            await _require_profile(connection, sid, callback_profile_id)
             await tenancy.insert_number(connection, phone)
         return phone
 
@@ -108,3 +122,11 @@ class TenancyService:
         if waba.api_version != api_version:
             raise errors.WabaWrongVersion()
         return WabaAccess(account=account, waba=waba)
+
+
+async def _require_profile(connection: Connection, sid: str, profile_id: str | None) -> None:
+    if (
+        profile_id is not None
+        and await profile_rows.get_profile(connection, profile_id, sid) is None
+    ):
+        raise errors.NotFound(f"no callback profile {profile_id} in account {sid}")

@@ -1,0 +1,180 @@
+"""What the demo needs around it: processes, HTTP calls, a PNG, and a callback receiver."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+console = Console(highlight=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def png(width: int = 64, height: int = 64) -> bytes:
+    """A small, valid PNG: a colour gradient."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(
+        b"\x00" + b"".join(bytes((x * 4, y * 4, 160)) for x in range(width)) for y in range(height)
+    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def wagate(*args: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "wagate", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"wagate {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def get_json(url: str, headers: dict[str, str] | None = None) -> Any:
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - loopback URL
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read())
+
+
+@contextmanager
+def process(name: str, args: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[str]:
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited early:\n{log.read_text()}")
+            with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        console.print(f"[green]started[/] {name} on {url} (pid {process.pid})")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        console.print(f"[green]stopped[/] {name} (exit {process.returncode})")
+
+
+def show(title: str, payload: Any) -> None:
+    """Print a titled JSON document, long values unbroken."""
+    console.print(f"\n[bold]{title}[/]")
+    console.print(json.dumps(payload, indent=2, ensure_ascii=False), soft_wrap=True, markup=False)
+
+
+def wait_for_transfer(endpoint: str, upload_id: str, api_key: str) -> Any:
+    """Poll the record until it leaves PENDING (or 30 s pass)."""
+    deadline = time.monotonic() + 30
+    while True:
+        record = get_json(f"{endpoint}?id={upload_id}", headers={"api-key": api_key})
+        if record.get("data", {}).get("status") != "PENDING" or time.monotonic() > deadline:
+            return record
+        time.sleep(0.2)
+
+
+def call_json(method: str, url: str, api_key: str, payload: Any) -> Any:
+    """A JSON request to the gateway; the decoded answer, whatever its status."""
+    data = json.dumps(payload).encode()
+    request = urllib.request.Request(  # noqa: S310 - loopback URL
+        url,
+        data=data,
+        method=method,
+        headers={"api-key": api_key, "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read())
+
+
+class CallbackReceiver:
+    """A small HTTP server in a thread that records every request it gets."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        lock = threading.Lock()
+        received = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def _record(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with lock:
+                    received.append(
+                        {
+                            "method": self.command,
+                            "target": self.path,
+                            "headers": {k.lower(): v for k, v in self.headers.items()},
+                            "body": body,
+                        }
+                    )
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = _record  # noqa: N815 - http.server's naming
+            do_POST = _record  # noqa: N815
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> CallbackReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+        """The first ``count`` requests, waiting up to ``timeout`` seconds for them."""
+        deadline = time.monotonic() + timeout
+        while len(self.requests) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return list(self.requests[:count])
