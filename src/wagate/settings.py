@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     transfer_max_job_attempts: int = Field(
         10, description="Transfer runs before an upload is FAILED."
     )
+    sandbox_webhook_url: str = Field(
+        "http://127.0.0.1:8080/webhooks/meta",
+        description="Where the Meta sandbox sends its signed webhooks (the gateway's ingress).",
+    )
     pod: str = Field("stage", description="Pod name: the prefix of callback profile ids.")
     callback_allowed_networks: str = Field(
         "",
