@@ -18,6 +18,8 @@ from wagate.api.routes import (
     deliveries,
     health,
     media,
+    messages,
+    meta_webhooks,
     resumable_media,
     wabas,
 )
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(callback_profiles.router)
     app.include_router(deliveries.router)
     app.include_router(wabas.router)
+    app.include_router(messages.router)
+    app.include_router(meta_webhooks.router)
 
     @app.exception_handler(WagateError)
     async def on_domain_error(request: Request, exc: WagateError) -> Response:

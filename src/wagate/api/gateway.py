@@ -20,8 +20,10 @@ from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain.jobs import JobKind
 from wagate.domain.retry import parse_schedule
 from wagate.services.deliveries import DeliveryPolicy, DeliveryService
+from wagate.services.ingress import IngressService
 from wagate.services.jobs import JobQueue
 from wagate.services.lifecycle import LifecycleService
+from wagate.services.messages import MessageService
 from wagate.services.profiles import ProfileService
 from wagate.services.tenancy import TenancyService
 from wagate.services.transfers import TransferPolicy, TransferService
@@ -38,6 +40,7 @@ log = structlog.get_logger("wagate")
 # A partial blob untouched for this long belongs to a request that died.
 ABANDONED_BLOB_SECONDS = 3600.0
 LIFECYCLE_CONCURRENCY = 4
+WEBHOOK_CONCURRENCY = 4
 
 
 @dataclass
@@ -56,6 +59,8 @@ class Gateway:
     profiles: ProfileService
     deliveries: DeliveryService
     sender: CallbackSender
+    messages: MessageService
+    ingress: IngressService
     worker: Worker | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop_listening: asyncio.Event = field(default_factory=asyncio.Event)
@@ -111,6 +116,12 @@ class Gateway:
                 ),
             ),
             sender=sender,
+            messages=MessageService(database, graph),
+            ingress=IngressService(
+                database,
+                app_secret=settings.meta_app_secret,
+                verify_token=settings.meta_verify_token,
+            ),
         )
         if run_worker:
             await gateway._start_worker()
@@ -126,6 +137,7 @@ class Gateway:
                 JobKind.PURGE_UPLOAD: self.lifecycle.purge,
             },
         )
+        webhooks = JobSource(self.queue, {JobKind.PROCESS_META_WEBHOOK: self.ingress.process})
         deliveries = DeliverySource(
             self.deliveries, per_endpoint=settings.callback_endpoint_concurrency
         )
@@ -133,6 +145,7 @@ class Gateway:
             lanes=[
                 Lane("transfers", transfers, settings.transfer_concurrency),
                 Lane("lifecycle", lifecycle, LIFECYCLE_CONCURRENCY),
+                Lane("meta webhooks", webhooks, WEBHOOK_CONCURRENCY),
                 Lane("deliveries", deliveries, settings.delivery_concurrency),
             ],
             settings=WorkerSettings(

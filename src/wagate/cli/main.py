@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -89,12 +90,29 @@ def create_account(
     company_id: str = typer.Option(..., help="The company id callbacks carry."),
     api_key: str | None = typer.Option(None, help="The API key; generated when not given."),
     whatsapp: bool = typer.Option(True, help="Whether the account has a WhatsApp plan."),
+    account_type: str = typer.Option(
+        "postpaid", help="postpaid, prepaid or tech_provider (decides callback prices)."
+    ),
+    rate_card: str = typer.Option(
+        "{}", help='Price per conversation category, JSON, e.g. {"marketing": "0.0107"}.'
+    ),
 ) -> None:
     """Create an account and print its API key."""
+    try:
+        card = json.loads(rate_card)
+    except ValueError:
+        raise typer.BadParameter("--rate-card must be a JSON object") from None
+    if not isinstance(card, dict):
+        raise typer.BadParameter("--rate-card must be a JSON object")
 
     async def work(database: Database) -> str:
         return await TenancyService(database).create_account(
-            sid, company_id, api_key=api_key, whatsapp_enabled=whatsapp
+            sid,
+            company_id,
+            api_key=api_key,
+            whatsapp_enabled=whatsapp,
+            account_type=account_type,
+            rate_card={str(k): str(v) for k, v in card.items()},
         )
 
     typer.echo(_run_with_database(work))

@@ -101,6 +101,7 @@ class Delivery:
     created_at: datetime
     updated_at: datetime
     locked_by: str | None = None
+    number: str | None = None
     last_response_status: int | None = None
     last_error: str | None = None
     delivered_at: datetime | None = None

@@ -13,6 +13,8 @@
     ├── Conflict                    a create that collides with what exists
     ├── DatabaseUnavailable         the database cannot be reached
     ├── CallbackTargetRefused       a callback URL points at a forbidden address
+    ├── SignatureInvalid            a webhook's signature does not match its body
+    ├── Forbidden                   the caller may not do this
     └── MetaError                   Meta's Graph API failed or refused a request
         ├── MetaTransientError      worth retrying: network, timeout, 5xx, throttling
         ├── MetaPermanentError      not worth retrying: token, parameters, other 4xx
@@ -163,3 +165,11 @@ class CallbackTargetRefused(WagateError):
         self.reason = reason
         self.address = address
         super().__init__(f"callback target {host} refused by policy: {reason}")
+
+
+class SignatureInvalid(WagateError):
+    """A webhook's signature is missing or does not match its body."""
+
+
+class Forbidden(WagateError):
+    """The caller may not do this (e.g. a wrong webhook verify token)."""

@@ -13,6 +13,7 @@ class JobKind(enum.StrEnum):
     TRANSFER_UPLOAD = "transfer_upload"
     EXPIRE_UPLOAD = "expire_upload"
     PURGE_UPLOAD = "purge_upload"
+    PROCESS_META_WEBHOOK = "process_meta_webhook"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -23,6 +23,11 @@ class Account:
     api_key_hash: str
     whatsapp_enabled: bool
     created_at: datetime
+    account_type: str = "postpaid"
+    rate_card: dict[str, str] = field(default_factory=dict)
+
+
+ACCOUNT_TYPES = ("postpaid", "prepaid", "tech_provider")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from wagate.domain.clock import Clock, utcnow
 from wagate.domain.retry import decide_retry, parse_retry_after
 from wagate.store import Database
 from wagate.store import deliveries as delivery_rows
+from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
 
 log = structlog.get_logger("wagate.delivery")
@@ -101,12 +102,20 @@ class DeliveryService:
                 else None
             )
             trigger = await delivery_rows.get_trigger(connection, delivery.id)
+            number_secret = (
+                await message_rows.webhook_secret_of(connection, delivery.number)
+                if delivery.number
+                else None
+            )
         if delivery.profile_id and profile is None:
             return  # the profile was deleted; its deliveries were cancelled with it
         body = delivery.body.encode("utf-8") if delivery.body is not None else None
         timestamp = int(now.timestamp())
         signed = body if body is not None else _request_target(delivery.url).encode("utf-8")
-        secrets = profile.signing_secrets(now) if profile is not None else []
+        if profile is not None:
+            secrets = profile.signing_secrets(now)
+        else:
+            secrets = [number_secret] if number_secret else []
         headers = dict(profile.headers) if profile is not None else {}
         if secrets:
             signatures = [sign(secret, delivery.id, timestamp, signed) for secret in secrets]

@@ -58,3 +58,40 @@ async def deliver_to_profile(
     )
     await delivery_rows.insert_delivery(connection, delivery)
     return delivery.id
+
+
+async def deliver_direct(
+    connection: Connection,
+    *,
+    sid: str,
+    number: str,
+    event_id: str,
+    subject_id: str,
+    method: str,
+    url: str,
+    body: bytes | None,
+    now: datetime,
+) -> str:
+    """Queue a request to a URL that no profile owns (a number's webhook, a message's callback).
+
+    It is signed with the number's webhook secret.
+    """
+    delivery = Delivery(
+        id=new_delivery_id(),
+        sid=sid,
+        event_id=event_id,
+        subject_id=subject_id,
+        profile_id=None,
+        number=number,
+        method=method,
+        url=url,
+        body=body.decode("utf-8") if body is not None else None,
+        endpoint=endpoint_of(url),
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        run_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    await delivery_rows.insert_delivery(connection, delivery)
+    return delivery.id

@@ -15,6 +15,7 @@ from wagate.domain.callbacks import CallbackProfile, ProfileStatus, is_valid_tit
 from wagate.domain.clock import Clock, utcnow
 from wagate.store import Connection, Database, tenancy
 from wagate.store import deliveries as delivery_rows
+from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
 
 SECRET_OVERLAP = timedelta(hours=24)
@@ -155,8 +156,12 @@ class ProfileService:
         webhook_url: str | None,
         clear_profile: bool = False,
         clear_webhook: bool = False,
-    ) -> None:
-        """Set a number's message-status profile and/or its webhook push URL."""
+    ) -> str:
+        """Set a number's message-status profile and/or webhook push URL; its signing secret.
+
+        The secret signs the number's webhook pushes and the callbacks to
+        per-message ``callback_url``s.
+        """
         if webhook_url is not None:
             problems = validate_template("POST", webhook_url, None)
             if problems:
@@ -176,6 +181,11 @@ class ProfileService:
                 clear_profile=clear_profile,
                 clear_webhook=clear_webhook,
             )
+            secret = await message_rows.webhook_secret_of(connection, number)
+            if secret is None:
+                secret = new_secret()
+                await message_rows.set_webhook_secret(connection, number, secret)
+        return secret
 
     async def _require_own(self, connection: Connection, sid: str, profile_id: str) -> None:
         profile = await profile_rows.get_profile(connection, profile_id, sid)

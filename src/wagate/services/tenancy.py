@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from wagate.domain import errors
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.ids import api_key_matches, hash_api_key, new_api_key
-from wagate.domain.tenancy import Account, ApiVersion, PhoneNumber, Waba
+from wagate.domain.tenancy import ACCOUNT_TYPES, Account, ApiVersion, PhoneNumber, Waba
 from wagate.store import Connection, Database, tenancy
 from wagate.store import profiles as profile_rows
 
@@ -34,10 +34,20 @@ class TenancyService:
         *,
         api_key: str | None = None,
         whatsapp_enabled: bool = True,
+        account_type: str = "postpaid",
+        rate_card: dict[str, str] | None = None,
     ) -> str:
-        """Create an account and return its API key (generated unless given)."""
+        """Create an account and return its API key (generated unless given).
+
+        ``account_type`` (postpaid, prepaid, tech_provider) and ``rate_card``
+        (conversation category → price) decide the ``price`` of delivered callbacks.
+        """
         if not sid.strip() or not company_id.strip():
             raise errors.InvalidPayload({"sid": "SID and company id must not be empty"})
+        if account_type not in ACCOUNT_TYPES:
+            raise errors.InvalidPayload(
+                {"account_type": f"must be one of {', '.join(ACCOUNT_TYPES)}"}
+            )
         key = api_key or new_api_key()
         account = Account(
             sid=sid,
@@ -45,6 +55,8 @@ class TenancyService:
             api_key_hash=hash_api_key(key),
             whatsapp_enabled=whatsapp_enabled,
             created_at=self._clock(),
+            account_type=account_type,
+            rate_card=dict(rate_card or {}),
         )
         async with self._db.transaction() as connection:
             await tenancy.insert_account(connection, account)

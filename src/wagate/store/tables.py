@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from wagate.store.types import UtcDateTime
@@ -33,6 +34,8 @@ accounts = Table(
     Column("company_id", String(64), nullable=False),
     Column("api_key_hash", String(64), nullable=False),
     Column("whatsapp_enabled", Boolean, nullable=False),
+    Column("account_type", String(16), nullable=False, server_default="postpaid"),
+    Column("rate_card", Text, nullable=False, server_default="{}"),
     Column("created_at", UtcDateTime, nullable=False),
 )
 
@@ -55,6 +58,7 @@ numbers = Table(
     Column("phone_number_id", String(64), nullable=False, unique=True),
     Column("callback_profile_id", String(128), nullable=True),
     Column("webhook_url", Text, nullable=True),
+    Column("webhook_secret", String(128), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
 )
 
@@ -153,6 +157,7 @@ deliveries = Table(
     Column("event_id", String(36), nullable=False, index=True),
     Column("subject_id", String(64), nullable=False, index=True),
     Column("profile_id", String(64), nullable=True, index=True),
+    Column("number", String(32), nullable=True),
     Column("method", String(8), nullable=False),
     Column("url", Text, nullable=False),
     Column("body", Text, nullable=True),
@@ -189,4 +194,58 @@ delivery_attempts = Table(
     Column("error", Text, nullable=True),
     Column("next_attempt_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Messages sent through the gateway, with what their callbacks need.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("sid", String(64), nullable=False),
+    Column("waba_id", String(64), nullable=False),
+    Column("number", String(32), nullable=False),
+    Column("phone_number_id", String(64), nullable=False),
+    Column("recipient", String(32), nullable=False),
+    Column("wamid", String(255), nullable=False, unique=True),
+    Column("type", String(32), nullable=False),
+    Column("template_id", String(64), nullable=True),
+    Column("template_name", String(512), nullable=True),
+    Column("template_components", Text, nullable=True),
+    Column("ref", Text, nullable=True),
+    Column("ref1", Text, nullable=True),
+    Column("ref2", Text, nullable=True),
+    Column("callback_url", Text, nullable=True),
+    Column("callback_profile_id", String(64), nullable=True),
+    Column("tag_name", Text, nullable=True),
+    Column("forwarded_rank", Integer, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_messages_sid_created_at", "sid", "created_at"),
+)
+
+# Each (wamid, status) Meta reported, once, and whether it was forwarded.
+message_statuses = Table(
+    "message_statuses",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("wamid", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message_id", String(64), nullable=True),
+    Column("meta_timestamp", String(32), nullable=True),
+    Column("forwarded", Boolean, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("wamid", "status"),
+)
+
+# Meta's webhooks exactly as received, stored before they are acknowledged.
+meta_webhooks = Table(
+    "meta_webhooks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("processed_at", UtcDateTime, nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("detail", Text, nullable=True),
 )

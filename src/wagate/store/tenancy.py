@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,6 +23,8 @@ async def insert_account(connection: AsyncConnection, account: Account) -> None:
                     company_id=account.company_id,
                     api_key_hash=account.api_key_hash,
                     whatsapp_enabled=account.whatsapp_enabled,
+                    account_type=account.account_type,
+                    rate_card=json.dumps(account.rate_card),
                     created_at=account.created_at,
                 )
             )
@@ -39,6 +43,8 @@ async def get_account(connection: AsyncConnection, sid: str) -> Account | None:
         api_key_hash=row.api_key_hash,
         whatsapp_enabled=row.whatsapp_enabled,
         created_at=row.created_at,
+        account_type=row.account_type,
+        rate_card=json.loads(row.rate_card or "{}"),
     )
 
 

@@ -105,6 +105,25 @@ class GraphClient:
             return UploadProgress(file_offset=offset + length, handle=handle)
         return UploadProgress(file_offset=_offset_of(payload))
 
+    async def send_message(
+        self, phone_number_id: str, message: Mapping[str, object]
+    ) -> dict[str, object]:
+        """Send a Cloud API message object from a business number; Meta's answer."""
+        body = json.dumps(message, separators=(",", ":")).encode("utf-8")
+
+        async def one_chunk() -> AsyncIterator[bytes]:
+            yield body
+
+        return await self._request(
+            "POST",
+            f"{self._root}/{phone_number_id}/messages",
+            headers={
+                "Authorization": f"Bearer {self._access_token}",
+                "Content-Type": "application/json",
+            },
+            data=one_chunk(),
+        )
+
     def _session_url(self, session_id: str) -> str:
         return f"{self._root}/{session_id}"
 

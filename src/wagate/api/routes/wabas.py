@@ -52,7 +52,7 @@ async def patch_number(
     )
     data: NumberPatch = await parse_body(request, NumberPatch)
     sent = data.model_fields_set
-    await gateway.profiles.attach_to_number(
+    secret = await gateway.profiles.attach_to_number(
         sid,
         waba_id,
         number,
@@ -66,5 +66,6 @@ async def patch_number(
             "number": number,
             "callback_profile_id": data.callback_profile_id,
             "webhook_url": data.webhook_url,
+            "webhook_secret": secret,
         }
     )

@@ -1,0 +1,210 @@
+"""Outgoing messages and what their customers hear about them (seeds 002 and 003).
+
+Meta reports ``sent``, ``delivered``, ``read``, ``failed`` and ``deleted``, and
+may skip ``delivered`` or send it after ``read``. The customer's view never
+goes backwards: a status ranked at or below one already forwarded is recorded
+but not forwarded.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Final
+
+STATUS_RANK: Final[dict[str, int]] = {
+    "sent": 1,
+    "delivered": 2,
+    "read": 3,
+    "failed": 4,
+    "deleted": 5,
+}
+STATUS_TEXT: Final[dict[str, str]] = {
+    "sent": "Message sent",
+    "delivered": "Message delivered",
+    "read": "Message read",
+    "failed": "Message failed",
+    "deleted": "Message deleted",
+}
+
+
+def new_message_id() -> str:
+    """Our id of a sent message, in seed 002's form ``<uuid>:0``."""
+    return f"{uuid.uuid4()}:0"
+
+
+def should_forward(forwarded_rank: int, status: str) -> bool:
+    """Whether a status moves the customer's view forward.
+
+    ``failed`` and ``deleted`` end a message whatever came before; the others
+    must rank above what was already forwarded.
+    """
+    rank = STATUS_RANK.get(status)
+    if rank is None:
+        return False
+    if status in ("failed", "deleted"):
+        return forwarded_rank < rank
+    return rank > forwarded_rank
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message the gateway sent for a customer."""
+
+    id: str
+    sid: str
+    waba_id: str
+    number: str
+    phone_number_id: str
+    recipient: str
+    wamid: str
+    type: str
+    template_id: str | None
+    template_name: str | None
+    template_components: list[Any] | None
+    ref: str | None
+    ref1: str | None
+    ref2: str | None
+    callback_url: str | None
+    callback_profile_id: str | None
+    tag_name: str | None
+    forwarded_rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class Billing:
+    """What decides whether a delivered callback carries a price."""
+
+    account_type: str  # postpaid, prepaid or tech_provider
+    rate_card: dict[str, str]
+
+
+def price_for(status: dict[str, Any], billing: Billing) -> str | None:
+    """Seed 002's price: on ``delivered`` that opened a billable conversation, postpaid only.
+
+    Tech Provider accounts never see a price. The conversation counts as
+    opened by this message when Meta's status carries ``pricing`` with
+    ``billable`` (or a conversation with an expiration, as Meta sends on the
+    status that opened it); a free service conversation still shows its price.
+    """
+    if status.get("status") != "delivered" or billing.account_type != "postpaid":
+        return None
+    pricing = status.get("pricing") or {}
+    conversation = status.get("conversation") or {}
+    opened = bool(pricing) or "expiration_timestamp" in conversation
+    if not opened:
+        return None
+    category = str(
+        pricing.get("category") or (conversation.get("origin") or {}).get("type") or ""
+    ).lower()
+    return billing.rate_card.get(category)
+
+
+def status_callback_values(
+    message: Message, status: dict[str, Any], billing: Billing
+) -> dict[str, str]:
+    """The fields of seed 002's status callback; missing values are left out."""
+    name = str(status.get("status", ""))
+    errors = status.get("errors") or []
+    first_error = errors[0] if errors and isinstance(errors[0], dict) else {}
+    values = {
+        "id": message.id,
+        "custom_response": "false",
+        "timestamp": str(status.get("timestamp", "")),
+        "mobile": message.recipient,
+        "message": STATUS_TEXT.get(name, name),
+        "status": name.lower(),
+        "phone_number": message.recipient,
+        "whatsapp_number": message.number,
+        "error": str(first_error.get("title") or first_error.get("message") or ""),
+        "error_code": str(first_error.get("code", "")),
+        "ref": message.ref or "",
+        "ref1": message.ref1 or "",
+        "ref2": message.ref2 or "",
+        "price": price_for(status, billing) or "",
+    }
+    return {key: value for key, value in values.items() if value != ""}
+
+
+def webhook_status_payload(business_phone: str, status: dict[str, Any]) -> dict[str, Any]:
+    """Seed 003's message-status push for one Meta status."""
+    entry: dict[str, Any] = {
+        "id": status.get("id"),
+        "status": status.get("status"),
+        "timestamp": str(status.get("timestamp", "")),
+        "recipient_id": status.get("recipient_id"),
+    }
+    conversation = status.get("conversation")
+    if isinstance(conversation, dict):
+        shaped: dict[str, Any] = {"id": conversation.get("id")}
+        if "expiration_timestamp" in conversation:
+            shaped["expiration_timestamp"] = str(conversation["expiration_timestamp"])
+        origin = conversation.get("origin")
+        if isinstance(origin, dict):
+            shaped["origin"] = {"type": origin.get("type")}
+        entry["conversation"] = shaped
+    errors = status.get("errors")
+    if isinstance(errors, list) and errors:
+        entry["errors"] = [
+            {"code": e.get("code"), "title": e.get("title") or e.get("message")}
+            for e in errors
+            if isinstance(e, dict)
+        ]
+    if status.get("status") == "deleted":
+        entry["type"] = "message"
+        entry["message"] = {"recipient_id": status.get("recipient_id")}
+    return {"statuses": [entry], "business_phone": business_phone, "messaging_product": "whatsapp"}
+
+
+def wa_ext(message: Message | None) -> str | None:
+    """Seed 003's ``wa_ext``: the template message's id, name and components, as JSON text."""
+    if message is None or message.type != "template":
+        return None
+    template_id: Any = message.template_id
+    if isinstance(template_id, str) and template_id.isdigit():
+        template_id = int(template_id)
+    return json.dumps(
+        {
+            "templateId": template_id,
+            "templateName": message.template_name,
+            "components": message.template_components or [],
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def webhook_button_payload(
+    business_phone: str,
+    contacts: list[dict[str, Any]],
+    click: dict[str, Any],
+    original: Message | None,
+) -> dict[str, Any]:
+    """Seed 003's template quick-reply click push."""
+    button = click.get("button") or {}
+    shaped: dict[str, Any] = {
+        "button": {"payload": button.get("payload"), "text": button.get("text")},
+        "from": click.get("from"),
+        "id": click.get("id"),
+        "timestamp": str(click.get("timestamp", "")),
+        "type": "button",
+    }
+    context = click.get("context")
+    if isinstance(context, dict):
+        shaped["context"] = {"from": context.get("from"), "id": context.get("id")}
+    if original is not None and original.tag_name:
+        shaped["tag_name"] = original.tag_name
+    extension = wa_ext(original)
+    if extension is not None:
+        shaped["wa_ext"] = extension
+    return {
+        "business_phone": business_phone,
+        "contacts": [
+            {"profile": {"name": (c.get("profile") or {}).get("name")}, "wa_id": c.get("wa_id")}
+            for c in contacts
+            if isinstance(c, dict)
+        ],
+        "messages": [shaped],
+        "messaging_product": "whatsapp",
+    }
