@@ -24,6 +24,7 @@ from wagate.services.ingress import IngressService
 from wagate.services.jobs import JobQueue
 from wagate.services.lifecycle import LifecycleService
 from wagate.services.messages import MessageService
+from wagate.services.operations import OperationsService
 from wagate.services.profiles import ProfileService
 from wagate.services.tenancy import TenancyService
 from wagate.services.transfers import TransferPolicy, TransferService
@@ -61,6 +62,7 @@ class Gateway:
     sender: CallbackSender
     messages: MessageService
     ingress: IngressService
+    operations: OperationsService
     worker: Worker | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop_listening: asyncio.Event = field(default_factory=asyncio.Event)
@@ -122,6 +124,7 @@ class Gateway:
                 app_secret=settings.meta_app_secret,
                 verify_token=settings.meta_verify_token,
             ),
+            operations=OperationsService(database, blobs),
         )
         if run_worker:
             await gateway._start_worker()

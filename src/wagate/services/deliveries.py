@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from wagate import metrics
 from wagate.delivery.sender import CallbackSender, SendResult
 from wagate.delivery.signing import headers_for, sign
 from wagate.domain import errors
@@ -124,6 +125,7 @@ class DeliveryService:
             headers.update({"webhook-id": delivery.id, "webhook-timestamp": str(timestamp)})
         if body is not None:
             headers["Content-Type"] = "application/json"
+        metrics.DELIVERY_LATENESS.observe(max(0.0, (now - delivery.run_at).total_seconds()))
         result = await self._sender.send(delivery.method, delivery.url, headers, body)
         await self._record(delivery, result, headers, trigger)
 
@@ -173,6 +175,8 @@ class DeliveryService:
             next_attempt_at=next_at,
             created_at=now,
         )
+        outcome = {DeliveryStatus.SUCCEEDED: "succeeded", DeliveryStatus.DEAD: "dead"}
+        metrics.DELIVERY_ATTEMPTS.labels(outcome.get(status, "retry")).inc()
         disabled = False
         async with self._db.transaction() as connection:
             await delivery_rows.record_attempt(

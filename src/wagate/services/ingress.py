@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import structlog
 
+from wagate import metrics
 from wagate.domain import errors
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.jobs import Job, JobKind
@@ -80,12 +81,14 @@ class IngressService:
     async def receive(self, body: bytes, signature: str | None) -> str:
         """Check the signature and store the webhook with its processing job; its id."""
         if not signature_matches(self._app_secret, body, signature):
+            metrics.META_WEBHOOKS.labels("rejected").inc()
             raise errors.SignatureInvalid("X-Hub-Signature-256 does not match the body")
         now = self._clock()
         text = body.decode("utf-8", errors="replace")
         async with self._db.transaction() as connection:
             webhook_id = await message_rows.store_webhook(connection, text, now)
             await queue.enqueue(connection, JobKind.PROCESS_META_WEBHOOK, webhook_id, now, now)
+        metrics.META_WEBHOOKS.labels("stored").inc()
         return webhook_id
 
     async def process(self, job: Job) -> None:

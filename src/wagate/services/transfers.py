@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import structlog
 
+from wagate import metrics
 from wagate.blobs import BlobStore
 from wagate.domain.backoff import Backoff
 from wagate.domain.clock import Clock, utcnow
@@ -107,6 +108,7 @@ class TransferService:
                 )
             return
         await self._succeed(upload, job, handle)
+        metrics.TRANSFERS_FINISHED.labels("uploaded").inc()
         bound.info("transfer.uploaded", size=upload.size)
 
     async def _session_and_offset(self, upload: Upload) -> tuple[str, int]:
@@ -152,9 +154,14 @@ class TransferService:
 
     def _progress_recorder(self, upload: Upload, start: int) -> Callable[[int], Awaitable[None]]:
         resumed = start > 0 or upload.meta_session_id is not None
+        if resumed:
+            metrics.TRANSFER_RESUMES.inc()
+        confirmed = start
 
         async def record(offset: int) -> None:
-            nonlocal resumed
+            nonlocal resumed, confirmed
+            metrics.TRANSFER_BYTES.inc(max(0, offset - confirmed))
+            confirmed = max(confirmed, offset)
             async with self._db.transaction() as connection:
                 await upload_rows.record_progress(connection, upload.id, offset, resumed=resumed)
             resumed = False
@@ -181,6 +188,7 @@ class TransferService:
             await queue.finish(connection, job.id)
 
     async def _fail(self, upload: Upload, job: Job, error: MetaError) -> None:
+        metrics.TRANSFERS_FINISHED.labels("failed").inc()
         now = self._clock()
         reason = json.dumps(
             {

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from wagate import metrics
 from wagate.api import envelope
 from wagate.api.deps import GatewayDep, TenancyDep, UploadsDep
 from wagate.api.multipart import NON_FILE_ALLOWANCE, read_upload_form
@@ -53,6 +54,8 @@ async def upload_resumable_media(
         max_file_bytes=uploads.policy.max_bytes,
     )
     upload = await uploads.accept(access, form.file, form.fields.get("type"), idempotency_key)
+    metrics.UPLOADS_ACCEPTED.inc()
+    metrics.UPLOAD_BYTES_RECEIVED.inc(upload.size)
     return envelope.accepted(upload.id, "PENDING")
 
 

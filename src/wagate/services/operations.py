@@ -1,0 +1,47 @@
+"""What operators ask a process: is it ready, and what does the stored state look like."""
+
+from __future__ import annotations
+
+import uuid
+
+from wagate.blobs import BlobStore
+from wagate.domain.clock import Clock, utcnow
+from wagate.store import Database, stats
+
+
+class OperationsService:
+    """Readiness checks and the figures behind ``/metrics``."""
+
+    def __init__(self, database: Database, blobs: BlobStore, clock: Clock = utcnow) -> None:
+        self._db = database
+        self._blobs = blobs
+        self._clock = clock
+
+    async def readiness(self) -> dict[str, str]:
+        """Each check and its result: ``ok`` or why not."""
+        checks: dict[str, str] = {}
+        try:
+            await self._db.ping()
+            checks["database"] = "ok"
+            checks["migrations"] = (
+                "ok" if await self._db.schema_is_current() else "not at the newest migration"
+            )
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+            checks["migrations"] = "unknown"
+        try:
+            writer = self._blobs.create(f"readiness/{uuid.uuid4().hex}")
+            writer.write(b"ok")
+            await writer.commit()
+            await self._blobs.delete(writer.key)
+            checks["storage"] = "ok"
+        except Exception as exc:
+            checks["storage"] = f"not writable: {type(exc).__name__}"
+        return checks
+
+    async def state(self) -> tuple[dict[str, dict[str, float]], float]:
+        """Stored-state counts and the age of the oldest due work."""
+        async with self._db.transaction() as connection:
+            counts = await stats.state_counts(connection)
+            age = await stats.oldest_due_age(connection, self._clock())
+        return counts, age

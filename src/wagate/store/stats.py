@@ -1,0 +1,46 @@
+"""Figures of stored state, for metrics and readiness."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wagate.domain.callbacks import DeliveryStatus
+from wagate.store.tables import deliveries, jobs, uploads
+
+
+async def state_counts(connection: AsyncConnection) -> dict[str, dict[str, float]]:
+    """Uploads and deliveries by status, and queue depth by kind."""
+    result: dict[str, dict[str, float]] = {"uploads": {}, "deliveries": {}, "queue": {}}
+    for key, column in (
+        ("uploads", uploads.c.status),
+        ("deliveries", deliveries.c.status),
+        ("queue", jobs.c.kind),
+    ):
+        rows = (await connection.execute(select(column, func.count()).group_by(column))).all()
+        result[key] = {str(row[0]): float(row[1]) for row in rows}
+    result["queue"]["deliver_callback"] = result["deliveries"].get(
+        DeliveryStatus.PENDING.value, 0.0
+    )
+    return result
+
+
+async def oldest_due_age(connection: AsyncConnection, now: datetime) -> float:
+    """Seconds the oldest due, unclaimed job or pending delivery has waited (0 when none)."""
+    oldest: list[datetime] = []
+    for table, condition in (
+        (jobs, jobs.c.run_at <= now),
+        (
+            deliveries,
+            (deliveries.c.status == DeliveryStatus.PENDING.value) & (deliveries.c.run_at <= now),
+        ),
+    ):
+        free = table.c.locked_until.is_(None) | (table.c.locked_until < now)
+        value = (
+            await connection.execute(select(func.min(table.c.run_at)).where(condition & free))
+        ).scalar_one_or_none()
+        if value is not None:
+            oldest.append(value)
+    return max(0.0, (now - min(oldest)).total_seconds()) if oldest else 0.0
