@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+from pathlib import Path
 
 import httpx
 
 from tests.e2e.conftest import GatewayFactory
 from tests.e2e.uploads import create_tenant
+from tests.support import run_wagate, wagate_command
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 1000
 
@@ -43,3 +48,25 @@ def test_ready_and_metrics_count_what_happened(start_gateway: GatewayFactory) ->
     assert "wagate_meta_webhooks_total" in text
     assert "wagate_delivery_lateness_seconds_bucket" in text
     assert metric(text, "wagate_oldest_due_job_age_seconds") >= 0
+
+
+def test_the_upload_client_and_the_deliveries_commands(
+    start_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    gateway = start_gateway(env={"WAGATE_GRAPH_URL": "http://127.0.0.1:9"})
+    create_tenant(gateway.env)
+    image = tmp_path / "photo.png"
+    image.write_bytes(PNG * 50)
+    result = subprocess.run(
+        wagate_command(
+            "upload", str(image), "--url", gateway.url, "--sid", "SID1",
+            "--waba-id", "WABA1", "--api-key", "KEY1",
+        ),
+        env={**os.environ, **gateway.env}, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["code"] == "WA202"
+    listing = run_wagate("deliveries", "list", "--sid", "SID1", env=gateway.env)
+    assert "id" in listing  # an empty table still has its header

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from wagate.api import envelope, platform
 from wagate.api.gateway import Gateway
+from wagate.api.request_log import RequestLogMiddleware
 from wagate.api.routes import (
     callback_profiles,
     deliveries,
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             await gateway.stop()
 
     app = FastAPI(title="wagate", version="0.1.0", lifespan=lifespan, docs_url=None)
+    app.add_middleware(RequestLogMiddleware)
     app.include_router(health.router)
     app.include_router(resumable_media.router)
     app.include_router(media.router)

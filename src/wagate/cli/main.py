@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import typer
 
+from wagate.cli.deliveries_command import deliveries_app
 from wagate.cli.sandbox_command import sandbox
 from wagate.domain.errors import WagateError
 from wagate.domain.tenancy import ApiVersion
@@ -30,6 +32,7 @@ numbers_app = typer.Typer(help="WhatsApp numbers of a WABA.", no_args_is_help=Tr
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(wabas_app, name="wabas")
 app.add_typer(numbers_app, name="numbers")
+app.add_typer(deliveries_app, name="deliveries")
 
 
 def _run_with_database(work: Callable[[Database], Awaitable[T]]) -> T:
@@ -157,6 +160,27 @@ def create_number(
 
     _run_with_database(work)
     typer.echo(number)
+
+
+@app.command()
+def upload(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The file to upload."),
+    url: str = typer.Option(..., help="The gateway's base URL."),
+    sid: str = typer.Option(..., help="Your account SID."),
+    waba_id: str = typer.Option(..., help="The WABA to upload for."),
+    api_key: str = typer.Option(..., envvar="WAGATE_API_KEY", help="Your API key."),
+    media_type: str | None = typer.Option(
+        None, "--type", help="The file's type; guessed from its name when not given."
+    ),
+) -> None:
+    """Upload a file to a gateway's resumable-media API and print the answer."""
+    from wagate.cli.client import upload_file
+
+    status, answer = asyncio.run(
+        upload_file(file, url=url, sid=sid, waba_id=waba_id, api_key=api_key, media_type=media_type)
+    )
+    typer.echo(json.dumps(answer, indent=2) if not isinstance(answer, str) else answer)
+    raise typer.Exit(0 if status == 202 else 1)
 
 
 @app.command()
