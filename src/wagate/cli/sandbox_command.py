@@ -17,6 +17,13 @@ def sandbox(
     fail_next: int = typer.Option(0, help="Fail this many next Graph requests."),
     fail_status: int = typer.Option(503, help="The 5xx status those failures answer."),
     delay_ms: int = typer.Option(0, help="Delay every Graph response this many milliseconds."),
+    webhook_url: str | None = typer.Option(
+        None,
+        help="Where to send the signed Meta webhooks (default WAGATE_SANDBOX_WEBHOOK_URL).",
+    ),
+    auto: bool = typer.Option(
+        False, "--auto/--no-auto", help="Send sent, delivered, read for every accepted message."
+    ),
 ) -> None:
     """Serve the Meta Graph sandbox."""
     from wagate.sandbox import run_sandbox
@@ -32,6 +39,8 @@ def sandbox(
             fail_next=fail_next,
             fail_status=fail_status,
             delay_ms=delay_ms,
+            webhook_url=webhook_url,
+            auto=auto,
         )
     except (ValueError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)

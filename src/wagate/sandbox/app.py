@@ -1,9 +1,11 @@
-"""The sandbox's HTTP surface: Meta's Resumable Upload API and the fault controls."""
+"""The sandbox's HTTP surface: Meta's Resumable Upload API and the fault controls.
+
+The messaging endpoints (send, status and button webhooks) are in ``message_routes``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -13,8 +15,12 @@ import structlog
 from aiohttp import web
 
 from wagate.sandbox import graph_errors
+from wagate.sandbox.auth import authenticate
 from wagate.sandbox.faults import Faults
 from wagate.sandbox.graph_errors import GraphApiError
+from wagate.sandbox.message_routes import add_message_routes
+from wagate.sandbox.messaging import Messaging
+from wagate.sandbox.progression import AutoProgression
 from wagate.sandbox.uploads import (
     SESSION_PREFIX,
     BodyOutcome,
@@ -40,12 +46,19 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_sandbox_app(
-    settings: Settings, *, storage_dir: Path | None = None, faults: Faults | None = None
+    settings: Settings,
+    *,
+    storage_dir: Path | None = None,
+    faults: Faults | None = None,
+    webhook_url: str | None = None,
+    auto: AutoProgression | None = None,
 ) -> web.Application:
     """The sandbox as an aiohttp application.
 
     Session bytes are stored under ``storage_dir``; without one, under a fresh
-    temporary directory removed when the application shuts down.
+    temporary directory removed when the application shuts down. Webhooks go
+    to ``webhook_url`` (default ``settings.sandbox_webhook_url``); ``auto``
+    sets the automatic status progression (default off).
     """
     app = web.Application(middlewares=[_graph_middleware])
     if storage_dir is None:
@@ -60,6 +73,8 @@ def create_sandbox_app(
     app.router.add_delete("/_sandbox/faults", _reset_faults)
     app.router.add_get("/_sandbox/sessions", _list_sessions)
     app.router.add_get("/_sandbox/sessions/{session_id}", _show_session)
+    messaging = Messaging(settings, webhook_url=webhook_url, auto=auto)
+    add_message_routes(app, messaging, version=_VERSION)
     app.router.add_post(f"/{_VERSION}/{{app_id}}/uploads", _start_session)
     app.router.add_post(f"/{_VERSION}/{{node}}", _upload_chunk)
     app.router.add_get(f"/{_VERSION}/{{node}}", _read_offset)
@@ -96,18 +111,8 @@ async def _graph_middleware(request: web.Request, handler: Handler) -> web.Strea
     return response
 
 
-def _access_token(request: web.Request) -> str | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() in ("oauth", "bearer") and value.strip():
-        return value.strip()
-    return request.query.get("access_token")
-
-
 def _authenticate(request: web.Request) -> None:
-    token = _access_token(request)
-    expected = request.app[SETTINGS].meta_access_token
-    if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise graph_errors.invalid_token()
+    authenticate(request, request.app[SETTINGS].meta_access_token)
 
 
 def _session(request: web.Request, method: str) -> UploadSession:

@@ -27,6 +27,7 @@ class GraphApiError(Exception):
         subcode: int | None = None,
         is_transient: bool | None = None,
         error_type: str = "OAuthException",
+        error_data: dict[str, object] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -35,6 +36,7 @@ class GraphApiError(Exception):
         self.subcode = subcode
         self.is_transient = is_transient
         self.error_type = error_type
+        self.error_data = error_data
 
     def body(self) -> dict[str, object]:
         """The JSON body Meta sends for this error."""
@@ -43,6 +45,8 @@ class GraphApiError(Exception):
             "type": self.error_type,
             "code": self.code,
         }
+        if self.error_data is not None:
+            error["error_data"] = self.error_data
         if self.subcode is not None:
             error["error_subcode"] = self.subcode
         if self.is_transient is not None:
@@ -63,6 +67,29 @@ def invalid_token() -> GraphApiError:
 def invalid_parameter(what: str, *, subcode: int | None = None) -> GraphApiError:
     """A missing or wrong parameter: code 100, ``what`` saying what is wrong."""
     return GraphApiError(400, 100, f"(#100) {what}", subcode=subcode)
+
+
+def whatsapp_invalid_parameter(what: str, *, details: str | None = None) -> GraphApiError:
+    """A Cloud API message parameter missing or wrong: code 100 with WhatsApp's ``error_data``."""
+    return GraphApiError(
+        400,
+        100,
+        f"(#100) {what}",
+        error_data={"messaging_product": "whatsapp", "details": details or what},
+    )
+
+
+def unsupported_message_type(message_type: str) -> GraphApiError:
+    """A message ``type`` the Cloud API does not send: code 131051."""
+    return GraphApiError(
+        400,
+        131051,
+        "(#131051) Unsupported message type",
+        error_data={
+            "messaging_product": "whatsapp",
+            "details": f"Message type {message_type!r} is not currently supported",
+        },
+    )
 
 
 def offset_mismatch(offset: int, expected: int) -> GraphApiError:

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from wagate.sandbox.app import create_sandbox_app
 from wagate.sandbox.faults import Faults
+from wagate.sandbox.progression import AutoProgression
 from wagate.settings import Settings
 
 log = structlog.get_logger("wagate.sandbox")
@@ -23,13 +24,17 @@ async def serve_sandbox(
     port: int = 8090,
     faults: Faults | None = None,
     storage_dir: Path | None = None,
+    webhook_url: str | None = None,
+    auto: AutoProgression | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
     """Serve the sandbox until ``stop`` is set, or SIGINT or SIGTERM arrives."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     runner = web.AppRunner(
-        create_sandbox_app(settings, storage_dir=storage_dir, faults=faults),
+        create_sandbox_app(
+            settings, storage_dir=storage_dir, faults=faults, webhook_url=webhook_url, auto=auto
+        ),
         handle_signals=False,
         access_log=None,
     )
@@ -42,6 +47,7 @@ async def serve_sandbox(
         for address in runner.addresses:
             bound_host, bound_port = address[0], address[1]
             log.info("sandbox.listening", url=f"http://{bound_host}:{bound_port}")
+        log.info("sandbox.webhooks", target=webhook_url or settings.sandbox_webhook_url)
         await stop.wait()
         log.info("sandbox.stopping")
     finally:
@@ -60,8 +66,14 @@ def run_sandbox(
     fail_status: int = 503,
     delay_ms: int = 0,
     storage_dir: Path | None = None,
+    webhook_url: str | None = None,
+    auto: bool = False,
 ) -> None:
-    """Serve the sandbox on ``host:port`` with these faults armed, until SIGINT or SIGTERM."""
+    """Serve the sandbox on ``host:port`` with these faults armed, until SIGINT or SIGTERM.
+
+    Its webhooks go to ``webhook_url`` (default ``settings.sandbox_webhook_url``);
+    ``auto`` turns the automatic sent → delivered → read progression on.
+    """
     faults = Faults(
         cut_after_bytes=cut_after_bytes,
         fail_next=fail_next,
@@ -69,5 +81,13 @@ def run_sandbox(
         delay_ms=delay_ms,
     )
     asyncio.run(
-        serve_sandbox(settings, host=host, port=port, faults=faults, storage_dir=storage_dir)
+        serve_sandbox(
+            settings,
+            host=host,
+            port=port,
+            faults=faults,
+            storage_dir=storage_dir,
+            webhook_url=webhook_url,
+            auto=AutoProgression(enabled=auto),
+        )
     )

@@ -1,0 +1,181 @@
+"""The messaging half of the sandbox: accepted messages and the webhooks about them.
+
+``Messaging`` holds the state the send endpoint and the control endpoints
+share: the messages accepted, the business numbers, the conversations opened,
+the webhook driver and the automatic progression.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import structlog
+
+from wagate.sandbox.conversations import Conversation, Conversations
+from wagate.sandbox.driver import WebhookDriver, WebhookRecord
+from wagate.sandbox.messages import MessageStore, SentMessage, new_wamid
+from wagate.sandbox.numbers import BusinessNumbers
+from wagate.sandbox.orders import ButtonOrder, StatusOrder
+from wagate.sandbox.progression import AutoProgression, Progressions
+from wagate.sandbox.send import SendRequest
+from wagate.sandbox.webhooks import (
+    UNDELIVERABLE,
+    button_webhook,
+    conversation_object,
+    pricing_object,
+    status_object,
+    status_webhook,
+)
+from wagate.settings import Settings
+
+log = structlog.get_logger("wagate.sandbox")
+
+#: The statuses of a template message that carry its conversation and pricing.
+_PRICED_STATUSES = frozenset({"sent", "delivered"})
+
+
+class Messaging:
+    """Accepts messages and sends the status and button webhooks about them.
+
+    ``start`` must run before webhooks can be sent; ``close`` cancels every
+    pending progression and closes the HTTP client.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        webhook_url: str | None = None,
+        auto: AutoProgression | None = None,
+        driver: WebhookDriver | None = None,
+    ) -> None:
+        self.access_token = settings.meta_access_token
+        self.messages = MessageStore()
+        self.numbers = BusinessNumbers(settings.meta_app_id)
+        self.conversations = Conversations()
+        self.driver = driver or WebhookDriver(
+            settings.meta_app_secret, webhook_url or settings.sandbox_webhook_url
+        )
+        self.auto = auto if auto is not None else AutoProgression()
+        self.progressions = Progressions(self._progress)
+
+    async def start(self) -> None:
+        """Open the webhook driver's HTTP client."""
+        await self.driver.start()
+
+    async def close(self) -> None:
+        """Cancel the pending progressions, then close the HTTP client."""
+        await self.progressions.cancel_all()
+        await self.driver.close()
+
+    def accept(self, phone_number_id: str, request: SendRequest) -> SentMessage:
+        """Remember an accepted message and start its progression when that is on."""
+        message = SentMessage(
+            wamid=new_wamid(request.wa_id),
+            phone_number_id=phone_number_id,
+            to=request.to,
+            wa_id=request.wa_id,
+            type=request.type,
+            request=request.body,
+            template_name=request.template_name,
+            template_language=request.template_language,
+        )
+        self.messages.add(message)
+        log.info(
+            "sandbox.message.accepted",
+            wamid=message.wamid,
+            phone_number_id=phone_number_id,
+            type=message.type,
+            template=message.template_name,
+        )
+        if self.auto.enabled:
+            self.progressions.schedule(message, self.auto.plan())
+        return message
+
+    async def configure_auto(self, changes: Mapping[str, object]) -> None:
+        """Change the automatic progression; turning it off cancels the pending ones."""
+        self.auto.update(changes)
+        if not self.auto.enabled:
+            await self.progressions.cancel_all()
+
+    def status_payload(
+        self, message: SentMessage, order: StatusOrder, timestamp: int
+    ) -> dict[str, object]:
+        """The notification ``order`` asks for, with Meta's defaults where it left them out."""
+        conversation, pricing = order.conversation, order.pricing
+        opened = None
+        if isinstance(conversation, str) or isinstance(pricing, str):
+            opened = self._conversation_of(message, order.status, order.category, timestamp)
+        if isinstance(conversation, str):
+            conversation = None
+            if opened is not None:
+                expires = opened.expires if order.status == "sent" else None
+                conversation = conversation_object(opened.id, opened.category, expires=expires)
+        if isinstance(pricing, str):
+            pricing = pricing_object(opened.category) if opened is not None else None
+        errors: list[object] | None = None
+        if not isinstance(order.errors, str):
+            errors = order.errors
+        elif order.status == "failed":
+            errors = [dict(UNDELIVERABLE)]
+        entry = status_object(
+            message,
+            order.status,
+            timestamp,
+            conversation=conversation,
+            pricing=pricing,
+            errors=errors,
+        )
+        return status_webhook(self.numbers.get(message.phone_number_id), entry)
+
+    def _conversation_of(
+        self, message: SentMessage, status: str, category: str, timestamp: int
+    ) -> Conversation | None:
+        """The conversation Meta names in this status of ``message``, opened if need be.
+
+        Only a template message's ``sent`` and ``delivered`` name one.
+        """
+        if not message.is_template or status not in _PRICED_STATUSES:
+            return None
+        if message.conversation is None:
+            message.conversation = self.conversations.open(
+                message.phone_number_id, message.wa_id, category, timestamp
+            )
+        return message.conversation
+
+    async def send_status(
+        self, message: SentMessage, order: StatusOrder
+    ) -> tuple[dict[str, object], list[WebhookRecord]]:
+        """Send the status webhook ``order`` asks for, and its duplicates."""
+        timestamp = order.timestamp if order.timestamp is not None else int(time.time())
+        payload = self.status_payload(message, order, timestamp)
+        message.statuses.append(order.status)
+        records = await self.driver.send(
+            "status", message.wamid, payload, copies=1 + order.duplicate
+        )
+        return payload, records
+
+    async def click_button(
+        self, message: SentMessage, order: ButtonOrder
+    ) -> tuple[dict[str, object], list[WebhookRecord]]:
+        """Send the webhook of a user tapping a quick-reply button of ``message``."""
+        sender = order.from_wa_id or message.wa_id
+        payload = button_webhook(
+            self.numbers.get(message.phone_number_id),
+            message,
+            reply_id=new_wamid(sender),
+            from_wa_id=sender,
+            name=order.name,
+            payload=order.payload,
+            text=order.text,
+            timestamp=order.timestamp if order.timestamp is not None else int(time.time()),
+        )
+        records = await self.driver.send("button", message.wamid, payload)
+        return payload, records
+
+    async def _progress(
+        self, message: SentMessage, status: str, timestamp: int, copies: int
+    ) -> None:
+        order = StatusOrder(status=status, timestamp=timestamp, duplicate=copies - 1)
+        await self.send_status(message, order)

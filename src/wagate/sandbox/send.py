@@ -1,0 +1,156 @@
+"""The Cloud API's send-message request: what the sandbox checks, and what it answers.
+
+``POST /{version}/{phone_number_id}/messages`` takes a JSON body such as::
+
+    {"messaging_product": "whatsapp", "recipient_type": "individual",
+     "to": "15551234567", "type": "template",
+     "template": {"name": "hello", "language": {"code": "en_US"}, "components": []}}
+
+Like Meta, a missing ``type`` means ``text``; every type the Cloud API sends is
+accepted when its object is there, and any other type answers code 131051.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from wagate.sandbox.graph_errors import (
+    GraphApiError,
+    unsupported_message_type,
+    whatsapp_invalid_parameter,
+)
+from wagate.sandbox.messages import wa_id_of
+
+#: The message types of the Cloud API's send endpoint.
+MESSAGE_TYPES = frozenset(
+    {
+        "text",
+        "template",
+        "image",
+        "audio",
+        "document",
+        "video",
+        "sticker",
+        "location",
+        "contacts",
+        "interactive",
+        "reaction",
+    }
+)
+MAX_TEXT_BODY = 4096
+MIN_DIGITS, MAX_DIGITS = 5, 15
+_PHONE_PUNCTUATION = frozenset("+-(). ")
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """A send request the sandbox accepts."""
+
+    to: str
+    wa_id: str
+    type: str
+    body: dict[str, object]
+    template_name: str | None = None
+    template_language: str | None = None
+
+
+def _required(name: str) -> GraphApiError:
+    return whatsapp_invalid_parameter(f"The parameter {name} is required.")
+
+
+def _invalid(details: str) -> GraphApiError:
+    return whatsapp_invalid_parameter("Invalid parameter", details=details)
+
+
+def _non_empty_text(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _check_to(to: object) -> tuple[str, str]:
+    if to is None or to == "":
+        raise _required("to")
+    if not isinstance(to, str):
+        raise _invalid(f"Param to must be a string, not {type(to).__name__}")
+    wa_id = wa_id_of(to)
+    if any(not (ch.isascii() and ch.isdigit()) and ch not in _PHONE_PUNCTUATION for ch in to):
+        raise _invalid(f"Param to must be a phone number, not {to!r}")
+    if not MIN_DIGITS <= len(wa_id) <= MAX_DIGITS:
+        raise _invalid(f"Param to must have {MIN_DIGITS} to {MAX_DIGITS} digits, not {to!r}")
+    return to, wa_id
+
+
+def _check_text(text: Mapping[str, object]) -> None:
+    body = _non_empty_text(text.get("body"))
+    if body is None:
+        raise _required("text['body']")
+    if len(body) > MAX_TEXT_BODY:
+        raise _invalid(f"Param text['body'] must be at most {MAX_TEXT_BODY} characters long")
+
+
+def _check_template(template: Mapping[str, object]) -> tuple[str, str]:
+    name = _non_empty_text(template.get("name"))
+    if name is None:
+        raise _required("template['name']")
+    language = template.get("language")
+    if not isinstance(language, dict):
+        raise _required("template['language']")
+    code = _non_empty_text(language.get("code"))
+    if code is None:
+        raise _required("template['language']['code']")
+    components = template.get("components", [])
+    if not isinstance(components, list) or not all(isinstance(c, dict) for c in components):
+        raise _invalid("Param template['components'] must be a list of objects")
+    return name, code
+
+
+def parse_send_request(body: object) -> SendRequest:
+    """The request in ``body`` (parsed JSON), or the GraphApiError Meta would answer."""
+    params: Mapping[str, object] = body if isinstance(body, dict) else {}
+    product = params.get("messaging_product")
+    if product is None or product == "":
+        raise _required("messaging_product")
+    if product != "whatsapp":
+        raise whatsapp_invalid_parameter(
+            f'Param messaging_product must be one of {{WHATSAPP}} - got "{product}".'
+        )
+    recipient_type = params.get("recipient_type", "individual")
+    if recipient_type != "individual":
+        raise whatsapp_invalid_parameter(
+            f'Param recipient_type must be one of {{INDIVIDUAL}} - got "{recipient_type}".'
+        )
+    to, wa_id = _check_to(params.get("to"))
+    given_type = params.get("type", "text")
+    message_type = _non_empty_text(given_type)
+    if message_type is None:
+        raise _invalid(f"Param type must be a non-empty string, not {given_type!r}")
+    if message_type not in MESSAGE_TYPES:
+        raise unsupported_message_type(message_type)
+    content = params.get(message_type)
+    if not isinstance(content, dict):
+        raise _required("text['body']" if message_type == "text" else message_type)
+    name = language = None
+    if message_type == "text":
+        _check_text(content)
+    elif message_type == "template":
+        name, language = _check_template(content)
+    return SendRequest(
+        to=to,
+        wa_id=wa_id,
+        type=message_type,
+        body=dict(params),
+        template_name=name,
+        template_language=language,
+    )
+
+
+def send_response(request: SendRequest, wamid: str) -> dict[str, object]:
+    """Meta's answer to an accepted send: the contact and the new message id."""
+    message: dict[str, object] = {"id": wamid}
+    if request.type == "template":
+        message["message_status"] = "accepted"
+    return {
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": request.to, "wa_id": request.wa_id}],
+        "messages": [message],
+    }
