@@ -25,6 +25,7 @@ import structlog
 
 from wagate.domain.backoff import Backoff
 from wagate.domain.clock import Clock, utcnow
+from wagate.domain.errors import DatabaseUnavailable
 from wagate.domain.jobs import Job, JobKind
 from wagate.services.jobs import JobQueue
 
@@ -48,6 +49,10 @@ class LaneSource(Protocol):
     async def retry_later(self, item: Any, delay: timedelta, error: str) -> None: ...
 
     async def next_run_at(self) -> datetime | None: ...
+
+    def log_fields(self, item: Any) -> dict[str, str]:
+        """The ids every log line about ``item`` carries."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,13 @@ class JobSource:
 
     async def next_run_at(self) -> datetime | None:
         return await self._queue.next_run_at(self._kinds)
+
+    def log_fields(self, item: Job) -> dict[str, str]:
+        return {
+            "job_id": item.id,
+            "kind": item.kind.value,
+            item.kind.subject_field: item.subject_id,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +155,7 @@ class Worker:
         wakeup = self._wakeups[lane.name]
         slots = asyncio.Semaphore(lane.concurrency)
         in_lane: set[asyncio.Task[None]] = set()
-        while not self._stopping.is_set():
-            await slots.acquire()
+        while await self._take_slot(slots):
             free = 1
             while free < lane.concurrency and not slots.locked():
                 await slots.acquire()
@@ -152,6 +163,9 @@ class Worker:
             wakeup.clear()
             try:
                 jobs = await lane.source.claim(self.name, free, self.settings.lease)
+            except DatabaseUnavailable as exc:  # an outage, not a bug: no traceback per poll
+                log.warning("worker.claim_failed", lane=lane.name, error=str(exc))
+                jobs = []
             except Exception:
                 log.exception("worker.claim_failed", lane=lane.name)
                 jobs = []
@@ -166,6 +180,29 @@ class Worker:
             if not jobs:
                 await self._idle(lane, wakeup)
 
+    async def _take_slot(self, slots: asyncio.Semaphore) -> bool:
+        """Wait for a free slot of the lane; False (holding none) once the worker is stopping.
+
+        A full lane must not hold up a stop: its running items get the grace
+        period, and nothing more is claimed after :meth:`stop`.
+        """
+        if self._stopping.is_set():
+            return False
+        acquire = asyncio.ensure_future(slots.acquire())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait((acquire, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            acquire.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await acquire
+        got = acquire.done() and not acquire.cancelled()
+        if got and self._stopping.is_set():
+            slots.release()
+            return False
+        return got
+
     async def _idle(self, lane: Lane, wakeup: asyncio.Event) -> None:
         timeout = self.settings.poll_interval
         with contextlib.suppress(Exception):
@@ -176,13 +213,16 @@ class Worker:
             await asyncio.wait_for(wakeup.wait(), timeout=max(timeout, 0.01))
 
     async def _run_item(self, lane: Lane, job: Any) -> None:
-        bound = log.bind(lane=lane.name, item_id=job.id)
-        work = asyncio.create_task(lane.source.run(job))
+        fields = lane.source.log_fields(job)
+        bound = log.bind(lane=lane.name, **fields)
+        # The task copies the context: every line logged while it runs carries the ids.
+        with structlog.contextvars.bound_contextvars(**fields):
+            work = asyncio.create_task(lane.source.run(job))
         heartbeat = asyncio.create_task(self._heartbeat(lane, job, work))
         started = self._clock()
         try:
             await work
-            bound.debug("item.done", seconds=_seconds_since(started, self._clock()))
+            bound.info("item.done", seconds=_seconds_since(started, self._clock()))
         except asyncio.CancelledError:
             if not work.done():
                 work.cancel()
