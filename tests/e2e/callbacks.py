@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,16 +38,42 @@ def received(receiver: RunningProcess) -> list[dict[str, Any]]:
     return records
 
 
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
+def api(
+    gateway: RunningProcess, method: str, path: str, key: str = "KEY1", **kwargs: Any
+) -> httpx.Response:
+    """A request to the gateway's API with an api-key."""
+    return httpx.request(method, gateway.url + path, headers={"api-key": key}, timeout=30, **kwargs)
+
+
+def deliveries(
+    gateway: RunningProcess, sid: str = "SID1", key: str = "KEY1", **params: Any
+) -> list[dict[str, Any]]:
+    """Every delivery of the account, through the paged list API."""
+    items: list[dict[str, Any]] = []
+    offset = 0
     while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
+        response = api(
+            gateway,
+            "GET",
+            f"/v1/{sid}/callback/deliveries",
+            key,
+            params={**params, "limit": 100, "offset": offset},
+        )
+        assert response.status_code == 200, response.text
+        page = response.json()["data"]
+        items.extend(page["items"])
+        offset += 100
+        if offset >= page["total"]:
+            return items
+
+
+def delivery(
+    gateway: RunningProcess, delivery_id: str, sid: str = "SID1", key: str = "KEY1"
+) -> dict[str, Any]:
+    """One delivery with its attempts."""
+    response = api(gateway, "GET", f"/v1/{sid}/callback/deliveries/{delivery_id}", key)
+    data: dict[str, Any] = response.json()["data"]
+    return data
 
 
 def create_profile(gateway: RunningProcess, sid: str, key: str, **fields: Any) -> dict[str, Any]:

@@ -10,6 +10,11 @@ can be read back from ``GET /_receiver/requests``. The path chooses the answer:
 - ``/throttle/N/S/...``       429 with ``Retry-After: S`` for the first N, then 200
 - ``/hang/...``               never answers (until the client gives up)
 - ``/redirect/...``           302 to ``/ok/redirected``
+
+``POST /_receiver/hold`` makes every request that arrives from then on wait
+(recorded, unanswered) until ``POST /_receiver/release``; with ``?after=N``
+the next N requests are answered first. ``GET /_receiver/held`` says how many
+wait.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ from aiohttp import web
 def build_app() -> web.Application:
     records: list[dict[str, Any]] = []
     seen: Counter[str] = Counter()
+    gate = asyncio.Event()
+    gate.set()
+    held = [0]
+    answer_before_hold: list[int | None] = [None]
 
     async def record(request: web.Request) -> web.StreamResponse:
         if request.path.startswith("/_receiver/"):
@@ -41,6 +50,17 @@ def build_app() -> web.Application:
                 "at": time.time(),
             }
         )
+        if answer_before_hold[0] is not None:
+            answer_before_hold[0] -= 1
+            if answer_before_hold[0] < 0:
+                answer_before_hold[0] = None
+                gate.clear()
+        if not gate.is_set():
+            held[0] += 1
+            try:
+                await gate.wait()
+            finally:
+                held[0] -= 1
         parts = request.path.strip("/").split("/")
         seen[request.path] += 1
         count = seen[request.path]
@@ -61,7 +81,22 @@ def build_app() -> web.Application:
         if request.path == "/_receiver/reset":
             records.clear()
             seen.clear()
+            answer_before_hold[0] = None
+            gate.set()
             return web.json_response({"reset": True})
+        if request.path == "/_receiver/hold":
+            after = int(request.query.get("after", "0"))
+            if after > 0:
+                answer_before_hold[0] = after
+            else:
+                gate.clear()
+            return web.json_response({"held": held[0]})
+        if request.path == "/_receiver/release":
+            answer_before_hold[0] = None
+            gate.set()
+            return web.json_response({"held": held[0]})
+        if request.path == "/_receiver/held":
+            return web.json_response({"held": held[0]})
         if request.path == "/_receiver/health":
             return web.json_response({"ok": True})
         raise web.HTTPNotFound()
@@ -75,7 +110,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    web.run_app(build_app(), host="127.0.0.1", port=args.port, print=None, access_log=None)
+    # A /hang/ or held request must not keep a stopping receiver up for a minute.
+    web.run_app(
+        build_app(),
+        host="127.0.0.1",
+        port=args.port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=1.0,
+    )
 
 
 if __name__ == "__main__":

@@ -16,14 +16,15 @@ from tests.e2e.callbacks import (
     assert_signed,
     attach_to_waba,
     create_profile,
+    deliveries,
+    delivery,
     received,
     receiver_process,
     sandbox_process,
-    wait_until,
 )
 from tests.e2e.conftest import GatewayFactory
 from tests.e2e.uploads import create_tenant
-from tests.support import RunningProcess, run_wagate
+from tests.support import RunningProcess, run_wagate, wait_until
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 SEED_GET_QUERY = (
@@ -99,29 +100,6 @@ def upload(gateway: RunningProcess, waba: str = "WABA1", name: str = "image.png"
     assert response.status_code == 202, response.text
     upload_id: str = response.json()["data"]["id"]
     return upload_id
-
-
-def deliveries(gateway: RunningProcess, **params: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    offset = 0
-    while True:
-        page = httpx.get(
-            f"{gateway.url}/v1/SID1/callback/deliveries",
-            headers={"api-key": "KEY1"},
-            params={**params, "limit": 100, "offset": offset},
-        ).json()["data"]
-        items.extend(page["items"])
-        offset += 100
-        if offset >= page["total"]:
-            return items
-
-
-def delivery(gateway: RunningProcess, delivery_id: str) -> dict[str, Any]:
-    response = httpx.get(
-        f"{gateway.url}/v1/SID1/callback/deliveries/{delivery_id}", headers={"api-key": "KEY1"}
-    )
-    data: dict[str, Any] = response.json()["data"]
-    return data
 
 
 def test_uploaded_callback_by_get_and_by_post_profiles_signed(

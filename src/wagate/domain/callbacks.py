@@ -102,6 +102,7 @@ class Delivery:
     updated_at: datetime
     locked_by: str | None = None
     number: str | None = None
+    template_values: dict[str, str] | None = None
     last_response_status: int | None = None
     last_error: str | None = None
     delivered_at: datetime | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -58,9 +58,15 @@ class DeliveryService:
         self._clock = clock
 
     async def claim(
-        self, worker: str, limit: int, lease: timedelta, skip_endpoints: Sequence[str]
+        self,
+        worker: str,
+        limit: int,
+        lease: timedelta,
+        *,
+        per_endpoint: int | None = None,
+        in_flight: Mapping[str, int] | None = None,
     ) -> list[Delivery]:
-        """Due deliveries of active profiles, leased to ``worker``."""
+        """Due deliveries of active profiles, leased to ``worker``, within per-endpoint room."""
         async with self._db.transaction() as connection:
             return await delivery_rows.claim(
                 connection,
@@ -68,7 +74,8 @@ class DeliveryService:
                 limit=limit,
                 lease=lease,
                 now=self._clock(),
-                skip_endpoints=skip_endpoints,
+                per_endpoint=per_endpoint,
+                in_flight=in_flight,
             )
 
     async def extend_lease(self, delivery: Delivery, lease: timedelta) -> bool:

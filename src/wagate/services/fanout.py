@@ -39,13 +39,15 @@ async def deliver_to_profile(
     profile = await profile_rows.get_profile(connection, profile_id)
     if profile is None:
         return None
-    rendered = render_for_profile(profile, {**values, "callback_profile_id": profile.id})
+    values = {**values, "callback_profile_id": profile.id}
+    rendered = render_for_profile(profile, values)
     delivery = Delivery(
         id=new_delivery_id(),
         sid=profile.sid,
         event_id=event_id,
         subject_id=subject_id,
         profile_id=profile.id,
+        template_values=values,
         method=rendered.method,
         url=rendered.url,
         body=rendered.body.decode("utf-8") if rendered.body is not None else None,
@@ -58,6 +60,23 @@ async def deliver_to_profile(
     )
     await delivery_rows.insert_delivery(connection, delivery)
     return delivery.id
+
+
+async def rerender_waiting(connection: Connection, profile: CallbackProfile, now: datetime) -> int:
+    """Re-render a profile's pending and dead deliveries with its current template; how many."""
+    waiting = await delivery_rows.unfinished_for_profile(connection, profile.id)
+    for delivery_id, values in waiting:
+        rendered = render_for_profile(profile, values)
+        await delivery_rows.rewrite_request(
+            connection,
+            delivery_id,
+            method=rendered.method,
+            url=rendered.url,
+            body=rendered.body.decode("utf-8") if rendered.body is not None else None,
+            endpoint=endpoint_of(rendered.url),
+            now=now,
+        )
+    return len(waiting)
 
 
 async def deliver_direct(

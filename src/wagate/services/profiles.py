@@ -13,6 +13,8 @@ from wagate.delivery.ssrf import AddressPolicy, resolve_and_check
 from wagate.domain import errors
 from wagate.domain.callbacks import CallbackProfile, ProfileStatus, is_valid_title, new_profile_id
 from wagate.domain.clock import Clock, utcnow
+from wagate.domain.tenancy import PhoneNumber
+from wagate.services.fanout import rerender_waiting
 from wagate.store import Connection, Database, tenancy
 from wagate.store import deliveries as delivery_rows
 from wagate.store import messages as message_rows
@@ -101,7 +103,11 @@ class ProfileService:
             )
 
     async def update(self, sid: str, profile_id: str, changes: ProfileChanges) -> CallbackProfile:
-        """Apply a PATCH; re-enabling a profile clears its failure streak."""
+        """Apply a PATCH; re-enabling a profile clears its failure streak.
+
+        A new method, URL or body also applies to the deliveries still waiting
+        (pending, or dead and replayable): they are re-rendered from their values.
+        """
         current = await self.get(sid, profile_id)
         now = self._clock()
         updated = replace(
@@ -125,8 +131,20 @@ class ProfileService:
                 previous_secret_expires_at=now + SECRET_OVERLAP,
             )
         await self._validate(updated)
+        template_changed = (updated.http_method, updated.url, updated.body) != (
+            current.http_method,
+            current.url,
+            current.body,
+        )
         async with self._db.transaction() as connection:
             await profile_rows.save_profile(connection, updated)
+            if template_changed:
+                await rerender_waiting(connection, updated, now)
+            if (
+                updated.status is ProfileStatus.ACTIVE
+                and current.status is not ProfileStatus.ACTIVE
+            ):
+                await delivery_rows.announce(connection)
         return updated
 
     async def delete(self, sid: str, profile_id: str) -> None:
@@ -156,11 +174,12 @@ class ProfileService:
         webhook_url: str | None,
         clear_profile: bool = False,
         clear_webhook: bool = False,
-    ) -> str:
-        """Set a number's message-status profile and/or webhook push URL; its signing secret.
+    ) -> tuple[PhoneNumber, str]:
+        """Set a number's message-status profile and/or webhook push URL.
 
-        The secret signs the number's webhook pushes and the callbacks to
-        per-message ``callback_url``s.
+        Returns the number as it now is, and its signing secret: the secret
+        signs the number's webhook pushes and the callbacks to per-message
+        ``callback_url``s.
         """
         if webhook_url is not None:
             problems = validate_template("POST", webhook_url, None)
@@ -185,7 +204,9 @@ class ProfileService:
             if secret is None:
                 secret = new_secret()
                 await message_rows.set_webhook_secret(connection, number, secret)
-        return secret
+            updated = await tenancy.get_number(connection, number)
+        assert updated is not None
+        return updated, secret
 
     async def _require_own(self, connection: Connection, sid: str, profile_id: str) -> None:
         profile = await profile_rows.get_profile(connection, profile_id, sid)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import case, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.callbacks import (
@@ -30,6 +30,7 @@ def _to_delivery(row: Any) -> Delivery:
         subject_id=row.subject_id,
         profile_id=row.profile_id,
         number=row.number,
+        template_values=json.loads(row.template_values) if row.template_values else None,
         method=row.method,
         url=row.url,
         body=row.body,
@@ -78,6 +79,11 @@ async def insert_delivery(connection: AsyncConnection, delivery: Delivery) -> No
             method=delivery.method,
             url=delivery.url,
             body=delivery.body,
+            template_values=(
+                json.dumps(delivery.template_values, sort_keys=True)
+                if delivery.template_values is not None
+                else None
+            ),
             endpoint=delivery.endpoint,
             status=delivery.status.value,
             attempts=delivery.attempts,
@@ -86,6 +92,11 @@ async def insert_delivery(connection: AsyncConnection, delivery: Delivery) -> No
             updated_at=delivery.updated_at,
         )
     )
+    await announce(connection)
+
+
+async def announce(connection: AsyncConnection) -> None:
+    """Wake idle workers, in this process and (on PostgreSQL) in others, once this commits."""
     if connection.dialect.name == "postgresql":
         await connection.execute(
             text("SELECT pg_notify(:channel, 'deliver')"), {"channel": NOTIFY_CHANNEL}
@@ -93,16 +104,25 @@ async def insert_delivery(connection: AsyncConnection, delivery: Delivery) -> No
     connection.info[WAKE_FLAG] = True
 
 
-def _due(now: datetime) -> Any:
+def _sendable() -> Any:
     active_profiles = select(callback_profiles.c.id).where(
         callback_profiles.c.status == int(ProfileStatus.ACTIVE)
     )
+    return (deliveries.c.status == DeliveryStatus.PENDING.value) & (
+        deliveries.c.profile_id.is_(None) | deliveries.c.profile_id.in_(active_profiles)
+    )
+
+
+def _due(now: datetime) -> Any:
     return (
-        (deliveries.c.status == DeliveryStatus.PENDING.value)
+        _sendable()
         & (deliveries.c.run_at <= now)
         & (deliveries.c.locked_until.is_(None) | (deliveries.c.locked_until < now))
-        & (deliveries.c.profile_id.is_(None) | deliveries.c.profile_id.in_(active_profiles))
     )
+
+
+# How many due deliveries, in run_at order, a claim looks at per slot it fills.
+_CANDIDATES_PER_SLOT = 4
 
 
 async def claim(
@@ -112,15 +132,47 @@ async def claim(
     limit: int,
     lease: timedelta,
     now: datetime,
-    skip_endpoints: Collection[str] = (),
+    per_endpoint: int | None = None,
+    in_flight: Mapping[str, int] | None = None,
 ) -> list[Delivery]:
-    """Take up to ``limit`` due deliveries whose profile is active, except to ``skip_endpoints``."""
+    """Take up to ``limit`` due deliveries whose profile is active, oldest first.
+
+    With ``per_endpoint``, no endpoint gets more than that many, less what the
+    caller already has ``in_flight`` to it, so nothing claimed has to be handed
+    back (a backlog to one endpoint would otherwise be claimed and released
+    over and over).
+    """
+    in_flight = dict(in_flight or {})
     due = _due(now)
-    if skip_endpoints:
-        due = due & deliveries.c.endpoint.not_in(list(skip_endpoints))
+    if per_endpoint is not None:
+        full = [endpoint for endpoint, count in in_flight.items() if count >= per_endpoint]
+        if full:
+            due = due & deliveries.c.endpoint.not_in(full)
+    candidates = (
+        select(deliveries.c.id, deliveries.c.endpoint, deliveries.c.run_at)
+        .where(due)
+        .order_by(deliveries.c.run_at)
+        .limit(max(limit * _CANDIDATES_PER_SLOT, 64))
+        .subquery()
+    )
+    if per_endpoint is not None:
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=candidates.c.endpoint,
+                order_by=(candidates.c.run_at, candidates.c.id),
+            )
+            .label("rank")
+        )
+        ranked = select(candidates.c.id, candidates.c.endpoint, rank).subquery()
+        busy = {endpoint: count for endpoint, count in in_flight.items() if count > 0}
+        already = case(busy, value=ranked.c.endpoint, else_=0) if busy else 0
+        eligible = select(ranked.c.id).where(ranked.c.rank <= per_endpoint - already)
+    else:
+        eligible = select(candidates.c.id)
     chosen = (
         select(deliveries.c.id)
-        .where(due)
+        .where(deliveries.c.id.in_(eligible), due)
         .order_by(deliveries.c.run_at)
         .limit(limit)
         .with_for_update(skip_locked=True, of=deliveries)
@@ -138,11 +190,22 @@ async def claim(
 async def next_run_at(
     connection: AsyncConnection, skip_endpoints: Collection[str] = ()
 ) -> datetime | None:
-    """When the next pending delivery is due, leaving out some endpoints."""
-    condition = deliveries.c.status == DeliveryStatus.PENDING.value
+    """When the next delivery that could be sent is due (its lease's end, if leased).
+
+    Deliveries of disabled profiles wait for the profile and do not count.
+    """
+    condition = _sendable()
     if skip_endpoints:
         condition = condition & deliveries.c.endpoint.not_in(list(skip_endpoints))
-    query = select(func.min(deliveries.c.run_at)).where(condition)
+    ready_at = case(
+        (
+            deliveries.c.locked_until.is_not(None)
+            & (deliveries.c.locked_until > deliveries.c.run_at),
+            deliveries.c.locked_until,
+        ),
+        else_=deliveries.c.run_at,
+    )
+    query = select(func.min(ready_at)).where(condition)
     value: datetime | None = (await connection.execute(query)).scalar_one_or_none()
     return value
 
@@ -309,7 +372,7 @@ async def replay(connection: AsyncConnection, delivery_id: str, now: datetime) -
             updated_at=now,
         )
     )
-    connection.info[WAKE_FLAG] = True
+    await announce(connection)
 
 
 def _failed_since(profile_id: str, since: datetime) -> Any:
@@ -346,8 +409,40 @@ async def recover(
                 updated_at=now,
             )
         )
-        connection.info[WAKE_FLAG] = True
+        await announce(connection)
     return count
+
+
+async def unfinished_for_profile(
+    connection: AsyncConnection, profile_id: str
+) -> list[tuple[str, dict[str, str]]]:
+    """The pending and dead deliveries of a profile, with the values they were rendered from."""
+    rows = await connection.execute(
+        select(deliveries.c.id, deliveries.c.template_values).where(
+            deliveries.c.profile_id == profile_id,
+            deliveries.c.status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.DEAD.value]),
+            deliveries.c.template_values.is_not(None),
+        )
+    )
+    return [(row.id, json.loads(row.template_values)) for row in rows]
+
+
+async def rewrite_request(
+    connection: AsyncConnection,
+    delivery_id: str,
+    *,
+    method: str,
+    url: str,
+    body: str | None,
+    endpoint: str,
+    now: datetime,
+) -> None:
+    """Replace the request a waiting delivery will make (its profile's template changed)."""
+    await connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(method=method, url=url, body=body, endpoint=endpoint, updated_at=now)
+    )
 
 
 async def cancel_for_profile(connection: AsyncConnection, profile_id: str, now: datetime) -> None:

@@ -161,6 +161,9 @@ deliveries = Table(
     Column("method", String(8), nullable=False),
     Column("url", Text, nullable=False),
     Column("body", Text, nullable=True),
+    # A profile's deliveries keep the event's placeholder values (JSON), so that a
+    # profile whose template changes can re-render the deliveries still waiting.
+    Column("template_values", Text, nullable=True),
     Column("endpoint", String(255), nullable=False),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),

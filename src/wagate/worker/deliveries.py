@@ -28,7 +28,9 @@ class DeliverySource:
         return [ep for ep, n in self._in_flight.items() if n >= self._per_endpoint]
 
     async def claim(self, worker: str, limit: int, lease: timedelta) -> Sequence[Delivery]:
-        claimed = await self._service.claim(worker, limit, lease, self._saturated())
+        claimed = await self._service.claim(
+            worker, limit, lease, per_endpoint=self._per_endpoint, in_flight=self._in_flight
+        )
         kept: list[Delivery] = []
         for delivery in claimed:
             if self._in_flight[delivery.endpoint] >= self._per_endpoint:
@@ -47,6 +49,12 @@ class DeliverySource:
                 del self._in_flight[item.endpoint]
             if self.on_capacity is not None:
                 self.on_capacity()
+
+    def log_fields(self, item: Delivery) -> dict[str, str]:
+        fields = {"delivery_id": item.id, "endpoint": item.endpoint}
+        if item.profile_id:
+            fields["profile_id"] = item.profile_id
+        return fields
 
     async def extend_lease(self, item: Delivery, lease: timedelta) -> bool:
         return await self._service.extend_lease(item, lease)
