@@ -10,9 +10,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -20,6 +21,21 @@ import pytest
 POSTGRES_ADMIN_DSN = os.environ.get(
     "WAGATE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+
+
+T = TypeVar("T")
+
+
+def wait_until(check: Callable[[], T | None], timeout: float, what: str, every: float = 0.05) -> T:
+    """Poll ``check`` until it returns something truthy; AssertionError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(every)
 
 
 def free_port() -> int:
@@ -166,3 +182,53 @@ def rss_bytes(pid: int) -> tuple[int, int]:
         if key in ("VmRSS", "VmHWM"):
             fields[key] = int(value.split()[0]) * 1024
     return fields["VmRSS"], fields["VmHWM"]
+
+
+@dataclass
+class S3Server:
+    """A local S3-compatible server (moto's) and one bucket on it."""
+
+    process: RunningProcess
+    bucket: str
+
+    @property
+    def endpoint(self) -> str:
+        return self.process.url
+
+    def env(self, prefix: str = "media") -> dict[str, str]:
+        """The gateway settings that store media in this bucket under ``prefix``."""
+        return {
+            "WAGATE_STORAGE_URL": f"s3://{self.bucket}/{prefix}",
+            "WAGATE_S3_ENDPOINT": self.endpoint,
+            "WAGATE_S3_REGION": "us-east-1",
+            "WAGATE_S3_ACCESS_KEY_ID": "wagate-test",
+            "WAGATE_S3_SECRET_ACCESS_KEY": "wagate-test-secret",
+        }
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """Every object key in the bucket under ``prefix`` (completed objects only)."""
+        answer = httpx.get(
+            f"{self.endpoint}/{self.bucket}", params={"list-type": "2", "prefix": prefix}
+        )
+        answer.raise_for_status()
+        text = answer.text
+        return [part.split("</Key>")[0] for part in text.split("<Key>")[1:]]
+
+
+@contextlib.contextmanager
+def running_s3_server(log_path: Path) -> Iterator[S3Server]:
+    """moto's standalone S3 server on a free port of 127.0.0.1, with a fresh bucket."""
+    port = free_port()
+    process = start_process(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env={"AWS_ACCESS_KEY_ID": "wagate-test", "AWS_SECRET_ACCESS_KEY": "wagate-test-secret"},
+        port=port,
+        log_path=log_path,
+        ready_path="/moto-api/",
+    )
+    try:
+        bucket = f"wagate-{uuid.uuid4().hex[:12]}"
+        httpx.put(f"{process.url}/{bucket}").raise_for_status()
+        yield S3Server(process, bucket)
+    finally:
+        process.stop()

@@ -89,6 +89,19 @@ class Settings(BaseSettings):
         86400.0,
         description="A profile whose deliveries have all failed this long is auto-disabled.",
     )
+    storage_url: str = Field(
+        "",
+        description="Where media bytes live: empty for <data_dir>/media, a directory, "
+        "or s3://bucket/prefix.",
+    )
+    s3_endpoint: str = Field(
+        "", description="S3-compatible endpoint URL (empty for AWS); http:// is allowed."
+    )
+    s3_region: str = Field("us-east-1", description="S3 region.")
+    s3_access_key_id: str = Field("", description="S3 access key id (empty: AWS_* variables).")
+    s3_secret_access_key: str = Field(
+        "", description="S3 secret access key (empty: AWS_* variables)."
+    )
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["console", "json"] = Field("console", description="console or json.")
 
@@ -100,7 +113,9 @@ class Settings(BaseSettings):
 
     @property
     def media_dir(self) -> Path:
-        """The directory media bytes are stored in."""
+        """The directory media bytes are stored in, when they are stored in files."""
+        if self.storage_url and not self.storage_url.startswith("s3://"):
+            return Path(self.storage_url.removeprefix("file://"))
         return self.data_dir / "media"
 
     def upload_policy(self) -> UploadPolicy:

@@ -14,7 +14,7 @@ from datetime import timedelta
 import aiohttp
 import structlog
 
-from wagate.blobs import LocalBlobStore
+from wagate.blobs import BlobStore, LocalBlobStore, S3BlobStore
 from wagate.delivery.sender import CallbackSender
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain.jobs import JobKind
@@ -50,7 +50,7 @@ class Gateway:
 
     settings: Settings
     database: Database
-    blobs: LocalBlobStore
+    blobs: BlobStore
     http: aiohttp.ClientSession
     tenancy: TenancyService
     uploads: UploadService
@@ -73,7 +73,7 @@ class Gateway:
         database = Database(settings.resolved_database_url())
         try:
             await database.upgrade_schema()
-            blobs = LocalBlobStore(settings.media_dir)
+            blobs = open_blob_store(settings)
             await blobs.remove_abandoned(ABANDONED_BLOB_SECONDS)
         except BaseException:
             await database.close()
@@ -175,14 +175,33 @@ class Gateway:
         if self._tasks:
             await asyncio.gather(*self._tasks)
 
-    async def stop(self) -> None:
-        """Stop the worker (within its grace period) and release what :meth:`start` opened."""
+    def request_stop(self) -> None:
+        """Ask the worker and the job listener to wind down (safe from a signal handler)."""
         if self.worker is not None:
             self.worker.stop()
         self._stop_listening.set()
+
+    async def stop(self) -> None:
+        """Stop the worker (within its grace period) and release what :meth:`start` opened."""
+        self.request_stop()
         for task in self._tasks:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
+        await self.ingress.close()
         await self.sender.close()
         await self.http.close()
+        await self.blobs.close()
         await self.database.close()
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    """The blob store ``WAGATE_STORAGE_URL`` names: a bucket for ``s3://``, else a directory."""
+    if settings.storage_url.startswith("s3://"):
+        return S3BlobStore(
+            settings.storage_url,
+            endpoint=settings.s3_endpoint,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
+        )
+    return LocalBlobStore(settings.media_dir)

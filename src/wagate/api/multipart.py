@@ -75,6 +75,9 @@ class _FormState:
         self.max_file_bytes = max_file_bytes
         self.form = ReceivedForm()
         self.writer: BlobWriter | None = None
+        # File bytes the parser handed over, written after each parser step: the
+        # parser's callbacks are synchronous, the blob writer is not.
+        self.pending: list[bytes] = []
         self.ended = False
         self._header_field = bytearray()
         self._header_value = bytearray()
@@ -126,7 +129,7 @@ class _FormState:
             if len(self._head) < SNIFF_BYTES:
                 self._head += chunk[: SNIFF_BYTES - len(self._head)]
             self._sha.update(chunk)
-            self.writer.write(chunk)
+            self.pending.append(chunk)
         else:
             self._field_value += chunk
             if len(self._field_value) > MAX_FIELD_BYTES:
@@ -150,6 +153,13 @@ class _FormState:
 
     def on_end(self) -> None:
         self.ended = True
+
+    async def flush(self) -> None:
+        """Hand the file bytes parsed so far to the blob writer."""
+        if self.pending and self.writer is not None:
+            chunks, self.pending = self.pending, []
+            for chunk in chunks:
+                await self.writer.write(chunk)
 
 
 async def read_upload_form(
@@ -192,7 +202,9 @@ async def read_upload_form(
             if state.ended:
                 continue  # an epilogue after the closing boundary is allowed and ignored
             parser.write(chunk)
+            await state.flush()
         parser.finalize()
+        await state.flush()
         if not state.ended:
             raise errors.InvalidPayload({"payload": "the multipart body is incomplete"})
         if state.writer is not None and state.form.file is not None:

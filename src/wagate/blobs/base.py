@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -11,8 +13,8 @@ class BlobWriter(Protocol):
 
     key: str
 
-    def write(self, data: bytes) -> None:
-        """Append bytes. Called on the event loop for each arriving chunk."""
+    async def write(self, data: bytes) -> None:
+        """Append bytes; returns when the writer can take more (back-pressure)."""
 
     async def commit(self) -> None:
         """Make the blob durable and visible under its key."""
@@ -42,4 +44,16 @@ class BlobStore(Protocol):
 
     async def remove_abandoned(self, older_than_seconds: float) -> int:
         """Remove partial writes older than this, left by a crash; how many went."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The file that holds the blob, for stores of local files; None otherwise."""
+        ...
+
+    async def signed_url(self, key: str, lifetime: timedelta) -> str | None:
+        """A URL that downloads the blob directly for ``lifetime``; None where there is none."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
         ...

@@ -6,6 +6,7 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,7 +24,8 @@ class LocalFileWriter:
         self._final.parent.mkdir(parents=True, exist_ok=True)
         self._file: BinaryIO | None = open(self._partial, "wb")  # noqa: SIM115
 
-    def write(self, data: bytes) -> None:
+    async def write(self, data: bytes) -> None:
+        # A write to the page cache; fsync happens once, in commit().
         if self._file is None:
             raise RuntimeError("blob writer is closed")
         self._file.write(data)
@@ -68,6 +70,15 @@ class LocalBlobStore:
         if not path.is_relative_to(self.root.resolve()):
             raise ValueError(f"blob key escapes the store: {key!r}")
         return path
+
+    def local_path(self, key: str) -> Path | None:
+        return self.path_of(key)
+
+    async def signed_url(self, key: str, lifetime: timedelta) -> str | None:
+        return None
+
+    async def close(self) -> None:
+        return None
 
     def create(self, key: str) -> LocalFileWriter:
         self.path_of(key)

@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 
 from wagate.api import envelope
 from wagate.api.deps import GatewayDep, UploadsDep
+from wagate.domain.clock import utcnow
 
 router = APIRouter()
 
 
 @router.api_route("/media/{token}", methods=["GET", "HEAD"], include_in_schema=False)
 async def download_media(token: str, gateway: GatewayDep, uploads: UploadsDep) -> Response:
-    """The stored file with its media type; ``Range`` requests are honoured."""
+    """The stored file with its media type; ``Range`` requests are honoured.
+
+    From a bucket, the answer is a redirect to a presigned URL that lives until
+    the upload is purged (at most the seven days a presigned URL can live).
+    """
     upload = await uploads.find_by_link_token(token)
-    path = gateway.blobs.path_of(upload.blob_key) if upload is not None else None
-    if upload is None or path is None or not path.is_file():
-        return envelope.envelope(404, "WA404", "Resource not found", {}, {"error": "no such file"})
-    return FileResponse(
-        path,
-        media_type=upload.media_type,
-        filename=upload.file_name,
-        content_disposition_type="inline",
-        headers={"Cache-Control": "private, max-age=3600"},
-    )
+    if upload is not None:
+        path = gateway.blobs.local_path(upload.blob_key)
+        if path is not None and path.is_file():
+            return FileResponse(
+                path,
+                media_type=upload.media_type,
+                filename=upload.file_name,
+                content_disposition_type="inline",
+                headers={"Cache-Control": "private, max-age=3600"},
+            )
+        if path is None:
+            url = await gateway.blobs.signed_url(upload.blob_key, upload.purge_at - utcnow())
+            if url is not None:
+                return RedirectResponse(url, status_code=307)
+    return envelope.envelope(404, "WA404", "Resource not found", {}, {"error": "no such file"})
