@@ -31,6 +31,7 @@ from wagate.domain.messages import (
 )
 from wagate.domain.tenancy import PhoneNumber
 from wagate.services.fanout import deliver_direct, deliver_to_profile
+from wagate.services.group_commit import GroupCommit
 from wagate.store import Connection, Database, queue
 from wagate.store import events as event_rows
 from wagate.store import messages as message_rows
@@ -64,6 +65,7 @@ class IngressService:
         self._app_secret = app_secret
         self._verify_token = verify_token
         self._clock = clock
+        self._storing: GroupCommit[str, str] = GroupCommit(self._store)
 
     def verify_subscription(
         self, mode: str | None, token: str | None, challenge: str | None
@@ -83,13 +85,21 @@ class IngressService:
         if not signature_matches(self._app_secret, body, signature):
             metrics.META_WEBHOOKS.labels("rejected").inc()
             raise errors.SignatureInvalid("X-Hub-Signature-256 does not match the body")
-        now = self._clock()
-        text = body.decode("utf-8", errors="replace")
-        async with self._db.transaction() as connection:
-            webhook_id = await message_rows.store_webhook(connection, text, now)
-            await queue.enqueue(connection, JobKind.PROCESS_META_WEBHOOK, webhook_id, now, now)
+        webhook_id = await self._storing.submit(body.decode("utf-8", errors="replace"))
         metrics.META_WEBHOOKS.labels("stored").inc()
         return webhook_id
+
+    async def _store(self, bodies: list[str]) -> list[str]:
+        """Store webhooks and their processing jobs in one transaction (a group commit)."""
+        now = self._clock()
+        async with self._db.transaction() as connection:
+            ids = await message_rows.store_webhooks(connection, bodies, now)
+            await queue.enqueue_many(connection, JobKind.PROCESS_META_WEBHOOK, ids, now, now)
+        return ids
+
+    async def close(self) -> None:
+        """Finish storing what was received."""
+        await self._storing.close()
 
     async def process(self, job: Job) -> None:
         """Turn a stored webhook into status callbacks and webhook pushes, in one transaction."""

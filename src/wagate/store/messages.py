@@ -203,6 +203,21 @@ async def store_webhook(connection: AsyncConnection, body: str, now: datetime) -
     return webhook_id
 
 
+async def store_webhooks(
+    connection: AsyncConnection, bodies: list[str], now: datetime
+) -> list[str]:
+    """Keep several Meta webhooks exactly as received, in one statement; their ids."""
+    ids = [str(uuid.uuid4()) for _ in bodies]
+    await connection.execute(
+        meta_webhooks.insert(),
+        [
+            {"id": webhook_id, "body": body, "received_at": now}
+            for webhook_id, body in zip(ids, bodies, strict=True)
+        ],
+    )
+    return ids
+
+
 async def get_webhook(connection: AsyncConnection, webhook_id: str) -> str | None:
     """The raw body of a stored Meta webhook."""
     value = (

@@ -28,11 +28,30 @@ async def enqueue(
     connection: AsyncConnection, kind: JobKind, subject_id: str, run_at: datetime, now: datetime
 ) -> str:
     """Add a job in the caller's transaction; idle workers wake when it commits."""
-    job_id = str(uuid.uuid4())
+    return (await enqueue_many(connection, kind, [subject_id], run_at, now))[0]
+
+
+async def enqueue_many(
+    connection: AsyncConnection,
+    kind: JobKind,
+    subject_ids: list[str],
+    run_at: datetime,
+    now: datetime,
+) -> list[str]:
+    """Add one job of ``kind`` per subject in one statement; their ids."""
+    job_ids = [str(uuid.uuid4()) for _ in subject_ids]
     await connection.execute(
-        jobs.insert().values(
-            id=job_id, kind=kind.value, subject_id=subject_id, run_at=run_at, created_at=now
-        )
+        jobs.insert(),
+        [
+            {
+                "id": job_id,
+                "kind": kind.value,
+                "subject_id": subject_id,
+                "run_at": run_at,
+                "created_at": now,
+            }
+            for job_id, subject_id in zip(job_ids, subject_ids, strict=True)
+        ],
     )
     if connection.dialect.name == "postgresql":
         await connection.execute(
@@ -40,7 +59,7 @@ async def enqueue(
             {"channel": NOTIFY_CHANNEL, "kind": kind.value},
         )
     connection.info[WAKE_FLAG] = True
-    return job_id
+    return job_ids
 
 
 async def claim(
