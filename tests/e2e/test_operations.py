@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.e2e.conftest import GatewayFactory
+from tests.e2e.deployment import start_worker
 from tests.e2e.uploads import create_tenant
 from tests.support import run_wagate, wagate_command
 
@@ -70,3 +71,19 @@ def test_the_upload_client_and_the_deliveries_commands(
     assert answer["code"] == "WA202"
     listing = run_wagate("deliveries", "list", "--sid", "SID1", env=gateway.env)
     assert "id" in listing  # an empty table still has its header
+
+
+def test_a_worker_serves_health_readiness_and_its_own_metrics(tmp_path: Path) -> None:
+    env = {"WAGATE_DATA_DIR": str(tmp_path / "data"), "WAGATE_GRAPH_URL": "http://127.0.0.1:9"}
+    worker = start_worker(env, tmp_path / "worker.log", status=True)
+    try:
+        assert httpx.get(worker.url + "/healthz").json() == {"status": "ok"}
+        ready = httpx.get(worker.url + "/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "storage": "ok"}
+        text = httpx.get(worker.url + "/metrics").text
+        assert "wagate_transfer_bytes_total" in text
+        assert "wagate_delivery_lateness_seconds_bucket" in text
+        assert metric(text, "wagate_oldest_due_job_age_seconds") == 0
+    finally:
+        assert worker.stop() == 0

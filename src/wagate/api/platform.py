@@ -36,6 +36,10 @@ def for_error(exc: errors.WagateError, not_found: str) -> EnvelopeResponse:
             return bad_request(exc.details)
         case errors.NotFound():
             return envelope(404, "RBC302", not_found, {}, {"error": str(exc)})
+        case errors.DatabaseUnavailable():
+            return envelope(
+                503, "RBC503", "Please try again later", {}, {"error": "Service unavailable"}
+            )
         case _:
             return envelope(
                 500, "RBC500", "Please try again later", {}, {"error": "Internal server error"}

@@ -27,11 +27,11 @@ class OperationsService:
                 "ok" if await self._db.schema_is_current() else "not at the newest migration"
             )
         except Exception as exc:
-            checks["database"] = f"unreachable: {type(exc).__name__}"
+            checks["database"] = f"unreachable: {_reason(exc)}"
             checks["migrations"] = "unknown"
         try:
             writer = self._blobs.create(f"readiness/{uuid.uuid4().hex}")
-            writer.write(b"ok")
+            await writer.write(b"ok")
             await writer.commit()
             await self._blobs.delete(writer.key)
             checks["storage"] = "ok"
@@ -45,3 +45,10 @@ class OperationsService:
             counts = await stats.state_counts(connection)
             age = await stats.oldest_due_age(connection, self._clock())
         return counts, age
+
+
+def _reason(exc: Exception, limit: int = 200) -> str:
+    """What went wrong, in one short line: the error's class and message."""
+    message = " ".join(str(exc).split())
+    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +18,8 @@ from wagate.store.queue import WAKE_FLAG
 # Any number of processes may start on a fresh PostgreSQL database at once;
 # this lock makes them migrate one after the other.
 _MIGRATION_LOCK_KEY = 0x7761_6761_7465  # "wagate"
+#: Connections one process holds open to PostgreSQL, at most (more wait for one).
+POSTGRES_POOL_SIZE = 20
 
 
 class Database:
@@ -40,7 +43,9 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             options.update(pool_size=1, max_overflow=0, pool_timeout=60)
         else:
-            options.update(pool_size=10, max_overflow=10)
+            # Connections are kept: an "overflow" one would be opened for a burst and
+            # closed after each use, a new server process and statement cache every time.
+            options.update(pool_size=POSTGRES_POOL_SIZE, max_overflow=0)
         self.engine: AsyncEngine = create_async_engine(url, **options)
         self._wake_callbacks: list[Callable[[], None]] = []
         if self.dialect == "sqlite":
@@ -53,14 +58,28 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A connection inside a transaction, committed on success, rolled back on error."""
+        """A connection inside a transaction, committed on success, rolled back on error.
+
+        :class:`DatabaseUnavailable` when no connection can be had (the server
+        is down or refuses) or the connection is lost on the way.
+        """
         wake = False
+        connection = self.engine.connect()
         try:
-            async with self.engine.begin() as connection:
-                try:
-                    yield connection
-                finally:
-                    wake = bool(connection.info.pop(WAKE_FLAG, False))
+            await connection.start()
+        except OSError as exc:  # refused, unresolvable, timed out: no server answers
+            raise DatabaseUnavailable(f"cannot connect: {exc!r}") from exc
+        except DBAPIError as exc:
+            raise DatabaseUnavailable(f"cannot connect: {exc.orig!r}") from exc
+        try:
+            try:
+                async with connection.begin():
+                    try:
+                        yield connection
+                    finally:
+                        wake = bool(connection.info.pop(WAKE_FLAG, False))
+            finally:
+                await asyncio.shield(connection.close())
         except (OperationalError, DBAPIError) as exc:
             if exc.connection_invalidated or isinstance(exc, OperationalError):
                 raise DatabaseUnavailable(str(exc.orig)) from exc

@@ -1,0 +1,39 @@
+"""Under a burst of transactions, PostgreSQL connections are reused, not reopened."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+
+from tests.support import temporary_postgres_database
+from wagate.store import Database
+from wagate.store.database import POSTGRES_POOL_SIZE
+
+pytestmark = pytest.mark.postgres
+
+
+async def backends_serving(url: str, bursts: int, width: int) -> set[int]:
+    """The server processes that ran ``bursts`` rounds of ``width`` concurrent transactions."""
+    database = Database(url)
+    backends: set[int] = set()
+
+    async def one() -> None:
+        async with database.transaction() as connection:
+            pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            backends.add(pid)
+            await asyncio.sleep(0.01)
+
+    try:
+        for _ in range(bursts):
+            await asyncio.gather(*(one() for _ in range(width)))
+    finally:
+        await database.close()
+    return backends
+
+
+def test_a_burst_wider_than_the_pool_reuses_its_connections() -> None:
+    with temporary_postgres_database() as url:
+        backends = asyncio.run(backends_serving(url, bursts=3, width=2 * POSTGRES_POOL_SIZE))
+    assert len(backends) <= POSTGRES_POOL_SIZE, "connections were opened for each burst"
