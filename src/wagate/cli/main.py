@@ -66,11 +66,16 @@ def serve(
 
 
 @app.command("worker")
-def run_worker() -> None:
-    """Run the worker alone: transfers, expiry, purge."""
+def run_worker(
+    host: str = typer.Option("127.0.0.1", help="Address of the status listener."),
+    port: int = typer.Option(
+        0, help="Serve /healthz, /readyz and /metrics on this port (0: no listener)."
+    ),
+) -> None:
+    """Run the worker alone: transfers, expiry, purge, callbacks, Meta webhooks."""
     from wagate.cli.worker import run_worker_process
 
-    run_worker_process(Settings())
+    run_worker_process(Settings(), host=host, port=port)
 
 
 app.command()(sandbox)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from wagate.api import envelope
 from wagate.api.deps import GatewayDep
+from wagate.api.request_log import bind_ids
 from wagate.domain import errors
 
 router = APIRouter()
@@ -52,4 +53,5 @@ async def send_message(
                 "fbtrace_id": exc.fbtrace_id,
             },
         )
+    bind_ids(message_id=sent.id, wamid=sent.wamid)
     return envelope.ok({"id": sent.id, "wamid": sent.wamid})

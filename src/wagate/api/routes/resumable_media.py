@@ -14,6 +14,7 @@ from wagate.api import envelope
 from wagate.api.deps import GatewayDep, TenancyDep, UploadsDep
 from wagate.api.multipart import NON_FILE_ALLOWANCE, read_upload_form
 from wagate.api.paging import page_params
+from wagate.api.request_log import bind_ids
 from wagate.domain import errors
 from wagate.domain.tenancy import ApiVersion
 from wagate.domain.uploads import Upload, UploadStatus
@@ -38,6 +39,7 @@ async def upload_resumable_media(
         raise errors.InvalidPayload({"Idempotency-Key": "must be 1 to 255 characters"})
     earlier = await uploads.admit(access, idempotency_key)
     if earlier is not None:
+        bind_ids(upload_id=earlier.id)
         return envelope.accepted(earlier.id, "PENDING")
 
     declared_length = request.headers.get("content-length")
@@ -56,6 +58,7 @@ async def upload_resumable_media(
     upload = await uploads.accept(access, form.file, form.fields.get("type"), idempotency_key)
     metrics.UPLOADS_ACCEPTED.inc()
     metrics.UPLOAD_BYTES_RECEIVED.inc(upload.size)
+    bind_ids(upload_id=upload.id)
     return envelope.accepted(upload.id, "PENDING")
 
 
