@@ -1,7 +1,8 @@
-"""Request builders for upload tests: tenants, media files, multipart bodies."""
+"""Tenants (accounts, WABAs, numbers) made with the CLI, and upload request builders."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -25,9 +26,14 @@ def make_png(path: Path, size: int) -> Path:
 
 
 def create_tenant(
-    env: Mapping[str, str], sid: str = "SID1", waba_id: str = "WABA1", api_key: str = "KEY1"
+    env: Mapping[str, str],
+    sid: str = "SID1",
+    waba_id: str = "WABA1",
+    api_key: str = "KEY1",
+    rate_card: Mapping[str, str] | None = None,
 ) -> str:
-    """An account with one v2 WABA; returns the API key."""
+    """An account (postpaid, with ``rate_card``) with one v2 WABA; returns the API key."""
+    card = ["--rate-card", json.dumps(dict(rate_card))] if rate_card else []
     key = run_wagate(
         "accounts",
         "create",
@@ -37,10 +43,34 @@ def create_tenant(
         f"C-{sid}",
         "--api-key",
         api_key,
+        *card,
         env=env,
     )
     run_wagate("wabas", "create", "--sid", sid, "--waba-id", waba_id, env=env)
     return key
+
+
+def create_number(
+    env: Mapping[str, str],
+    number: str,
+    phone_number_id: str,
+    sid: str = "SID1",
+    waba_id: str = "WABA1",
+) -> None:
+    """A WhatsApp number of the WABA, known to Meta as ``phone_number_id``."""
+    run_wagate(
+        "numbers",
+        "create",
+        "--sid",
+        sid,
+        "--waba-id",
+        waba_id,
+        "--number",
+        number,
+        "--phone-number-id",
+        phone_number_id,
+        env=env,
+    )
 
 
 def multipart_head(file_name: str = "image.png") -> bytes:

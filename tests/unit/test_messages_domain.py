@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from wagate.domain.messages import Billing, new_message_id, price_for, should_forward
+from wagate.domain.messages import (
+    Billing,
+    Message,
+    new_message_id,
+    price_for,
+    should_forward,
+    status_callback_values,
+)
 
 POSTPAID = Billing(account_type="postpaid", rate_card={"marketing": "0.0107", "service": "0.0"})
 
@@ -32,3 +39,15 @@ def test_price_only_on_delivered_that_opened_a_conversation_for_postpaid() -> No
         "conversation": {"id": "c", "expiration_timestamp": "1", "origin": {"type": "service"}},
     }
     assert price_for(free, POSTPAID) == "0.0"  # free service conversations still show a price
+
+
+def test_status_callbacks_name_the_recipient_by_digits_as_the_seed_does() -> None:
+    message = Message(
+        id=new_message_id(), sid="S", waba_id="W", number="15550783881", phone_number_id="P",
+        recipient="+91 98765-43210", wamid="wamid.x", type="text", template_id=None,
+        template_name=None, template_components=None, ref=None, ref1=None, ref2=None,
+        callback_url=None, callback_profile_id=None, tag_name=None, forwarded_rank=0,
+    )  # fmt: skip
+    values = status_callback_values(message, {"status": "sent", "timestamp": "1"}, POSTPAID)
+    assert values["mobile"] == values["phone_number"] == "919876543210"
+    assert values["whatsapp_number"] == "15550783881"

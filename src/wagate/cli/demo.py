@@ -5,13 +5,14 @@ directory, creates a tenant with the operator commands and two callback
 profiles (the provider's GET query template and its POST body template),
 uploads a generated PNG with the exact curl command of the provider's
 documentation, follows it to UPLOADED, downloads its file_link, shows the
-callbacks a local receiver got with their signatures checked, and stops
-everything it started.
+callbacks a local receiver got with their signatures checked; then sends a
+template message and shows the status callbacks and webhook pushes Meta's
+webhooks became (:mod:`wagate.cli.demo_messages`), and stops everything it
+started.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import os
 import shutil
@@ -23,23 +24,26 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from wagate.cli.demo_messages import Tenant, run_messages
 from wagate.cli.demo_support import (
     CallbackReceiver,
+    DemoFailed,
     call_json,
     console,
     free_port,
     png,
     process,
     show,
+    signature_verifies,
     wagate,
     wait_for_transfer,
 )
-from wagate.delivery.signing import sign
 
 SID = "HXAP16DEMO97IN"
 COMPANY_ID = "Ze15c65DEMO"
 WABA_GET = "150440000142241"
 WABA_POST = "150440000142242"
+RATE_CARD = {"marketing": "0.0107"}
 SEED_GET_QUERY = (
     '?status="<status>"&uploaded_file_handle="<uploaded_file_handle>"&file_name="<file_name>"'
     '&file_link="<file_link>"&resumable_media_id="<resumable_media_id>"&waba_id="<waba_id>"'
@@ -58,10 +62,6 @@ SEED_POST_BODY = {
     "time": "<time>",
     "callback_profile_id": "<callback_profile_id>",
 }
-
-
-class DemoFailed(Exception):
-    """A step did not do what it should; the message says which."""
 
 
 def _upload_with_curl(base: str, waba: str, api_key: str, image: Path) -> str:
@@ -125,11 +125,7 @@ def _create_profile(base: str, api_key: str, waba: str, fields: dict[str, Any]) 
 
 def _show_callback(callback: dict[str, Any], secret: str) -> None:
     headers = callback["headers"]
-    payload = callback["body"] if callback["method"] == "POST" else callback["target"].encode()
-    expected = sign(secret, headers["webhook-id"], int(headers["webhook-timestamp"]), payload)
-    verified = any(
-        hmac.compare_digest(expected, given) for given in headers["webhook-signature"].split(" ")
-    )
+    verified = signature_verifies(callback, secret)
     if callback["method"] == "GET":
         pairs = dict(parse_qsl(urlsplit(callback["target"]).query, keep_blank_values=True))
         show("the GET callback's query parameters", pairs)
@@ -159,17 +155,22 @@ def run_demo() -> int:
             "WAGATE_CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8",
         }
         console.rule("wagate demo: resumable media upload to Meta (sandbox), with callbacks")
-        api_key = wagate("accounts", "create", "--sid", SID, "--company-id", COMPANY_ID, env=env)
+        api_key = wagate(
+            "accounts", "create", "--sid", SID, "--company-id", COMPANY_ID,
+            "--rate-card", json.dumps(RATE_CARD), env=env,
+        )  # fmt: skip
         for waba in (WABA_GET, WABA_POST):
             wagate("wabas", "create", "--sid", SID, "--waba-id", waba, env=env)
         console.print(
-            f"created account {SID} (API key {api_key[:4]}…), WABAs {WABA_GET}, {WABA_POST}"
+            f"created account {SID} (postpaid, rate card {RATE_CARD}, API key {api_key[:4]}…), "
+            f"WABAs {WABA_GET}, {WABA_POST}"
         )
         image = root / "image.png"
         image.write_bytes(png())
         python = [sys.executable, "-m", "wagate"]
         serve = [*python, "serve", "--host", "127.0.0.1", "--port", str(port)]
-        sandbox = [*python, "sandbox", "--port", str(sandbox_port)]
+        webhooks = f"http://127.0.0.1:{port}/webhooks/meta"
+        sandbox = [*python, "sandbox", "--port", str(sandbox_port), "--webhook-url", webhooks]
         try:
             with (
                 process("Meta sandbox", sandbox, env, sandbox_port, root / "sandbox.log"),
@@ -189,12 +190,14 @@ def run_demo() -> int:
                 _follow_to_uploaded(base, WABA_GET, api_key, first, image)
                 second = _upload_with_curl(base, WABA_POST, api_key, image)
                 _follow_to_uploaded(base, WABA_POST, api_key, second, image)
-                callbacks = receiver.wait_for(2)
+                callbacks = receiver.wait_for(2, path="/callbacks/media")
                 if len(callbacks) < 2:
                     raise DemoFailed(f"the receiver got {len(callbacks)} of 2 callbacks")
                 by_method = {c["method"]: c for c in callbacks}
                 _show_callback(by_method["GET"], get_profile["secret"])
                 _show_callback(by_method["POST"], post_profile["secret"])
+                sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+                run_messages(Tenant(base, sandbox_url, SID, WABA_GET, api_key), receiver, env)
         except DemoFailed as exc:
             console.print(f"[red]{exc}; the gateway's log:[/]")
             console.print((root / "gateway.log").read_text()[-4000:], markup=False)

@@ -1,7 +1,8 @@
-"""What the demo needs around it: processes, HTTP calls, a PNG, and a callback receiver."""
+"""What the demo needs around it: processes, HTTP calls, a PNG, a callback receiver."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import socket
 import struct
@@ -20,7 +21,13 @@ from typing import Any
 
 from rich.console import Console
 
+from wagate.delivery.signing import sign
+
 console = Console(highlight=False)
+
+
+class DemoFailed(Exception):
+    """A step did not do what it should; the message says which."""
 
 
 def free_port() -> int:
@@ -113,20 +120,35 @@ def wait_for_transfer(endpoint: str, upload_id: str, api_key: str) -> Any:
         time.sleep(0.2)
 
 
-def call_json(method: str, url: str, api_key: str, payload: Any) -> Any:
-    """A JSON request to the gateway; the decoded answer, whatever its status."""
+def call_json(method: str, url: str, api_key: str | None, payload: Any) -> Any:
+    """A JSON request (to the gateway with ``api_key``); the decoded answer, whatever its status."""
     data = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    if api_key is not None:
+        headers["api-key"] = api_key
     request = urllib.request.Request(  # noqa: S310 - loopback URL
-        url,
-        data=data,
-        method=method,
-        headers={"api-key": api_key, "Content-Type": "application/json"},
+        url, data=data, method=method, headers=headers
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return json.loads(exc.read())
+
+
+def signature_verifies(callback: dict[str, Any], secret: str) -> bool:
+    """Whether a recorded callback's ``webhook-signature`` is the Standard Webhooks one.
+
+    The signed payload is the body of a POST and the request target of a GET.
+    """
+    headers = callback["headers"]
+    if "webhook-signature" not in headers:
+        return False
+    payload = callback["body"] if callback["method"] == "POST" else callback["target"].encode()
+    expected = sign(secret, headers["webhook-id"], int(headers["webhook-timestamp"]), payload)
+    return any(
+        hmac.compare_digest(expected, given) for given in headers["webhook-signature"].split(" ")
+    )
 
 
 class CallbackReceiver:
@@ -134,7 +156,7 @@ class CallbackReceiver:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
-        lock = threading.Lock()
+        lock = self._lock = threading.Lock()
         received = self.requests
 
         class Handler(BaseHTTPRequestHandler):
@@ -172,9 +194,12 @@ class CallbackReceiver:
         self._server.shutdown()
         self._server.server_close()
 
-    def wait_for(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
-        """The first ``count`` requests, waiting up to ``timeout`` seconds for them."""
+    def wait_for(self, count: int, timeout: float = 20.0, path: str = "/") -> list[dict[str, Any]]:
+        """The first ``count`` requests to ``path`` or below, waiting up to ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
-        while len(self.requests) < count and time.monotonic() < deadline:
-            time.sleep(0.1)
-        return list(self.requests[:count])
+        while True:
+            with self._lock:
+                found = [r for r in self.requests if r["target"].startswith(path)]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found[:count]
+            time.sleep(0.05)

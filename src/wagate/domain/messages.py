@@ -104,18 +104,23 @@ def price_for(status: dict[str, Any], billing: Billing) -> str | None:
 def status_callback_values(
     message: Message, status: dict[str, Any], billing: Billing
 ) -> dict[str, str]:
-    """The fields of seed 002's status callback; missing values are left out."""
+    """The fields of seed 002's status callback; missing values are left out.
+
+    ``mobile`` and ``phone_number`` are the recipient's digits, as the seed
+    shows them, however the ``to`` of the send request was written.
+    """
     name = str(status.get("status", ""))
     errors = status.get("errors") or []
     first_error = errors[0] if errors and isinstance(errors[0], dict) else {}
+    recipient = "".join(ch for ch in message.recipient if ch.isascii() and ch.isdigit())
     values = {
         "id": message.id,
         "custom_response": "false",
         "timestamp": str(status.get("timestamp", "")),
-        "mobile": message.recipient,
+        "mobile": recipient or message.recipient,
         "message": STATUS_TEXT.get(name, name),
         "status": name.lower(),
-        "phone_number": message.recipient,
+        "phone_number": recipient or message.recipient,
         "whatsapp_number": message.number,
         "error": str(first_error.get("title") or first_error.get("message") or ""),
         "error_code": str(first_error.get("code", "")),

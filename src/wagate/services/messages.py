@@ -11,6 +11,7 @@ from wagate.domain.messages import Message, new_message_id
 from wagate.domain.tenancy import PhoneNumber
 from wagate.store import Database, tenancy
 from wagate.store import messages as message_rows
+from wagate.store import profiles as profile_rows
 from wagate.upstream.graph import GraphClient
 
 SUPPORTED_TYPES = frozenset({"text", "template"})
@@ -44,8 +45,19 @@ class MessageService:
         return phone
 
     async def send(self, phone: PhoneNumber, messaging_object: Any, extra_info: Any) -> SentMessage:
-        """Send a Cloud API message object to Meta and store it with its extra info."""
+        """Send a Cloud API message object to Meta and store it with its extra info.
+
+        A ``callback_profile_id`` must name one of the account's profiles: it is
+        checked before anything reaches Meta.
+        """
         body, extra = _validated(messaging_object, extra_info)
+        profile_id = _text(extra.get("callback_profile_id"))
+        if profile_id is not None:
+            async with self._db.transaction() as connection:
+                if await profile_rows.get_profile(connection, profile_id, phone.sid) is None:
+                    raise errors.InvalidPayload(
+                        {"extra_info.callback_profile_id": "no such callback profile"}
+                    )
         answer = await self._graph.send_message(phone.phone_number_id, body)
         wamid = _wamid_of(answer)
         template = body.get("template") if body["type"] == "template" else None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wagate.delivery.signing import new_secret
 from wagate.domain import errors
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.ids import api_key_matches, hash_api_key, new_api_key
 from wagate.domain.tenancy import ACCOUNT_TYPES, Account, ApiVersion, PhoneNumber, Waba
 from wagate.store import Connection, Database, tenancy
+from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
 
 
@@ -93,7 +95,11 @@ class TenancyService:
         *,
         callback_profile_id: str | None = None,
     ) -> PhoneNumber:
-        """Add a WhatsApp number to a WABA of the account, optionally with its status profile."""
+        """Add a WhatsApp number to a WABA of the account, optionally with its status profile.
+
+        The number gets its signing secret at once, so the callbacks to its
+        messages' ``callback_url`` are signed even before a ``webhook_url`` is set.
+        """
         phone = PhoneNumber(
             number=number,
             sid=sid,
@@ -110,6 +116,7 @@ class TenancyService:
                 raise errors.NotFound(f"WABA {waba_id} is not in account {sid}")
             await _require_profile(connection, sid, callback_profile_id)
             await tenancy.insert_number(connection, phone)
+            await message_rows.set_webhook_secret(connection, number, new_secret())
         return phone
 
     async def authenticate(self, sid: str, api_key: str | None) -> Account:

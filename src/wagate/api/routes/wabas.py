@@ -46,13 +46,13 @@ async def patch_waba(sid: str, waba_id: str, request: Request, gateway: GatewayD
 async def patch_number(
     sid: str, waba_id: str, number: str, request: Request, gateway: GatewayDep
 ) -> Response:
-    """Attach a callback profile and/or a webhook URL to a number."""
+    """Attach a callback profile and/or a webhook URL to a number; what it now has."""
     await gateway.tenancy.authorize_waba(
         sid, request.headers.get("api-key"), waba_id, api_version=ApiVersion.V2
     )
     data: NumberPatch = await parse_body(request, NumberPatch)
     sent = data.model_fields_set
-    secret = await gateway.profiles.attach_to_number(
+    phone, secret = await gateway.profiles.attach_to_number(
         sid,
         waba_id,
         number,
@@ -64,8 +64,8 @@ async def patch_number(
     return envelope.ok(
         {
             "number": number,
-            "callback_profile_id": data.callback_profile_id,
-            "webhook_url": data.webhook_url,
+            "callback_profile_id": phone.callback_profile_id,
+            "webhook_url": phone.webhook_url,
             "webhook_secret": secret,
         }
     )
