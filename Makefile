@@ -25,7 +25,7 @@ lock:
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --no-emit-index-url --python-version 3.11 -q -o requirements/dev.txt
 
 demo: install
-	$(BIN)/python -m wagate.demo
+	$(BIN)/python -m wagate demo
 
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -42,8 +42,12 @@ integration: install
 e2e: install
 	$(BIN)/pytest tests/e2e
 
+# End-to-end tests mostly wait on the processes they start, so three test
+# processes keep two cores busy; --dist loadfile keeps a module's shared servers in one.
+PYTEST_WORKERS ?= 3
+
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: install
 	$(BIN)/python -m bench

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.uploads import create_tenant
 from tests.support import RunningProcess, free_port, start_process, wagate_command
 
 GatewayFactory = Callable[..., RunningProcess]
@@ -23,6 +25,9 @@ def gateways(directory: Path) -> Iterator[GatewayFactory]:
         full_env = {
             "WAGATE_DATA_DIR": str(data_dir or directory / "data"),
             "WAGATE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            # A transfer retrying against an unreachable Graph would hold every stop
+            # for the whole grace period (10 s by default); it resumes after a restart.
+            "WAGATE_WORKER_GRACE_SECONDS": "2",
             **(env or {}),
         }
         process = start_process(
@@ -54,3 +59,19 @@ def start_module_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[G
     """Start gateways shared by the tests of a module."""
     with gateways(tmp_path_factory.mktemp("gateway")) as start:
         yield start
+
+
+@pytest.fixture(scope="module")
+def tenant_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding the account SID1 (key KEY1) and its WABA1, made once."""
+    directory = tmp_path_factory.mktemp("tenant-template")
+    create_tenant({"WAGATE_DATA_DIR": str(directory)})
+    return directory
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, tenant_template: Path) -> Path:
+    """This test's data directory: a copy of the template (the CLI takes seconds to start)."""
+    target = tmp_path / "data"
+    shutil.copytree(tenant_template, target)
+    return target

@@ -17,7 +17,7 @@ async def received(
     services: Services, content: bytes = PNG, name: str = "image.png"
 ) -> ReceivedFile:
     writer = services.uploads.open_blob()
-    writer.write(content)
+    await writer.write(content)
     await writer.commit()
     return ReceivedFile(
         blob_key=writer.key,
