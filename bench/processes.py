@@ -1,7 +1,8 @@
-"""Real processes for benchmarks: free ports, a ``wagate serve`` process, its memory."""
+"""Real processes for benchmarks: free ports, servers, tenants, PostgreSQL databases, memory."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -11,11 +12,23 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
+
 HOST = "127.0.0.1"
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+#: The Meta app of the benchmarks: a sandbox and the gateways that talk to it share it.
+META_ENV = {
+    "WAGATE_META_APP_ID": "wagate-bench-app",
+    "WAGATE_META_ACCESS_TOKEN": "wagate-bench-token",
+    "WAGATE_META_APP_SECRET": "wagate-bench-secret",
+}
 
 
 def free_port() -> int:
@@ -53,6 +66,16 @@ def create_tenant(env: Mapping[str, str], sid: str, waba_id: str, api_key: str) 
     )
     run_wagate("wabas", "create", "--sid", sid, "--waba-id", waba_id, env=env)
     return key
+
+
+def create_number(
+    env: Mapping[str, str], sid: str, waba_id: str, number: str, phone_number_id: str
+) -> None:
+    """A business number of the WABA, with Meta's phone number id, made with the CLI."""
+    run_wagate(
+        "numbers", "create", "--sid", sid, "--waba-id", waba_id,
+        "--number", number, "--phone-number-id", phone_number_id, env=env,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -129,6 +152,30 @@ def wait_ready(server: Server, path: str = "/healthz", timeout: float = 30.0) ->
 
 
 @contextlib.contextmanager
+def running_process(
+    command: list[str], port: int, log_path: Path, env: Mapping[str, str], ready_path: str
+) -> Iterator[Server]:
+    """Start ``command`` (serving on ``port``), wait until ``ready_path`` answers; stop on exit.
+
+    It runs in the repository's root, its output going to ``log_path``.
+    """
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            command,
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(process, f"http://{HOST}:{port}", log_path, dict(env))
+    try:
+        wait_ready(server, ready_path)
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
 def running_gateway(
     data_dir: Path, log_path: Path, env: Mapping[str, str] | None = None
 ) -> Iterator[Server]:
@@ -145,13 +192,113 @@ def running_gateway(
         **(env or {}),
     }
     command = wagate_command("serve", "--host", HOST, "--port", str(port))
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen(
-            command, env={**os.environ, **full_env}, stdout=log_file, stderr=subprocess.STDOUT
-        )
-    server = Server(process, f"http://{HOST}:{port}", log_path, full_env)
-    try:
-        wait_ready(server)
+    with running_process(command, port, log_path, full_env, "/healthz") as server:
         yield server
+
+
+@contextlib.contextmanager
+def running_sandbox(directory: Path, env: Mapping[str, str] | None = None) -> Iterator[Server]:
+    """``wagate sandbox`` on 127.0.0.1 as the Meta app of :data:`META_ENV`, stopped on exit.
+
+    It keeps upload sessions under ``directory``, logs JSON lines to
+    ``directory/sandbox.log``, and sends its webhooks to a closed loopback port.
+    """
+    port = free_port()
+    full_env = {**META_ENV, "WAGATE_LOG_FORMAT": "json", "TMPDIR": str(directory), **(env or {})}
+    command = wagate_command(
+        "sandbox", "--host", HOST, "--port", str(port),
+        "--webhook-url", f"http://{HOST}:{free_port()}/webhooks/meta",
+    )  # fmt: skip
+    log_path = directory / "sandbox.log"
+    with running_process(command, port, log_path, full_env, "/_sandbox/faults") as server:
+        yield server
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """An account with a v2 WABA and one business number of it."""
+
+    sid: str
+    waba_id: str
+    api_key: str
+    number: str
+    phone_number_id: str
+
+
+@contextlib.contextmanager
+def messaging_gateway(
+    directory: Path, sandbox: Server, tenant: Tenant, env: Mapping[str, str]
+) -> Iterator[Server]:
+    """A ``wagate serve`` in ``directory`` whose Meta is ``sandbox``, with ``tenant`` made.
+
+    Its log's tail is printed when the block fails.
+    """
+    full_env = {**META_ENV, "WAGATE_GRAPH_URL": sandbox.url, **env}
+    directory.mkdir()
+    with running_gateway(directory / "data", directory / "gateway.log", full_env) as gateway:
+        try:
+            create_tenant(gateway.env, tenant.sid, tenant.waba_id, tenant.api_key)
+            create_number(
+                gateway.env, tenant.sid, tenant.waba_id, tenant.number, tenant.phone_number_id
+            )
+            yield gateway
+        except BaseException:
+            print(f"the gateway's log:\n{gateway.log()[-4000:]}", file=sys.stderr)
+            raise
+
+
+@contextlib.contextmanager
+def running_receiver(log_path: Path) -> Iterator[Server]:
+    """``python -m bench.receiver`` on a free port of 127.0.0.1, stopped on exit."""
+    port = free_port()
+    command = [sys.executable, "-m", "bench.receiver", "--port", str(port)]
+    with running_process(command, port, log_path, {}, "/_receiver/health") as server:
+        yield server
+
+
+def postgres_problem() -> str | None:
+    """Why PostgreSQL at :data:`POSTGRES_ADMIN_DSN` cannot be used, or None when it answers."""
+    try:
+        _postgres_admin("SELECT 1")
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@contextlib.contextmanager
+def temporary_postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped on exit; its SQLAlchemy asyncpg URL."""
+    name = f"wagate_bench_{uuid.uuid4().hex[:12]}"
+    _postgres_admin(f'CREATE DATABASE "{name}"')
+    server = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].removeprefix("postgresql://")
+    try:
+        yield f"postgresql+asyncpg://{server}/{name}"
     finally:
-        server.stop()
+        _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def databases() -> Iterator[tuple[dict[str, dict[str, str]], str | None]]:
+    """The databases to measure on, by name, with the settings that choose them; and why
+    PostgreSQL is left out (None when it is not).
+
+    SQLite is the default, a file in the data directory; PostgreSQL is a temporary
+    database, dropped on exit.
+    """
+    problem = postgres_problem()
+    if problem is not None:
+        yield {"SQLite": {}}, f"PostgreSQL at {POSTGRES_ADMIN_DSN} is not reachable ({problem})"
+        return
+    with temporary_postgres_database() as url:
+        yield {"SQLite": {}, "PostgreSQL": {"WAGATE_DATABASE_URL": url}}, None
+
+
+def _postgres_admin(statement: str) -> None:
+    async def execute() -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=3)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(execute())

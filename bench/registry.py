@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Protocol, cast
 
 #: Every benchmark, in the order they run and appear in ``docs/benchmarks.md``.
-BENCHMARK_MODULES: tuple[str, ...] = ("bench.upload",)
+BENCHMARK_MODULES: tuple[str, ...] = (
+    "bench.upload",
+    "bench.transfer",
+    "bench.deliveries",
+    "bench.ingress",
+)
 
 
 class Benchmark(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,6 +18,23 @@ _SECTION = re.compile(
 def median(values: Sequence[float]) -> float:
     """The median of at least one value."""
     return float(statistics.median(values))
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile (``fraction`` 0.5 for p50, 0.99 for p99) of some values."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return float(ordered[rank - 1])
+
+
+def ms(seconds: float) -> str:
+    """Seconds as milliseconds, one decimal."""
+    return f"{seconds * 1000:.1f} ms"
+
+
+def times(ratio: float) -> str:
+    """A ratio, bold: two decimals, or two significant digits below 0.1."""
+    return f"**{ratio:.2f}×**" if ratio >= 0.1 else f"**{ratio:.2g}×**"
 
 
 def mb_per_second(size: int, seconds: float) -> float:
