@@ -6,8 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support import temporary_postgres_database
+
+# Tests never assert on timings: the suite shares two cores with the processes the
+# end-to-end tests start, so neither a slow example nor slow generation is a failure.
+settings.register_profile("wagate", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("wagate")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -70,7 +70,9 @@ async def test_curl_form_is_read_and_the_file_stored(tmp_path: Path) -> None:
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(cuts=st.lists(st.integers(min_value=1, max_value=len(curl_body(PNG)) - 1), max_size=12))
 def test_any_chunking_of_the_body_gives_the_same_result(tmp_path: Path, cuts: list[int]) -> None:
