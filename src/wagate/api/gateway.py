@@ -20,6 +20,7 @@ from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain.jobs import JobKind
 from wagate.domain.retry import parse_schedule
 from wagate.services.deliveries import DeliveryPolicy, DeliveryService
+from wagate.services.file_links import FileLinks
 from wagate.services.ingress import IngressService
 from wagate.services.jobs import JobQueue
 from wagate.services.lifecycle import LifecycleService
@@ -51,6 +52,7 @@ class Gateway:
     settings: Settings
     database: Database
     blobs: BlobStore
+    links: FileLinks
     http: aiohttp.ClientSession
     tenancy: TenancyService
     uploads: UploadService
@@ -98,15 +100,17 @@ class Gateway:
             total_timeout=settings.callback_timeout_seconds,
             max_connections=settings.delivery_concurrency,
         )
+        links = FileLinks(settings.public_url, blobs)
         gateway = cls(
             settings=settings,
             database=database,
             blobs=blobs,
+            links=links,
             http=http,
             tenancy=TenancyService(database),
             uploads=UploadService(database, blobs, settings.upload_policy()),
-            transfers=TransferService(database, blobs, graph, settings.public_url, policy),
-            lifecycle=LifecycleService(database, blobs, settings.public_url),
+            transfers=TransferService(database, blobs, graph, links, policy),
+            lifecycle=LifecycleService(database, blobs, links),
             queue=JobQueue(database),
             profiles=ProfileService(database, pod=settings.pod, addresses=addresses),
             deliveries=DeliveryService(

@@ -8,6 +8,7 @@ from wagate.blobs import BlobStore
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.jobs import Job
 from wagate.domain.uploads import UploadStatus
+from wagate.services.file_links import FileLinks
 from wagate.services.upload_events import record_upload_event
 from wagate.store import Database, queue
 from wagate.store import events as event_rows
@@ -20,11 +21,11 @@ class LifecycleService:
     """Runs the expire and purge jobs of uploads."""
 
     def __init__(
-        self, database: Database, blobs: BlobStore, public_url: str, clock: Clock = utcnow
+        self, database: Database, blobs: BlobStore, links: FileLinks, clock: Clock = utcnow
     ) -> None:
         self._db = database
         self._blobs = blobs
-        self._public_url = public_url
+        self._links = links
         self._clock = clock
 
     async def expire(self, job: Job) -> None:
@@ -39,7 +40,8 @@ class LifecycleService:
                 now=now,
             )
             if upload is not None:
-                await record_upload_event(connection, upload, self._public_url, now)
+                link = await self._links.for_upload(upload, now)
+                await record_upload_event(connection, upload, link, now)
             await queue.finish(connection, job.id)
         if upload is not None:
             log.info("upload.expired", upload_id=job.subject_id)

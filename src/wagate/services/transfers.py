@@ -24,6 +24,7 @@ from wagate.domain.clock import Clock, utcnow
 from wagate.domain.errors import MetaError, MetaPermanentError
 from wagate.domain.jobs import Job, JobKind
 from wagate.domain.uploads import Upload, UploadStatus
+from wagate.services.file_links import FileLinks
 from wagate.services.upload_events import record_upload_event
 from wagate.store import Database, queue
 from wagate.store import uploads as upload_rows
@@ -59,14 +60,14 @@ class TransferService:
         database: Database,
         blobs: BlobStore,
         graph: GraphClient,
-        public_url: str,
+        links: FileLinks,
         policy: TransferPolicy | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self._db = database
         self._blobs = blobs
         self._graph = graph
-        self._public_url = public_url
+        self._links = links
         self.policy = policy or TransferPolicy()
         self._clock = clock
 
@@ -181,7 +182,8 @@ class TransferService:
                 bytes_transferred=upload.size,
             )
             if done is not None:
-                await record_upload_event(connection, done, self._public_url, now)
+                link = await self._links.for_upload(done, now)
+                await record_upload_event(connection, done, link, now)
                 await queue.enqueue(
                     connection, JobKind.EXPIRE_UPLOAD, upload.id, done.expires_at, now
                 )
@@ -210,5 +212,6 @@ class TransferService:
                 failure_reason=reason,
             )
             if done is not None:
-                await record_upload_event(connection, done, self._public_url, now)
+                link = await self._links.for_upload(done, now)
+                await record_upload_event(connection, done, link, now)
             await queue.finish(connection, job.id)

@@ -11,22 +11,15 @@ from wagate.store import Connection, tenancy
 from wagate.store import events as event_rows
 
 
-def file_link(public_url: str, token: str | None) -> str | None:
-    """The public download URL of an upload's file."""
-    if not token:
-        return None
-    return f"{public_url.rstrip('/')}/media/{token}"
-
-
 async def record_upload_event(
-    connection: Connection, upload: Upload, public_url: str, now: datetime
+    connection: Connection, upload: Upload, file_link: str | None, now: datetime
 ) -> str:
     """Write the seed 000 event for the upload's status, and its delivery to the WABA's profile."""
     account = await tenancy.require_account(connection, upload.sid)
     payload = resumable_media_payload(
         upload,
         company_id=account.company_id,
-        file_link=file_link(public_url, upload.file_link_token),
+        file_link=file_link,
         at=now,
     )
     event_id = await event_rows.insert_event(

@@ -16,9 +16,9 @@ from wagate.api.multipart import NON_FILE_ALLOWANCE, read_upload_form
 from wagate.api.paging import page_params
 from wagate.api.request_log import bind_ids
 from wagate.domain import errors
+from wagate.domain.clock import utcnow
 from wagate.domain.tenancy import ApiVersion
 from wagate.domain.uploads import Upload, UploadStatus
-from wagate.services.upload_events import file_link
 
 router = APIRouter()
 
@@ -76,16 +76,19 @@ async def get_resumable_media(
         sid, request.headers.get("api-key"), waba_id, api_version=ApiVersion.V2
     )
     query = request.query_params
-    public_url = gateway.settings.public_url
+    links = gateway.links
+    now = utcnow()
     upload_id = query.get("id")
     if upload_id is not None:
         upload = await uploads.get(access, upload_id)
-        return envelope.ok(upload_to_wire(upload, public_url))
+        return envelope.ok(upload_to_wire(upload, await links.for_upload(upload, now)))
     limit, offset = page_params(request)
     page, total = await uploads.list(access, limit=limit, offset=offset)
     return envelope.ok(
         {
-            "items": [upload_to_wire(upload, public_url) for upload in page],
+            "items": [
+                upload_to_wire(upload, await links.for_upload(upload, now)) for upload in page
+            ],
             "total": total,
             "limit": limit,
             "offset": offset,
@@ -97,8 +100,8 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def upload_to_wire(upload: Upload, public_url: str) -> dict[str, Any]:
-    """An upload as the API shows it."""
+def upload_to_wire(upload: Upload, link: str | None) -> dict[str, Any]:
+    """An upload as the API shows it, with ``link`` as its ``file_link``."""
     wire: dict[str, Any] = {
         "id": upload.id,
         "status": upload.status.value,
@@ -113,7 +116,6 @@ def upload_to_wire(upload: Upload, public_url: str) -> dict[str, Any]:
     }
     if upload.uploaded_file_handle:
         wire["uploaded_file_handle"] = upload.uploaded_file_handle
-    link = file_link(public_url, upload.file_link_token)
     if link and upload.status is not UploadStatus.FAILED:
         wire["file_link"] = link
     if upload.status is UploadStatus.PENDING:

@@ -1,0 +1,32 @@
+"""Where a customer downloads an upload's file until the upload is purged."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from wagate.blobs import BlobStore
+from wagate.domain.uploads import Upload
+
+
+class FileLinks:
+    """Makes the ``file_link`` of uploads.
+
+    Files on disk are served by the gateway at ``/media/{token}``. Files in a
+    bucket get a presigned URL of the object itself, so downloads never pass
+    through the gateway; it lives until the upload's purge (at most the seven
+    days a presigned URL can live).
+    """
+
+    def __init__(self, public_url: str, blobs: BlobStore) -> None:
+        self._public_url = public_url.rstrip("/")
+        self._blobs = blobs
+
+    async def for_upload(self, upload: Upload, now: datetime) -> str | None:
+        """The upload's ``file_link``: None before it has one."""
+        if not upload.file_link_token:
+            return None
+        if self._blobs.local_path(upload.blob_key) is None:
+            signed = await self._blobs.signed_url(upload.blob_key, upload.purge_at - now)
+            if signed is not None:
+                return signed
+        return f"{self._public_url}/media/{upload.file_link_token}"
