@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from wagate.domain.callbacks import (
+    AttemptTrigger,
     CallbackProfile,
     Delivery,
     DeliveryStatus,
@@ -141,3 +142,26 @@ async def test_a_leased_delivery_is_next_due_when_its_lease_ends(database: Datab
     assert await claim(database) == {A: 1}
     async with database.transaction() as connection:
         assert await delivery_rows.next_run_at(connection) == T0 + LEASE
+
+
+async def test_a_claim_says_which_deliveries_were_replayed_by_hand(database: Database) -> None:
+    await add(database, A, 2)
+    async with database.transaction() as connection:
+        pending, _ = await delivery_rows.list_deliveries(
+            connection,
+            "SID1",
+            profile_id=None,
+            status=None,
+            since=None,
+            until=None,
+            limit=10,
+            offset=0,
+        )
+        await delivery_rows.replay(connection, pending[0].id, T0)
+    async with database.transaction() as connection:
+        claimed = await delivery_rows.claim(connection, worker="w1", limit=2, lease=LEASE, now=T0)
+    triggers = {delivery.id: delivery.trigger for delivery in claimed}
+    assert triggers == {
+        pending[0].id: AttemptTrigger.MANUAL,
+        pending[1].id: AttemptTrigger.SCHEDULED,
+    }

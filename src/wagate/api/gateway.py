@@ -192,6 +192,7 @@ class Gateway:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
         await self.ingress.close()
+        await self.deliveries.close()
         await self.sender.close()
         await self.http.close()
         await self.blobs.close()

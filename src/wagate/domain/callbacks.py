@@ -103,6 +103,8 @@ class Delivery:
     locked_by: str | None = None
     number: str | None = None
     template_values: dict[str, str] | None = None
+    #: Whether its next attempt is the schedule's or asked for by hand (replay).
+    trigger: AttemptTrigger = AttemptTrigger.SCHEDULED
     last_response_status: int | None = None
     last_error: str | None = None
     delivered_at: datetime | None = None

@@ -15,9 +15,16 @@ from wagate import metrics
 from wagate.delivery.sender import CallbackSender, SendResult
 from wagate.delivery.signing import headers_for, sign
 from wagate.domain import errors
-from wagate.domain.callbacks import Attempt, AttemptTrigger, Delivery, DeliveryStatus
+from wagate.domain.callbacks import (
+    Attempt,
+    AttemptTrigger,
+    CallbackProfile,
+    Delivery,
+    DeliveryStatus,
+)
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.retry import decide_retry, parse_retry_after
+from wagate.services.group_commit import GroupCommit
 from wagate.store import Database
 from wagate.store import deliveries as delivery_rows
 from wagate.store import messages as message_rows
@@ -42,6 +49,27 @@ class DeliveryPolicy:
     rand: Callable[[], float] = random.random
 
 
+@dataclass(frozen=True, slots=True)
+class _Signing:
+    """What signs a claimed delivery: its profile (None for a number's message
+    callback), and the number's secret for those."""
+
+    profile: CallbackProfile | None
+    number_secret: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """One attempt to be recorded with the delivery's next state."""
+
+    delivery: Delivery
+    attempt: Attempt
+    status: DeliveryStatus
+    run_at: datetime | None
+    succeeded: bool
+    now: datetime
+
+
 class DeliveryService:
     """Runs deliveries and answers the deliveries API."""
 
@@ -56,6 +84,15 @@ class DeliveryService:
         self._sender = sender
         self.policy = policy
         self._clock = clock
+        # Attempts that end together are recorded in one transaction: on SQLite every
+        # transaction waits for the one connection, and a commit costs more than a row.
+        self._recording: GroupCommit[_Outcome, bool] = GroupCommit(self._record_outcomes)
+        # Read with the claim, in its transaction, for the deliveries not yet run.
+        self._signing: dict[str, _Signing] = {}
+
+    async def close(self) -> None:
+        """Wait for the attempts being recorded."""
+        await self._recording.close()
 
     async def claim(
         self,
@@ -68,7 +105,7 @@ class DeliveryService:
     ) -> list[Delivery]:
         """Due deliveries of active profiles, leased to ``worker``, within per-endpoint room."""
         async with self._db.transaction() as connection:
-            return await delivery_rows.claim(
+            claimed = await delivery_rows.claim(
                 connection,
                 worker=worker,
                 limit=limit,
@@ -77,6 +114,17 @@ class DeliveryService:
                 per_endpoint=per_endpoint,
                 in_flight=in_flight,
             )
+            profiles = await profile_rows.get_profiles(
+                connection, {d.profile_id for d in claimed if d.profile_id}
+            )
+            secrets = await message_rows.webhook_secrets_of(
+                connection, {d.number for d in claimed if d.number and not d.profile_id}
+            )
+        for delivery in claimed:
+            profile = profiles.get(delivery.profile_id) if delivery.profile_id else None
+            secret = secrets.get(delivery.number) if delivery.number else None
+            self._signing[delivery.id] = _Signing(profile, secret)
+        return claimed
 
     async def extend_lease(self, delivery: Delivery, lease: timedelta) -> bool:
         """Keep a delivery being sent."""
@@ -85,6 +133,7 @@ class DeliveryService:
 
     async def release(self, delivery: Delivery) -> None:
         """Hand a delivery back unsent."""
+        self._signing.pop(delivery.id, None)
         async with self._db.transaction() as connection:
             await delivery_rows.release(connection, delivery)
 
@@ -103,18 +152,8 @@ class DeliveryService:
     async def run(self, delivery: Delivery) -> None:
         """Make one attempt and record it with the delivery's next state."""
         now = self._clock()
-        async with self._db.transaction() as connection:
-            profile = (
-                await profile_rows.get_profile(connection, delivery.profile_id)
-                if delivery.profile_id
-                else None
-            )
-            trigger = await delivery_rows.get_trigger(connection, delivery.id)
-            number_secret = (
-                await message_rows.webhook_secret_of(connection, delivery.number)
-                if delivery.number
-                else None
-            )
+        signing = self._signing.pop(delivery.id, None) or await self._read_signing(delivery)
+        profile, number_secret = signing.profile, signing.number_secret
         if delivery.profile_id and profile is None:
             return  # the profile was deleted; its deliveries were cancelled with it
         body = delivery.body.encode("utf-8") if delivery.body is not None else None
@@ -134,7 +173,21 @@ class DeliveryService:
             headers["Content-Type"] = "application/json"
         metrics.DELIVERY_LATENESS.observe(max(0.0, (now - delivery.run_at).total_seconds()))
         result = await self._sender.send(delivery.method, delivery.url, headers, body)
-        await self._record(delivery, result, headers, trigger)
+        await self._record(delivery, result, headers, delivery.trigger)
+
+    async def _read_signing(self, delivery: Delivery) -> _Signing:
+        async with self._db.transaction() as connection:
+            profile = (
+                await profile_rows.get_profile(connection, delivery.profile_id)
+                if delivery.profile_id
+                else None
+            )
+            secret = (
+                await message_rows.webhook_secret_of(connection, delivery.number)
+                if delivery.number and not delivery.profile_id
+                else None
+            )
+        return _Signing(profile, secret)
 
     async def _record(
         self,
@@ -184,19 +237,9 @@ class DeliveryService:
         )
         outcome = {DeliveryStatus.SUCCEEDED: "succeeded", DeliveryStatus.DEAD: "dead"}
         metrics.DELIVERY_ATTEMPTS.labels(outcome.get(status, "retry")).inc()
-        disabled = False
-        async with self._db.transaction() as connection:
-            await delivery_rows.record_attempt(
-                connection, delivery, attempt, status=status, run_at=next_at, now=now
-            )
-            if delivery.profile_id:
-                disabled = await profile_rows.record_outcome(
-                    connection,
-                    delivery.profile_id,
-                    succeeded=result.succeeded,
-                    now=now,
-                    disable_after_seconds=self.policy.disable_after_seconds,
-                )
+        disabled = await self._recording.submit(
+            _Outcome(delivery, attempt, status, next_at, result.succeeded, now)
+        )
         log.info(
             "delivery.attempt",
             delivery_id=delivery.id,
@@ -209,6 +252,32 @@ class DeliveryService:
         )
         if disabled:
             log.warning("profile.auto_disabled", profile_id=delivery.profile_id)
+
+    async def _record_outcomes(self, outcomes: list[_Outcome]) -> list[bool]:
+        """Record each attempt and its delivery's next state; whether each disabled its profile."""
+        disabled: list[bool] = []
+        async with self._db.transaction() as connection:
+            for outcome in outcomes:
+                await delivery_rows.record_attempt(
+                    connection,
+                    outcome.delivery,
+                    outcome.attempt,
+                    status=outcome.status,
+                    run_at=outcome.run_at,
+                    now=outcome.now,
+                )
+                profile_id = outcome.delivery.profile_id
+                turned_off = False
+                if profile_id:
+                    turned_off = await profile_rows.record_outcome(
+                        connection,
+                        profile_id,
+                        succeeded=outcome.succeeded,
+                        now=outcome.now,
+                        disable_after_seconds=self.policy.disable_after_seconds,
+                    )
+                disabled.append(turned_off)
+        return disabled
 
     async def get(self, sid: str, delivery_id: str) -> tuple[Delivery, list[Attempt]]:
         """A delivery of the account with its attempts."""

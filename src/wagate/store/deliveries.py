@@ -31,6 +31,7 @@ def _to_delivery(row: Any) -> Delivery:
         profile_id=row.profile_id,
         number=row.number,
         template_values=json.loads(row.template_values) if row.template_values else None,
+        trigger=AttemptTrigger(row.trigger or AttemptTrigger.SCHEDULED.value),
         method=row.method,
         url=row.url,
         body=row.body,
@@ -170,9 +171,15 @@ async def claim(
         eligible = select(ranked.c.id).where(ranked.c.rank <= per_endpoint - already)
     else:
         eligible = select(candidates.c.id)
+    # The ids are read first and locked by a second statement: as one statement,
+    # PostgreSQL (whose statistics lag behind a sudden backlog) chose to re-run the
+    # ranking once per due row, 150 ms a claim at 2,000 due deliveries.
+    eligible_ids = list((await connection.execute(eligible)).scalars())
+    if not eligible_ids:
+        return []
     chosen = (
         select(deliveries.c.id)
-        .where(deliveries.c.id.in_(eligible), due)
+        .where(deliveries.c.id.in_(eligible_ids), due)
         .order_by(deliveries.c.run_at)
         .limit(limit)
         .with_for_update(skip_locked=True, of=deliveries)
@@ -238,14 +245,6 @@ async def postpone(
         .where(deliveries.c.id == delivery.id)
         .values(run_at=run_at, locked_by=None, locked_until=None, last_error=error[:4000])
     )
-
-
-async def get_trigger(connection: AsyncConnection, delivery_id: str) -> AttemptTrigger:
-    """Whether the next attempt of a delivery is scheduled or asked for by hand."""
-    value = (
-        await connection.execute(select(deliveries.c.trigger).where(deliveries.c.id == delivery_id))
-    ).scalar_one_or_none()
-    return AttemptTrigger(value or AttemptTrigger.SCHEDULED.value)
 
 
 async def record_attempt(

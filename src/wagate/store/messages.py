@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -162,6 +163,18 @@ async def webhook_secret_of(connection: AsyncConnection, number: str) -> str | N
         await connection.execute(select(numbers.c.webhook_secret).where(numbers.c.number == number))
     ).scalar_one_or_none()
     return value
+
+
+async def webhook_secrets_of(
+    connection: AsyncConnection, phone_numbers: Collection[str]
+) -> dict[str, str]:
+    """The signing secrets of the numbers among ``phone_numbers`` that have one."""
+    if not phone_numbers:
+        return {}
+    query = select(numbers.c.number, numbers.c.webhook_secret).where(
+        numbers.c.number.in_(list(phone_numbers)), numbers.c.webhook_secret.is_not(None)
+    )
+    return {row.number: row.webhook_secret for row in await connection.execute(query)}
 
 
 async def set_webhook_secret(connection: AsyncConnection, number: str, secret: str) -> None:

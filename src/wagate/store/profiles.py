@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -62,6 +63,16 @@ async def save_profile(connection: AsyncConnection, profile: CallbackProfile) ->
         .where(callback_profiles.c.id == profile.id)
         .values(**_values(profile))
     )
+
+
+async def get_profiles(
+    connection: AsyncConnection, profile_ids: Collection[str]
+) -> dict[str, CallbackProfile]:
+    """The profiles among ``profile_ids`` that exist, by id."""
+    if not profile_ids:
+        return {}
+    query = select(callback_profiles).where(callback_profiles.c.id.in_(list(profile_ids)))
+    return {row.id: _to_profile(row) for row in await connection.execute(query)}
 
 
 async def get_profile(

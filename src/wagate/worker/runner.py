@@ -177,7 +177,9 @@ class Worker:
                 in_lane.add(task)
                 task.add_done_callback(in_lane.discard)
                 task.add_done_callback(lambda _t: slots.release())
-            if not jobs:
+            if len(jobs) < free:
+                # Nothing more is claimable now: claiming again at once would only
+                # find nothing. Wait for the next due time, new work or a free slot.
                 await self._idle(lane, wakeup)
 
     async def _take_slot(self, slots: asyncio.Semaphore) -> bool:
