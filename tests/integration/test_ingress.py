@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -19,7 +20,11 @@ from wagate.domain.callbacks import DeliveryStatus
 from wagate.domain.clock import utcnow
 from wagate.domain.jobs import JobKind
 from wagate.domain.messages import Message
-from wagate.services.ingress import IngressService
+from wagate.services.ingress import (
+    UNKNOWN_MESSAGE_ATTEMPTS,
+    UNKNOWN_MESSAGE_DELAY,
+    IngressService,
+)
 from wagate.services.jobs import JobQueue
 from wagate.services.profiles import ProfileService
 from wagate.services.tenancy import TenancyService
@@ -303,13 +308,53 @@ async def test_a_quick_reply_click_is_pushed_with_wa_ext(world: World) -> None:
     }
 
 
+async def process_due(world: World, after: timedelta) -> int:
+    """Process the webhook jobs due ``after`` from now; how many there were."""
+    later = JobQueue(world.database, clock=lambda: utcnow() + after)
+    jobs = await later.claim(
+        [JobKind.PROCESS_META_WEBHOOK], worker="test", limit=100, lease=timedelta(minutes=1)
+    )
+    for job in jobs:
+        await world.ingress.process(job)
+    return len(jobs)
+
+
 async def test_unknown_numbers_and_messages_are_kept_and_counted(world: World) -> None:
     other = status("sent")
     other["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "UNKNOWN"
     await feed(world, other, status("sent", wamid="wamid.unknown"))
+    for _ in range(UNKNOWN_MESSAGE_ATTEMPTS - 1):
+        assert await process_due(world, UNKNOWN_MESSAGE_DELAY) == 1, "the unknown wamid waits"
+    assert await process_due(world, timedelta(hours=1)) == 0
     assert await sent_requests(world) == []
     async with world.database.transaction() as connection:
         assert await message_rows.count_webhooks_by_outcome(connection) == {"unknown": 2}
+
+
+async def test_a_status_that_overtakes_its_message_is_forwarded_once_the_message_is_stored(
+    world: World,
+) -> None:
+    early = "wamid.early"
+    await feed(world, status("sent", wamid=early))
+    assert await sent_requests(world) == []
+    assert await process_due(world, timedelta(0)) == 0, "it waits, not at once"
+
+    message = dataclasses.replace(await stored_message(world), id="m-early", wamid=early)
+    async with world.database.transaction() as connection:
+        await message_rows.insert_message(connection, message, utcnow())
+    assert await process_due(world, UNKNOWN_MESSAGE_DELAY) == 1
+    requests = dict(await sent_requests(world))
+    assert sorted(requests) == ["push", "status"]
+    assert requests["status"]["status"] == "sent"
+    async with world.database.transaction() as connection:
+        assert await message_rows.count_webhooks_by_outcome(connection) == {"processed": 1}
+
+
+async def stored_message(world: World) -> Message:
+    async with world.database.transaction() as connection:
+        message = await message_rows.get_by_wamid(connection, WAMID)
+    assert message is not None
+    return message
 
 
 async def test_tech_provider_accounts_never_see_a_price(world: World) -> None:

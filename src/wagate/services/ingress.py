@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
@@ -37,6 +37,21 @@ from wagate.store import events as event_rows
 from wagate.store import messages as message_rows
 
 log = structlog.get_logger("wagate.ingress")
+
+#: Meta can report on a message before the gateway has stored it: the send's
+#: answer and the first status race, and the status may be processed first. A
+#: webhook naming an unknown wamid is processed again, this far apart, until it
+#: has been tried this many times; only then are its unknown wamids recorded as such.
+UNKNOWN_MESSAGE_ATTEMPTS = 5
+UNKNOWN_MESSAGE_DELAY = timedelta(seconds=2)
+
+
+class _MessageNotYetStored(Exception):
+    """A status names a wamid of no stored message, and the webhook may still wait."""
+
+    def __init__(self, wamid: str) -> None:
+        super().__init__(wamid)
+        self.wamid = wamid
 
 
 def signature_matches(app_secret: str, body: bytes, header: str | None) -> bool:
@@ -102,8 +117,29 @@ class IngressService:
         await self._storing.close()
 
     async def process(self, job: Job) -> None:
-        """Turn a stored webhook into status callbacks and webhook pushes, in one transaction."""
+        """Turn a stored webhook into status callbacks and webhook pushes, in one transaction.
+
+        A webhook about a message not stored yet is put back for later, unchanged.
+        """
         now = self._clock()
+        try:
+            await self._process(job, now, patient=job.attempts < UNKNOWN_MESSAGE_ATTEMPTS)
+        except _MessageNotYetStored as waiting:
+            async with self._db.transaction() as connection:
+                await queue.retry_at(
+                    connection,
+                    job,
+                    run_at=now + UNKNOWN_MESSAGE_DELAY,
+                    error=f"no message with wamid {waiting.wamid} yet",
+                )
+            log.info(
+                "webhook.deferred",
+                webhook_id=job.subject_id,
+                wamid=waiting.wamid,
+                attempt=job.attempts,
+            )
+
+    async def _process(self, job: Job, now: datetime, *, patient: bool) -> None:
         counts: Counter[str] = Counter()
         async with self._db.transaction() as connection:
             raw = await message_rows.get_webhook(connection, job.subject_id)
@@ -119,7 +155,7 @@ class IngressService:
                 await queue.finish(connection, job.id)
                 return
             for value in _values_of(document):
-                await self._process_value(connection, value, counts, now)
+                await self._process_value(connection, value, counts, now, patient)
             outcome = "processed" if counts["forwarded"] or counts["recorded"] else "unknown"
             await message_rows.mark_webhook(
                 connection, job.subject_id, outcome, json.dumps(dict(counts)), now
@@ -128,7 +164,12 @@ class IngressService:
         log.info("webhook.processed", webhook_id=job.subject_id, **dict(counts))
 
     async def _process_value(
-        self, connection: Connection, value: dict[str, Any], counts: Counter[str], now: datetime
+        self,
+        connection: Connection,
+        value: dict[str, Any],
+        counts: Counter[str],
+        now: datetime,
+        patient: bool,
     ) -> None:
         metadata = value.get("metadata") or {}
         phone = await message_rows.number_by_phone_number_id(
@@ -139,7 +180,7 @@ class IngressService:
             return
         for status in value.get("statuses") or []:
             if isinstance(status, dict):
-                await self._status(connection, phone, status, counts, now)
+                await self._status(connection, phone, status, counts, now, patient)
         contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
         for message in value.get("messages") or []:
             if isinstance(message, dict):
@@ -152,9 +193,12 @@ class IngressService:
         status: dict[str, Any],
         counts: Counter[str],
         now: datetime,
+        patient: bool,
     ) -> None:
         wamid, name = str(status.get("id", "")), str(status.get("status", "")).lower()
         message = await message_rows.get_by_wamid(connection, wamid)
+        if message is None and patient:
+            raise _MessageNotYetStored(wamid)
         status_id = await message_rows.record_status(
             connection,
             wamid=wamid,
