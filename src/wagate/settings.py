@@ -25,6 +25,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default a SQLite file in the data directory. "
         "postgresql+asyncpg://… for PostgreSQL.",
     )
+    database_pool_size: int = Field(
+        20,
+        ge=1,
+        description="PostgreSQL connections one process keeps open, at most "
+        "(SQLite always uses one).",
+    )
     public_url: str = Field(
         "http://127.0.0.1:8080", description="Base URL customers reach this gateway on."
     )

@@ -14,9 +14,11 @@ from wagate.store.database import POSTGRES_POOL_SIZE
 pytestmark = pytest.mark.postgres
 
 
-async def backends_serving(url: str, bursts: int, width: int) -> set[int]:
+async def backends_serving(
+    url: str, bursts: int, width: int, pool_size: int = POSTGRES_POOL_SIZE
+) -> set[int]:
     """The server processes that ran ``bursts`` rounds of ``width`` concurrent transactions."""
-    database = Database(url)
+    database = Database(url, pool_size=pool_size)
     backends: set[int] = set()
 
     async def one() -> None:
@@ -37,3 +39,9 @@ def test_a_burst_wider_than_the_pool_reuses_its_connections() -> None:
     with temporary_postgres_database() as url:
         backends = asyncio.run(backends_serving(url, bursts=3, width=2 * POSTGRES_POOL_SIZE))
     assert len(backends) <= POSTGRES_POOL_SIZE, "connections were opened for each burst"
+
+
+def test_the_pool_size_is_a_setting() -> None:
+    with temporary_postgres_database() as url:
+        backends = asyncio.run(backends_serving(url, bursts=2, width=12, pool_size=3))
+    assert len(backends) <= 3

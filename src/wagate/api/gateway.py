@@ -72,7 +72,7 @@ class Gateway:
     @classmethod
     async def start(cls, settings: Settings, *, run_worker: bool = False) -> Gateway:
         """Open the database, migrate it, build the services, and start the worker if asked."""
-        database = Database(settings.resolved_database_url())
+        database = Database(settings.resolved_database_url(), pool_size=settings.database_pool_size)
         try:
             await database.upgrade_schema()
             blobs = open_blob_store(settings)

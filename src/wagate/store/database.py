@@ -18,7 +18,7 @@ from wagate.store.queue import WAKE_FLAG
 # Any number of processes may start on a fresh PostgreSQL database at once;
 # this lock makes them migrate one after the other.
 _MIGRATION_LOCK_KEY = 0x7761_6761_7465  # "wagate"
-#: Connections one process holds open to PostgreSQL, at most (more wait for one).
+#: Connections one process holds open to PostgreSQL by default (more wait for one).
 POSTGRES_POOL_SIZE = 20
 
 
@@ -31,7 +31,9 @@ class Database:
     ``synchronous=NORMAL``. On PostgreSQL, row locks do the same job.
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, pool_size: int = POSTGRES_POOL_SIZE
+    ) -> None:
         parsed = make_url(url)
         self.url = url
         self.dialect = parsed.get_backend_name()
@@ -45,7 +47,7 @@ class Database:
         else:
             # Connections are kept: an "overflow" one would be opened for a burst and
             # closed after each use, a new server process and statement cache every time.
-            options.update(pool_size=POSTGRES_POOL_SIZE, max_overflow=0)
+            options.update(pool_size=pool_size, max_overflow=0)
         self.engine: AsyncEngine = create_async_engine(url, **options)
         self._wake_callbacks: list[Callable[[], None]] = []
         if self.dialect == "sqlite":
