@@ -234,7 +234,6 @@ class IngressService:
             "message.status_forwarded",
             message_id=message.id,
             status=name,
-            sequence=await message_rows.status_sequence(connection, wamid),
             delivery_ids=delivery_ids,
         )
 

@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, or_, select, text, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.callbacks import (
@@ -18,7 +18,7 @@ from wagate.domain.callbacks import (
     DeliveryStatus,
     ProfileStatus,
 )
-from wagate.store.queue import NOTIFY_CHANNEL, WAKE_FLAG
+from wagate.store.queue import wake_workers
 from wagate.store.tables import callback_profiles, deliveries, delivery_attempts
 
 
@@ -98,11 +98,7 @@ async def insert_delivery(connection: AsyncConnection, delivery: Delivery) -> No
 
 async def announce(connection: AsyncConnection) -> None:
     """Wake idle workers, in this process and (on PostgreSQL) in others, once this commits."""
-    if connection.dialect.name == "postgresql":
-        await connection.execute(
-            text("SELECT pg_notify(:channel, 'deliver')"), {"channel": NOTIFY_CHANNEL}
-        )
-    connection.info[WAKE_FLAG] = True
+    await wake_workers(connection, "deliver")
 
 
 def _sendable() -> Any:

@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.messages import Billing, Message
@@ -88,23 +89,23 @@ async def record_status(
     now: datetime,
 ) -> str | None:
     """Record a (wamid, status) the first time it is seen; None for a repeat."""
-    status_id = str(uuid.uuid4())
-    try:
-        async with connection.begin_nested():
-            await connection.execute(
-                message_statuses.insert().values(
-                    id=status_id,
-                    wamid=wamid,
-                    status=status,
-                    message_id=message_id,
-                    meta_timestamp=str(payload.get("timestamp", ""))[:32],
-                    forwarded=False,
-                    payload=json.dumps(payload, separators=(",", ":")),
-                    created_at=now,
-                )
-            )
-    except IntegrityError:
-        return None
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(message_statuses)
+        .values(
+            id=str(uuid.uuid4()),
+            wamid=wamid,
+            status=status,
+            message_id=message_id,
+            meta_timestamp=str(payload.get("timestamp", ""))[:32],
+            forwarded=False,
+            payload=json.dumps(payload, separators=(",", ":")),
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["wamid", "status"])
+        .returning(message_statuses.c.id)
+    )
+    status_id: str | None = (await connection.execute(statement)).scalar_one_or_none()
     return status_id
 
 

@@ -22,6 +22,21 @@ from wagate.store.tables import jobs
 NOTIFY_CHANNEL = "wagate_jobs"
 #: Set on a connection whose transaction enqueued work; read by Database.transaction.
 WAKE_FLAG = "wagate_wake_workers"
+#: The NOTIFY payloads this transaction has sent already; cleared by Database.transaction.
+NOTIFIED = "wagate_notified"
+
+
+async def wake_workers(connection: AsyncConnection, payload: str) -> None:
+    """Wake idle workers once this transaction commits: in this process, and through
+    ``NOTIFY`` (once per payload and transaction) in others on PostgreSQL."""
+    sent: set[str] = connection.info.setdefault(NOTIFIED, set())
+    if connection.dialect.name == "postgresql" and payload not in sent:
+        await connection.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": NOTIFY_CHANNEL, "payload": payload},
+        )
+    sent.add(payload)
+    connection.info[WAKE_FLAG] = True
 
 
 async def enqueue(
@@ -53,12 +68,7 @@ async def enqueue_many(
             for job_id, subject_id in zip(job_ids, subject_ids, strict=True)
         ],
     )
-    if connection.dialect.name == "postgresql":
-        await connection.execute(
-            text("SELECT pg_notify(:channel, :kind)"),
-            {"channel": NOTIFY_CHANNEL, "kind": kind.value},
-        )
-    connection.info[WAKE_FLAG] = True
+    await wake_workers(connection, kind.value)
     return job_ids
 
 
