@@ -15,7 +15,6 @@ once) and in the API (each succeeded).
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -41,8 +40,8 @@ from bench.processes import (
     cpu_seconds,
     databases,
     messaging_gateway,
-    running_receiver,
-    running_sandbox,
+    sandbox_and_receiver,
+    scratch_directory,
 )
 from bench.report import ms, percentile, table, times
 from bench.upload import BenchmarkFailed
@@ -415,23 +414,18 @@ def _section(runs: list[GatewayRun], baselines: dict[int, Backlog], skipped: str
 def run(workdir: Path, quick: bool) -> str:
     """Measure the backlog and paced runs of each gateway variant, and the baselines."""
     sizes = (QUICK_MESSAGES, QUICK_PACED) if quick else (FULL_MESSAGES, FULL_PACED)
-    directory = workdir / NAME
-    (directory / "sandbox").mkdir(parents=True)
-    try:
-        with (
-            running_sandbox(directory / "sandbox") as sandbox,
-            running_receiver(directory / "receiver.log") as receiver,
-            _variants() as (variants, skipped),
-        ):
-            runs = [
-                measure_gateway(directory / f"gateway-{i}", variant, sandbox, receiver, sizes)
-                for i, variant in enumerate(variants)
-            ]
-            count, body_size = runs[0].backlog.count, runs[0].body_size
-            baselines = {
-                n: asyncio.run(_baseline(receiver, count, body_size, n))
-                for n in sorted({variant.in_flight for variant in variants})
-            }
-        return _section(runs, baselines, skipped)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+    with (
+        scratch_directory(workdir, NAME) as directory,
+        sandbox_and_receiver(directory) as (sandbox, receiver),
+        _variants() as (variants, skipped),
+    ):
+        runs = [
+            measure_gateway(directory / f"gateway-{i}", variant, sandbox, receiver, sizes)
+            for i, variant in enumerate(variants)
+        ]
+        count, body_size = runs[0].backlog.count, runs[0].body_size
+        baselines = {
+            n: asyncio.run(_baseline(receiver, count, body_size, n))
+            for n in sorted({variant.in_flight for variant in variants})
+        }
+    return _section(runs, baselines, skipped)

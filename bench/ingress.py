@@ -13,7 +13,6 @@ end up processed.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -38,8 +37,8 @@ from bench.processes import (
     Tenant,
     databases,
     messaging_gateway,
-    running_receiver,
-    running_sandbox,
+    sandbox_and_receiver,
+    scratch_directory,
 )
 from bench.report import ms, percentile, table, times
 from bench.upload import BenchmarkFailed
@@ -233,19 +232,14 @@ def _section(gateways: list[Acks], baseline: Acks, skipped: str | None) -> str:
 def run(workdir: Path, quick: bool) -> str:
     """Measure webhook acks and processing on each database, and the bare server's acks."""
     messages = QUICK_MESSAGES if quick else FULL_MESSAGES
-    directory = workdir / NAME
-    (directory / "sandbox").mkdir(parents=True)
-    try:
-        with (
-            running_sandbox(directory / "sandbox") as sandbox,
-            running_receiver(directory / "receiver.log") as receiver,
-            databases() as (chosen, skipped),
-        ):
-            gateways = [
-                measure_gateway(directory / f"gateway-{i}", name, env, sandbox, messages)
-                for i, (name, env) in enumerate(chosen.items())
-            ]
-            baseline = asyncio.run(_baseline(receiver, len(gateways[0].burst.statuses)))
-        return _section(gateways, baseline, skipped)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+    with (
+        scratch_directory(workdir, NAME) as directory,
+        sandbox_and_receiver(directory) as (sandbox, receiver),
+        databases() as (chosen, skipped),
+    ):
+        gateways = [
+            measure_gateway(directory / f"gateway-{i}", name, env, sandbox, messages)
+            for i, (name, env) in enumerate(chosen.items())
+        ]
+        baseline = asyncio.run(_baseline(receiver, len(gateways[0].burst.statuses)))
+    return _section(gateways, baseline, skipped)

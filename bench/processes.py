@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -245,6 +246,28 @@ def messaging_gateway(
         except BaseException:
             print(f"the gateway's log:\n{gateway.log()[-4000:]}", file=sys.stderr)
             raise
+
+
+@contextlib.contextmanager
+def scratch_directory(workdir: Path, name: str) -> Iterator[Path]:
+    """A new directory for one benchmark's files under ``workdir``, removed afterwards."""
+    directory = workdir / name
+    directory.mkdir(parents=True)
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def sandbox_and_receiver(directory: Path) -> Iterator[tuple[Server, Server]]:
+    """The Meta sandbox and the callback receiver, their files under ``directory``."""
+    (directory / "sandbox").mkdir()
+    with (
+        running_sandbox(directory / "sandbox") as sandbox,
+        running_receiver(directory / "receiver.log") as receiver,
+    ):
+        yield sandbox, receiver
 
 
 @contextlib.contextmanager

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from bench.processes import (
     create_tenant,
     running_gateway,
     running_sandbox,
+    scratch_directory,
 )
 from bench.report import MIB, mb_per_second, median, mib, table
 from bench.upload import BenchmarkFailed, make_png
@@ -420,11 +420,7 @@ def _section(results: Results) -> str:
 def run(workdir: Path, quick: bool) -> str:
     """Measure direct POSTs and gateway transfers of one file to the sandbox; the section."""
     size, repeats = (QUICK_SIZE, QUICK_REPEATS) if quick else (FULL_SIZE, FULL_REPEATS)
-    directory = workdir / NAME
-    directory.mkdir(parents=True)
-    try:
+    with scratch_directory(workdir, NAME) as directory:
         source = directory / "image.png"
         sha256 = make_png(source, size)
         return _section(measure(directory, source, sha256, repeats))
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import shutil
 import sys
 import time
 from collections.abc import Awaitable
@@ -29,6 +28,7 @@ from bench.processes import (
     create_tenant,
     memory_of,
     running_gateway,
+    scratch_directory,
 )
 from bench.report import MIB, mb_per_second, median, mib, table
 
@@ -225,9 +225,7 @@ def _section(size: int, raw: list[Timing], gateway: GatewayRun) -> str:
 def run(workdir: Path, quick: bool) -> str:
     """Measure raw disk writes and gateway uploads of one file; the markdown section."""
     size, repeats = (QUICK_SIZE, QUICK_REPEATS) if quick else (FULL_SIZE, FULL_REPEATS)
-    directory = workdir / NAME
-    directory.mkdir(parents=True)
-    try:
+    with scratch_directory(workdir, NAME) as directory:
         source = directory / "image.png"
         sha256 = make_png(source, size)
         data = source.read_bytes()
@@ -238,5 +236,3 @@ def run(workdir: Path, quick: bool) -> str:
         del data
         gateway = measure_gateway(directory, source, sha256, repeats)
         return _section(size, raw, gateway)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)

@@ -85,7 +85,7 @@ async def world(database_url: str) -> AsyncIterator[World]:
 
 async def test_a_new_number_has_its_signing_secret_and_patch_returns_it(world: World) -> None:
     async with world.database.transaction() as connection:
-        secret = await message_rows.webhook_secret_of(connection, NUMBER)
+        secret = (await message_rows.webhook_secrets_of(connection, [NUMBER])).get(NUMBER)
     assert secret, "callbacks to its messages' callback_url are signed from the start"
     phone, returned = await world.profiles.attach_to_number(
         "SID1", "WABA-SID1", NUMBER, profile_id=None, webhook_url=None

@@ -17,7 +17,6 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from wagate import metrics
 from wagate.api.gateway import Gateway
 from wagate.logs import configure_logging
 from wagate.settings import Settings
@@ -62,20 +61,13 @@ async def status_server(gateway: Gateway, host: str, port: int) -> AsyncIterator
         return web.json_response({"status": "ok"})
 
     async def readyz(_request: web.Request) -> web.Response:
-        checks = await gateway.operations.readiness()
-        ready = all(value == "ok" for value in checks.values())
-        return web.json_response(
-            {"status": "ready" if ready else "not ready", "checks": checks},
-            status=200 if ready else 503,
-        )
+        ready, body = await gateway.operations.readiness_report()
+        return web.json_response(body, status=200 if ready else 503)
 
     async def prometheus_metrics(_request: web.Request) -> web.Response:
-        try:
-            counts, age = await gateway.operations.state()
-        except Exception:
-            counts, age = {}, 0.0
         return web.Response(
-            body=metrics.render(counts, age), headers={"Content-Type": CONTENT_TYPE_LATEST}
+            body=await gateway.operations.metrics_exposition(),
+            headers={"Content-Type": CONTENT_TYPE_LATEST},
         )
 
     app = web.Application()

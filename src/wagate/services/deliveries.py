@@ -25,7 +25,7 @@ from wagate.domain.callbacks import (
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.retry import decide_retry, parse_retry_after
 from wagate.services.group_commit import GroupCommit
-from wagate.store import Database
+from wagate.store import Connection, Database
 from wagate.store import deliveries as delivery_rows
 from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
@@ -60,14 +60,12 @@ class _Signing:
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    """One attempt to be recorded with the delivery's next state."""
+    """One attempt (made at its ``created_at``, next due at its ``next_attempt_at``)
+    to be recorded with the delivery's next status."""
 
     delivery: Delivery
     attempt: Attempt
     status: DeliveryStatus
-    run_at: datetime | None
-    succeeded: bool
-    now: datetime
 
 
 class DeliveryService:
@@ -114,16 +112,7 @@ class DeliveryService:
                 per_endpoint=per_endpoint,
                 in_flight=in_flight,
             )
-            profiles = await profile_rows.get_profiles(
-                connection, {d.profile_id for d in claimed if d.profile_id}
-            )
-            secrets = await message_rows.webhook_secrets_of(
-                connection, {d.number for d in claimed if d.number and not d.profile_id}
-            )
-        for delivery in claimed:
-            profile = profiles.get(delivery.profile_id) if delivery.profile_id else None
-            secret = secrets.get(delivery.number) if delivery.number else None
-            self._signing[delivery.id] = _Signing(profile, secret)
+            self._signing.update(await _signing_of(connection, claimed))
         return claimed
 
     async def extend_lease(self, delivery: Delivery, lease: timedelta) -> bool:
@@ -152,7 +141,10 @@ class DeliveryService:
     async def run(self, delivery: Delivery) -> None:
         """Make one attempt and record it with the delivery's next state."""
         now = self._clock()
-        signing = self._signing.pop(delivery.id, None) or await self._read_signing(delivery)
+        signing = self._signing.pop(delivery.id, None)
+        if signing is None:  # not claimed through this service
+            async with self._db.transaction() as connection:
+                signing = (await _signing_of(connection, [delivery]))[delivery.id]
         profile, number_secret = signing.profile, signing.number_secret
         if delivery.profile_id and profile is None:
             return  # the profile was deleted; its deliveries were cancelled with it
@@ -174,20 +166,6 @@ class DeliveryService:
         metrics.DELIVERY_LATENESS.observe(max(0.0, (now - delivery.run_at).total_seconds()))
         result = await self._sender.send(delivery.method, delivery.url, headers, body)
         await self._record(delivery, result, headers, delivery.trigger)
-
-    async def _read_signing(self, delivery: Delivery) -> _Signing:
-        async with self._db.transaction() as connection:
-            profile = (
-                await profile_rows.get_profile(connection, delivery.profile_id)
-                if delivery.profile_id
-                else None
-            )
-            secret = (
-                await message_rows.webhook_secret_of(connection, delivery.number)
-                if delivery.number and not delivery.profile_id
-                else None
-            )
-        return _Signing(profile, secret)
 
     async def _record(
         self,
@@ -237,9 +215,7 @@ class DeliveryService:
         )
         outcome = {DeliveryStatus.SUCCEEDED: "succeeded", DeliveryStatus.DEAD: "dead"}
         metrics.DELIVERY_ATTEMPTS.labels(outcome.get(status, "retry")).inc()
-        disabled = await self._recording.submit(
-            _Outcome(delivery, attempt, status, next_at, result.succeeded, now)
-        )
+        disabled = await self._recording.submit(_Outcome(delivery, attempt, status))
         log.info(
             "delivery.attempt",
             delivery_id=delivery.id,
@@ -263,8 +239,8 @@ class DeliveryService:
                     outcome.delivery,
                     outcome.attempt,
                     status=outcome.status,
-                    run_at=outcome.run_at,
-                    now=outcome.now,
+                    run_at=outcome.attempt.next_attempt_at,
+                    now=outcome.attempt.created_at,
                 )
                 profile_id = outcome.delivery.profile_id
                 turned_off = False
@@ -272,8 +248,8 @@ class DeliveryService:
                     turned_off = await profile_rows.record_outcome(
                         connection,
                         profile_id,
-                        succeeded=outcome.succeeded,
-                        now=outcome.now,
+                        succeeded=outcome.status is DeliveryStatus.SUCCEEDED,
+                        now=outcome.attempt.created_at,
                         disable_after_seconds=self.policy.disable_after_seconds,
                     )
                 disabled.append(turned_off)
@@ -337,6 +313,25 @@ def redact(headers: dict[str, str]) -> dict[str, str]:
     return {
         name: REDACTED if name.lower() in SENSITIVE_HEADERS else value
         for name, value in headers.items()
+    }
+
+
+async def _signing_of(
+    connection: Connection, deliveries: Sequence[Delivery]
+) -> dict[str, _Signing]:
+    """What signs each delivery: its profile's secrets, or else its number's secret."""
+    profiles = await profile_rows.get_profiles(
+        connection, {d.profile_id for d in deliveries if d.profile_id}
+    )
+    secrets = await message_rows.webhook_secrets_of(
+        connection, {d.number for d in deliveries if d.number and not d.profile_id}
+    )
+    return {
+        d.id: _Signing(
+            profiles.get(d.profile_id) if d.profile_id else None,
+            secrets.get(d.number) if d.number else None,
+        )
+        for d in deliveries
     }
 
 

@@ -25,8 +25,11 @@ class FileLinks:
         """The upload's ``file_link``: None before it has one."""
         if not upload.file_link_token:
             return None
-        if self._blobs.local_path(upload.blob_key) is None:
-            signed = await self._blobs.signed_url(upload.blob_key, upload.purge_at - now)
-            if signed is not None:
-                return signed
-        return f"{self._public_url}/media/{upload.file_link_token}"
+        signed = await self.presigned(upload, now)
+        return signed or f"{self._public_url}/media/{upload.file_link_token}"
+
+    async def presigned(self, upload: Upload, now: datetime) -> str | None:
+        """A presigned URL of the upload's object, living until its purge; None on disk."""
+        if self._blobs.local_path(upload.blob_key) is not None:
+            return None
+        return await self._blobs.signed_url(upload.blob_key, upload.purge_at - now)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+from wagate import metrics
 from wagate.blobs import BlobStore
 from wagate.domain.clock import Clock, utcnow
 from wagate.store import Database, stats
@@ -38,6 +40,21 @@ class OperationsService:
         except Exception as exc:
             checks["storage"] = f"not writable: {type(exc).__name__}"
         return checks
+
+    async def readiness_report(self) -> tuple[bool, dict[str, Any]]:
+        """Whether the process is ready, and the body ``/readyz`` answers with."""
+        checks = await self.readiness()
+        ready = all(value == "ok" for value in checks.values())
+        return ready, {"status": "ready" if ready else "not ready", "checks": checks}
+
+    async def metrics_exposition(self) -> bytes:
+        """The Prometheus exposition ``/metrics`` answers with; without the stored
+        state when the database cannot be read, so the process's own counters still go out."""
+        try:
+            counts, age = await self.state()
+        except Exception:
+            counts, age = {}, 0.0
+        return metrics.render(counts, age)
 
     async def state(self) -> tuple[dict[str, dict[str, float]], float]:
         """Stored-state counts and the age of the oldest due work."""

@@ -200,7 +200,7 @@ class ProfileService:
                 clear_profile=clear_profile,
                 clear_webhook=clear_webhook,
             )
-            secret = await message_rows.webhook_secret_of(connection, number)
+            secret = (await message_rows.webhook_secrets_of(connection, [number])).get(number)
             if secret is None:
                 secret = new_secret()
                 await message_rows.set_webhook_secret(connection, number, secret)

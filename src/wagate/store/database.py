@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from wagate.domain.errors import DatabaseUnavailable
-from wagate.store.queue import NOTIFIED, WAKE_FLAG
+from wagate.store.queue import WAKE_FLAG
 
 # Any number of processes may start on a fresh PostgreSQL database at once;
 # this lock makes them migrate one after the other.
@@ -79,8 +79,7 @@ class Database:
                     try:
                         yield connection
                     finally:
-                        wake = bool(connection.info.pop(WAKE_FLAG, False))
-                        connection.info.pop(NOTIFIED, None)
+                        wake = bool(connection.info.pop(WAKE_FLAG, None))
             finally:
                 await asyncio.shield(connection.close())
         except (OperationalError, DBAPIError) as exc:

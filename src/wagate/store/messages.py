@@ -158,14 +158,6 @@ async def number_by_phone_number_id(
     )
 
 
-async def webhook_secret_of(connection: AsyncConnection, number: str) -> str | None:
-    """The secret that signs pushes to a number's webhook URL and message callback URLs."""
-    value = (
-        await connection.execute(select(numbers.c.webhook_secret).where(numbers.c.number == number))
-    ).scalar_one_or_none()
-    return value
-
-
 async def webhook_secrets_of(
     connection: AsyncConnection, phone_numbers: Collection[str]
 ) -> dict[str, str]:

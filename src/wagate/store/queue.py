@@ -20,23 +20,21 @@ from wagate.domain.jobs import Job, JobKind
 from wagate.store.tables import jobs
 
 NOTIFY_CHANNEL = "wagate_jobs"
-#: Set on a connection whose transaction enqueued work; read by Database.transaction.
+#: On a connection whose transaction queued work: the wake-ups it sent (NOTIFY
+#: payloads). Database.transaction takes it off and wakes this process's workers.
 WAKE_FLAG = "wagate_wake_workers"
-#: The NOTIFY payloads this transaction has sent already; cleared by Database.transaction.
-NOTIFIED = "wagate_notified"
 
 
 async def wake_workers(connection: AsyncConnection, payload: str) -> None:
     """Wake idle workers once this transaction commits: in this process, and through
     ``NOTIFY`` (once per payload and transaction) in others on PostgreSQL."""
-    sent: set[str] = connection.info.setdefault(NOTIFIED, set())
+    sent: set[str] = connection.info.setdefault(WAKE_FLAG, set())
     if connection.dialect.name == "postgresql" and payload not in sent:
         await connection.execute(
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": NOTIFY_CHANNEL, "payload": payload},
         )
     sent.add(payload)
-    connection.info[WAKE_FLAG] = True
 
 
 async def enqueue(

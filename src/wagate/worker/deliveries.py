@@ -28,17 +28,14 @@ class DeliverySource:
         return [ep for ep, n in self._in_flight.items() if n >= self._per_endpoint]
 
     async def claim(self, worker: str, limit: int, lease: timedelta) -> Sequence[Delivery]:
+        # The claim takes no more per endpoint than the room left beside what is in
+        # flight; only this lane adds to the counts, so none can overflow meanwhile.
         claimed = await self._service.claim(
             worker, limit, lease, per_endpoint=self._per_endpoint, in_flight=self._in_flight
         )
-        kept: list[Delivery] = []
         for delivery in claimed:
-            if self._in_flight[delivery.endpoint] >= self._per_endpoint:
-                await self._service.release(delivery)
-                continue
             self._in_flight[delivery.endpoint] += 1
-            kept.append(delivery)
-        return kept
+        return claimed
 
     async def run(self, item: Delivery) -> None:
         try:

@@ -6,7 +6,6 @@ from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import JSONResponse, Response
 
-from wagate import metrics
 from wagate.api.deps import GatewayDep
 
 router = APIRouter()
@@ -21,19 +20,11 @@ async def healthz() -> JSONResponse:
 @router.get("/readyz", include_in_schema=False)
 async def readyz(gateway: GatewayDep) -> JSONResponse:
     """200 when the database answers, the schema is current and storage is writable; else 503."""
-    checks = await gateway.operations.readiness()
-    ready = all(value == "ok" for value in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks},
-        status_code=200 if ready else 503,
-    )
+    ready, body = await gateway.operations.readiness_report()
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", include_in_schema=False)
 async def prometheus_metrics(gateway: GatewayDep) -> Response:
     """Prometheus exposition of this process's counters and the stored state."""
-    try:
-        counts, age = await gateway.operations.state()
-    except Exception:
-        counts, age = {}, 0.0
-    return Response(metrics.render(counts, age), media_type=CONTENT_TYPE_LATEST)
+    return Response(await gateway.operations.metrics_exposition(), media_type=CONTENT_TYPE_LATEST)

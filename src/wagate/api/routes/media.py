@@ -30,8 +30,7 @@ async def download_media(token: str, gateway: GatewayDep, uploads: UploadsDep) -
                 content_disposition_type="inline",
                 headers={"Cache-Control": "private, max-age=3600"},
             )
-        if path is None:
-            url = await gateway.blobs.signed_url(upload.blob_key, upload.purge_at - utcnow())
-            if url is not None:
-                return RedirectResponse(url, status_code=307)
+        url = await gateway.links.presigned(upload, utcnow())
+        if url is not None:
+            return RedirectResponse(url, status_code=307)
     return envelope.envelope(404, "WA404", "Resource not found", {}, {"error": "no such file"})
