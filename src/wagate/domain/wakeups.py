@@ -1,0 +1,14 @@
+"""Wake-up channels: which lane new work is for, so that only that lane wakes."""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Transfers, expiry and purge jobs.
+JOBS: Final = "jobs"
+#: Inbox entries (Meta's webhooks, records of sent messages) to process.
+INBOX: Final = "inbox"
+#: Deliveries to send.
+DELIVERIES: Final = "deliveries"
+#: Every channel: what a process that may have missed wake-ups looks at again.
+ALL: Final = (JOBS, INBOX, DELIVERIES)
