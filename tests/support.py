@@ -67,7 +67,8 @@ class RunningProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout: float = 15.0) -> int:
-        """SIGTERM, then SIGKILL after ``timeout``; the exit code."""
+        """SIGTERM, then SIGKILL after ``timeout``; the exit code. Whatever it started
+        and left behind is killed too."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -75,12 +76,16 @@ class RunningProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         return self.process.returncode
 
     def kill(self) -> None:
-        """SIGKILL: a crash, as far as the process can tell."""
+        """SIGKILL to the process and its children (a gateway's worker): a crash, as far
+        as they can tell."""
         if self.process.poll() is None:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
 
@@ -91,12 +96,16 @@ def start_process(
     port: int,
     log_path: Path,
     ready_path: str = "/healthz",
-    timeout: float = 30.0,
+    ready_status: int | None = None,
+    timeout: float = 120.0,
 ) -> RunningProcess:
-    """Start a server process and wait until ``ready_path`` answers."""
+    """Start a server process and wait until ``ready_path`` answers (``ready_status``, or
+    anything below 500)."""
     full_env = {**os.environ, **env}
     log_file = open(log_path, "ab")  # noqa: SIM115 - the process writes it until stopped
-    process = subprocess.Popen(args, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        args, env=full_env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+    )
     log_file.close()
     running = RunningProcess(process, f"http://127.0.0.1:{port}", log_path)
     deadline = time.monotonic() + timeout
@@ -104,7 +113,8 @@ def start_process(
         if process.poll() is not None:
             raise RuntimeError(f"{args} exited with {process.returncode}:\n{running.log()}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(running.url + ready_path, timeout=1.0).status_code < 500:
+            status = httpx.get(running.url + ready_path, timeout=1.0).status_code
+            if status == ready_status or (ready_status is None and status < 500):
                 return running
         time.sleep(0.05)
     running.kill()

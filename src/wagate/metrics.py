@@ -8,7 +8,12 @@ time, so every process reports the same global figures.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -33,6 +38,26 @@ META_WEBHOOKS = Counter(
     "wagate_meta_webhooks_total",
     "Meta webhooks received, by result (stored or rejected).",
     ["result"],
+    registry=REGISTRY,
+)
+META_WEBHOOKS_INVALID = Counter(
+    "wagate_meta_webhooks_invalid_total",
+    "Stored Meta webhooks whose body could not be parsed.",
+    registry=REGISTRY,
+)
+INBOX_BATCHES = Counter(
+    "wagate_inbox_batches_total",
+    "Batches of the inbox processed (each one transaction).",
+    registry=REGISTRY,
+)
+INBOX_ENTRIES = Counter(
+    "wagate_inbox_entries_total",
+    "Inbox entries processed (Meta webhooks and records of sent messages).",
+    registry=REGISTRY,
+)
+DB_STATEMENTS = Counter(
+    "wagate_db_statements_total",
+    "SQL statements this process sent to the database.",
     registry=REGISTRY,
 )
 DELIVERY_ATTEMPTS = Counter(
@@ -78,3 +103,68 @@ def render(state: dict[str, dict[str, float]], oldest_due_age: float) -> bytes:
             gauge.labels(label).set(value)
     OLDEST_DUE_AGE.set(oldest_due_age)
     return generate_latest(REGISTRY)
+
+
+#: The gauges of stored state: every process reports the same figures, read from the database.
+STATE_FAMILIES = frozenset(
+    {
+        "wagate_uploads",
+        "wagate_deliveries",
+        "wagate_queue_depth",
+        "wagate_oldest_due_job_age_seconds",
+    }
+)
+
+
+def own_counters() -> bytes:
+    """This process's counters and histograms, without the stored-state gauges."""
+    return generate_latest(_WithoutState())
+
+
+class _WithoutState(Collector):
+    def collect(self) -> Iterator[Metric]:
+        for family in REGISTRY.collect():
+            if family.name not in STATE_FAMILIES:
+                yield family
+
+
+def merge(own: bytes, others: Sequence[bytes]) -> bytes:
+    """One exposition of several processes of one gateway: ``own`` as it is, plus the
+    counters and histograms of ``others`` added in (their stored-state gauges left out,
+    since ``own`` has the same figures)."""
+    families: dict[str, Metric] = {}
+    values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+    for index, text in enumerate([own, *others]):
+        for family in text_string_to_metric_families(text.decode("utf-8")):
+            if index > 0 and family.name in STATE_FAMILIES:
+                continue
+            families.setdefault(family.name, family)
+            samples = values.setdefault(family.name, {})
+            for sample in family.samples:
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                if key not in samples:
+                    samples[key] = sample.value
+                elif sample.name.endswith("_created"):
+                    samples[key] = min(samples[key], sample.value)
+                else:
+                    samples[key] += sample.value
+    merged = CollectorRegistry(auto_describe=False)
+    merged.register(_Fixed(families, values))
+    return generate_latest(merged)
+
+
+class _Fixed(Collector):
+    def __init__(
+        self,
+        families: dict[str, Metric],
+        values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]],
+    ) -> None:
+        self._families = families
+        self._values = values
+
+    def collect(self) -> Iterator[Metric]:
+        for name, family in self._families.items():
+            metric = Metric(name, family.documentation, family.type, family.unit)
+            for (sample_name, labels), value in self._values[name].items():
+                metric.add_sample(sample_name, dict(labels), value)
+            yield metric

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         8, description="Requests in flight to one endpoint, per worker."
     )
     delivery_concurrency: int = Field(64, description="Callback requests in flight per worker.")
+    inbox_concurrency: int = Field(
+        2,
+        ge=1,
+        description="Inbox partitions one worker processes at once on PostgreSQL "
+        "(SQLite always processes one batch at a time).",
+    )
     profile_auto_disable_seconds: float = Field(
         86400.0,
         description="A profile whose deliveries have all failed this long is auto-disabled.",

@@ -20,8 +20,16 @@ def gateways(directory: Path) -> Iterator[GatewayFactory]:
     """A factory of ``wagate serve`` processes, all stopped on exit."""
     started: list[RunningProcess] = []
 
-    def start(*, env: dict[str, str] | None = None, data_dir: Path | None = None) -> RunningProcess:
-        port = free_port()
+    def start(
+        *,
+        env: dict[str, str] | None = None,
+        data_dir: Path | None = None,
+        ready_path: str = "/readyz",
+        port: int | None = None,
+    ) -> RunningProcess:
+        """A gateway (on ``port``, else a free one); by default once ``/readyz`` says it and
+        its worker are ready."""
+        port = port or free_port()
         full_env = {
             "WAGATE_DATA_DIR": str(data_dir or directory / "data"),
             "WAGATE_PUBLIC_URL": f"http://127.0.0.1:{port}",
@@ -35,6 +43,8 @@ def gateways(directory: Path) -> Iterator[GatewayFactory]:
             env=full_env,
             port=port,
             log_path=directory / f"gateway-{port}.log",
+            ready_path=ready_path,
+            ready_status=200 if ready_path == "/readyz" else None,
         )
         process.env = full_env
         started.append(process)

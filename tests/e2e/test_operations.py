@@ -13,7 +13,7 @@ import httpx
 from tests.e2e.conftest import GatewayFactory
 from tests.e2e.deployment import start_worker
 from tests.e2e.uploads import create_tenant
-from tests.support import run_wagate, wagate_command
+from tests.support import run_wagate, wagate_command, wait_until
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 1000
 
@@ -29,9 +29,14 @@ def test_ready_and_metrics_count_what_happened(start_gateway: GatewayFactory) ->
     gateway = start_gateway(env={"WAGATE_GRAPH_URL": "http://127.0.0.1:9"})
     create_tenant(gateway.env)
     assert httpx.get(gateway.url + "/healthz").status_code == 200
-    ready = httpx.get(gateway.url + "/readyz")
-    assert ready.status_code == 200, ready.text
-    assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "storage": "ok"}
+    ready = wait_until(
+        lambda: (answer := httpx.get(gateway.url + "/readyz")).status_code == 200 and answer,
+        60,
+        "the gateway and its worker to be ready",
+    )
+    assert ready.json()["checks"] == {
+        "database": "ok", "migrations": "ok", "storage": "ok", "worker": "ok",
+    }  # fmt: skip
 
     for _ in range(3):
         response = httpx.post(

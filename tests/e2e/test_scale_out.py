@@ -439,4 +439,4 @@ def test_readyz_fails_while_postgresql_is_stopped_and_recovers_without_a_restart
             # Not only /readyz: the API stores again, and the worker claims and runs again.
             assert meta_webhook(api, {"object": "whatsapp_business_account"}) == 200
             worker = running.workers[0]
-            wait_until(lambda: "webhook.processed" in worker.log(), 30, "the webhook processed")
+            wait_until(lambda: "inbox.batch" in worker.log(), 30, "the webhook processed")

@@ -8,7 +8,6 @@ import hmac
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -18,18 +17,15 @@ from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain import errors
 from wagate.domain.callbacks import DeliveryStatus
 from wagate.domain.clock import utcnow
-from wagate.domain.jobs import JobKind
+from wagate.domain.inbox import InboxKind, SentRecord, sent_entries
 from wagate.domain.messages import Message
-from wagate.services.ingress import (
-    UNKNOWN_MESSAGE_ATTEMPTS,
-    UNKNOWN_MESSAGE_DELAY,
-    IngressService,
-)
-from wagate.services.jobs import JobQueue
+from wagate.services.inbox_processing import InboxProcessor
+from wagate.services.ingress import IngressService
 from wagate.services.profiles import ProfileService
 from wagate.services.tenancy import TenancyService
 from wagate.store import Database
 from wagate.store import deliveries as delivery_rows
+from wagate.store import inbox as inbox_rows
 from wagate.store import messages as message_rows
 
 SECRET = "app-secret-for-tests"
@@ -119,7 +115,7 @@ def signed(document: dict[str, Any]) -> tuple[bytes, str]:
 class World:
     database: Database
     ingress: IngressService
-    queue: JobQueue
+    processor: InboxProcessor
     profile_id: str
 
 
@@ -156,32 +152,43 @@ async def world(database_url: str) -> AsyncIterator[World]:
         yield World(
             database,
             IngressService(database, app_secret=SECRET, verify_token="v"),
-            JobQueue(database),
+            InboxProcessor(database),
             profile.id,
         )
     finally:
         await database.close()
 
 
+async def process_all(world: World) -> int:
+    """Process the inbox until nothing is left; how many entries there were."""
+    total = 0
+    while processed := await world.processor.process_batch():
+        total += processed
+    return total
+
+
 async def feed(world: World, *documents: dict[str, Any]) -> None:
     for document in documents:
         body, signature = signed(document)
         await world.ingress.receive(body, signature)
-    jobs = await world.queue.claim(
-        [JobKind.PROCESS_META_WEBHOOK], worker="test", limit=100, lease=timedelta(minutes=1)
-    )
-    for job in sorted(jobs, key=lambda j: j.run_at):
-        await world.ingress.process(job)
+    await process_all(world)
+
+
+async def outcomes(world: World) -> dict[str, int]:
+    async with world.database.transaction() as connection:
+        return await inbox_rows.count_by_outcome(connection, InboxKind.META_WEBHOOK)
 
 
 async def sent_requests(world: World) -> list[tuple[str, dict[str, Any]]]:
+    """Every request queued to the customer, in the order they were written."""
     async with world.database.transaction() as connection:
         page, _ = await delivery_rows.list_deliveries(
-            connection, "SID1", profile_id=None, status=DeliveryStatus.PENDING,
+            connection, "SID1", profile_id=None, status=None,
             since=None, until=None, limit=100, offset=0,
         )  # fmt: skip
+    assert all(d.status in (DeliveryStatus.PENDING, DeliveryStatus.QUEUED) for d in page)
     out = []
-    for delivery in sorted(page, key=lambda d: d.created_at):
+    for delivery in sorted(page, key=lambda d: d.seq):
         kind = "push" if delivery.url.endswith("/push") else "status"
         if delivery.method == "GET":
             out.append((kind, dict(parse_qsl(urlsplit(delivery.url).query))))
@@ -198,8 +205,7 @@ async def test_a_wrong_or_missing_signature_stores_nothing(world: World) -> None
     reserialised = json.dumps(json.loads(body), indent=2).encode()
     with pytest.raises(errors.SignatureInvalid):
         await world.ingress.receive(reserialised, signature)
-    async with world.database.transaction() as connection:
-        assert await message_rows.count_webhooks_by_outcome(connection) == {}
+    assert await outcomes(world) == {}
 
 
 async def test_statuses_become_seed_002_callbacks_and_seed_003_pushes(world: World) -> None:
@@ -308,46 +314,72 @@ async def test_a_quick_reply_click_is_pushed_with_wa_ext(world: World) -> None:
     }
 
 
-async def process_due(world: World, after: timedelta) -> int:
-    """Process the webhook jobs due ``after`` from now; how many there were."""
-    later = JobQueue(world.database, clock=lambda: utcnow() + after)
-    jobs = await later.claim(
-        [JobKind.PROCESS_META_WEBHOOK], worker="test", limit=100, lease=timedelta(minutes=1)
-    )
-    for job in jobs:
-        await world.ingress.process(job)
-    return len(jobs)
-
-
-async def test_unknown_numbers_and_messages_are_kept_and_counted(world: World) -> None:
+async def test_unknown_numbers_are_counted_and_unknown_messages_held(world: World) -> None:
     other = status("sent")
     other["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "UNKNOWN"
     await feed(world, other, status("sent", wamid="wamid.unknown"))
-    for _ in range(UNKNOWN_MESSAGE_ATTEMPTS - 1):
-        assert await process_due(world, UNKNOWN_MESSAGE_DELAY) == 1, "the unknown wamid waits"
-    assert await process_due(world, timedelta(hours=1)) == 0
     assert await sent_requests(world) == []
+    assert await outcomes(world) == {"unknown": 1, "processed": 1}
     async with world.database.transaction() as connection:
-        assert await message_rows.count_webhooks_by_outcome(connection) == {"unknown": 2}
+        (held,) = await message_rows.statuses_of(connection, ["wamid.unknown"])
+    assert held.message_id is None, "the status waits for its message"
 
 
-async def test_a_status_that_overtakes_its_message_is_forwarded_once_the_message_is_stored(
+async def record_sent(world: World, message: Message) -> None:
+    """What a send does: the message written ahead, then its wamid through the inbox."""
+    assert message.wamid is not None
+    async with world.database.transaction() as connection:
+        await message_rows.insert_messages(
+            connection, [dataclasses.replace(message, wamid=None)], utcnow()
+        )
+    async with world.database.transaction() as connection:
+        record = SentRecord(message.phone_number_id, message.id, message.wamid)
+        await inbox_rows.append(connection, sent_entries([record]), utcnow())
+
+
+async def test_statuses_that_overtake_their_message_are_held_then_forwarded_in_order(
     world: World,
 ) -> None:
     early = "wamid.early"
-    await feed(world, status("sent", wamid=early))
+    await feed(world, status("sent", wamid=early), status("delivered", wamid=early))
     assert await sent_requests(world) == []
-    assert await process_due(world, timedelta(0)) == 0, "it waits, not at once"
+    assert await process_all(world) == 0, "they wait for the message, not for a timer"
 
     message = dataclasses.replace(await stored_message(world), id="m-early", wamid=early)
+    await record_sent(world, message)
+    assert await process_all(world) == 1
+    await feed(world, status("read", wamid=early))
+    callbacks = [b["status"] for k, b in await sent_requests(world) if k == "status"]
+    assert callbacks == ["sent", "delivered", "read"]
     async with world.database.transaction() as connection:
-        await message_rows.insert_message(connection, message, utcnow())
-    assert await process_due(world, UNKNOWN_MESSAGE_DELAY) == 1
-    requests = dict(await sent_requests(world))
-    assert sorted(requests) == ["push", "status"]
-    assert requests["status"]["status"] == "sent"
+        assert await message_rows.status_sequence(connection, early) == [
+            "sent",
+            "delivered",
+            "read",
+        ]
+    assert await outcomes(world) == {"processed": 3}
+
+
+async def test_a_batch_applies_a_message_s_statuses_in_the_order_they_were_acknowledged(
+    world: World,
+) -> None:
+    for name in ("sent", "delivered", "read"):
+        body, signature = signed(status(name))
+        await world.ingress.receive(body, signature)
+    assert await process_all(world) == 3
+    callbacks = [b["status"] for k, b in await sent_requests(world) if k == "status"]
+    assert callbacks == ["sent", "delivered", "read"]
     async with world.database.transaction() as connection:
-        assert await message_rows.count_webhooks_by_outcome(connection) == {"processed": 1}
+        page, _ = await delivery_rows.list_deliveries(
+            connection, "SID1", profile_id=world.profile_id, status=None,
+            since=None, until=None, limit=100, offset=0,
+        )  # fmt: skip
+    by_seq = sorted(page, key=lambda d: d.seq)
+    assert [d.status for d in by_seq] == [
+        DeliveryStatus.PENDING,
+        DeliveryStatus.QUEUED,
+        DeliveryStatus.QUEUED,
+    ], "one at a time to the customer"
 
 
 async def stored_message(world: World) -> Message:

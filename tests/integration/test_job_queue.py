@@ -110,10 +110,10 @@ async def test_release_all_frees_stale_leases(database: Database) -> None:
 async def test_a_committed_enqueue_wakes_this_process_and_a_rollback_does_not(
     database: Database,
 ) -> None:
-    woken: list[int] = []
-    database.on_jobs_enqueued(lambda: woken.append(1))
+    woken: list[set[str]] = []
+    database.on_work_added(woken.append)
     await add(database, JobKind.TRANSFER_UPLOAD, "s", T0)
-    assert woken == [1]
+    assert woken == [{"jobs"}], "only the jobs lanes are woken"
 
     async def enqueue_then_fail() -> None:
         async with database.transaction() as connection:
@@ -122,4 +122,4 @@ async def test_a_committed_enqueue_wakes_this_process_and_a_rollback_does_not(
 
     with pytest.raises(RuntimeError):
         await enqueue_then_fail()
-    assert woken == [1]
+    assert woken == [{"jobs"}]

@@ -33,13 +33,16 @@ log = structlog.get_logger("wagate.api")
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
     """A gateway application; its lifespan opens and closes the shared resources.
 
-    With ``run_worker`` the process also claims and runs jobs.
+    With ``run_worker`` the worker runs beside it, in a child process
+    (:class:`~wagate.api.worker_process.WorkerProcess`) that starts and stops with it.
     """
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        gateway = await Gateway.start(settings, run_worker=run_worker)
+        gateway = await Gateway.start(settings)
+        if run_worker:
+            await gateway.start_worker_process()
         app.state.gateway = gateway
         try:
             yield

@@ -10,17 +10,22 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 import structlog
 
+from wagate import metrics
+from wagate.api.worker_process import WorkerProcess
 from wagate.blobs import BlobStore, LocalBlobStore, S3BlobStore
 from wagate.delivery.sender import CallbackSender
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain.jobs import JobKind
 from wagate.domain.retry import parse_schedule
-from wagate.services.deliveries import DeliveryPolicy, DeliveryService
+from wagate.services.deliveries import DeliveryService
+from wagate.services.delivery_runs import DeliveryPolicy, DeliveryRunner
 from wagate.services.file_links import FileLinks
+from wagate.services.inbox_processing import InboxProcessor
 from wagate.services.ingress import IngressService
 from wagate.services.jobs import JobQueue
 from wagate.services.lifecycle import LifecycleService
@@ -34,7 +39,8 @@ from wagate.settings import Settings
 from wagate.store import Database
 from wagate.store.notify import JobListener
 from wagate.upstream.graph import GraphClient
-from wagate.worker.deliveries import DeliverySource
+from wagate.worker.delivery_lane import DeliveryLane
+from wagate.worker.inbox_lane import InboxLane
 from wagate.worker.runner import JobSource, Lane, Worker, WorkerSettings
 
 log = structlog.get_logger("wagate")
@@ -42,7 +48,6 @@ log = structlog.get_logger("wagate")
 # A partial blob untouched for this long belongs to a request that died.
 ABANDONED_BLOB_SECONDS = 3600.0
 LIFECYCLE_CONCURRENCY = 4
-WEBHOOK_CONCURRENCY = 4
 
 
 @dataclass
@@ -61,11 +66,14 @@ class Gateway:
     queue: JobQueue
     profiles: ProfileService
     deliveries: DeliveryService
+    delivery_runner: DeliveryRunner
     sender: CallbackSender
     messages: MessageService
     ingress: IngressService
+    inbox: InboxProcessor
     operations: OperationsService
     worker: Worker | None = None
+    worker_process: WorkerProcess | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop_listening: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -113,7 +121,8 @@ class Gateway:
             lifecycle=LifecycleService(database, blobs, links),
             queue=JobQueue(database),
             profiles=ProfileService(database, pod=settings.pod, addresses=addresses),
-            deliveries=DeliveryService(
+            deliveries=DeliveryService(database),
+            delivery_runner=DeliveryRunner(
                 database,
                 sender,
                 DeliveryPolicy(
@@ -128,6 +137,7 @@ class Gateway:
                 app_secret=settings.meta_app_secret,
                 verify_token=settings.meta_verify_token,
             ),
+            inbox=InboxProcessor(database),
             operations=OperationsService(database, blobs),
         )
         if run_worker:
@@ -144,27 +154,37 @@ class Gateway:
                 JobKind.PURGE_UPLOAD: self.lifecycle.purge,
             },
         )
-        webhooks = JobSource(self.queue, {JobKind.PROCESS_META_WEBHOOK: self.ingress.process})
-        deliveries = DeliverySource(
-            self.deliveries, per_endpoint=settings.callback_endpoint_concurrency
+        lease = timedelta(seconds=settings.job_lease_seconds)
+        inbox = InboxLane(
+            self.inbox,
+            # SQLite has one writer: more loops would only wait for each other.
+            concurrency=1 if self.database.is_sqlite else settings.inbox_concurrency,
+            poll_interval=settings.worker_poll_seconds,
+        )
+        deliveries = DeliveryLane(
+            self.delivery_runner,
+            concurrency=settings.delivery_concurrency,
+            per_endpoint=settings.callback_endpoint_concurrency,
+            lease=lease,
+            poll_interval=settings.worker_poll_seconds,
+            grace_period=settings.worker_grace_seconds,
         )
         worker = Worker(
             lanes=[
                 Lane("transfers", transfers, settings.transfer_concurrency),
                 Lane("lifecycle", lifecycle, LIFECYCLE_CONCURRENCY),
-                Lane("meta webhooks", webhooks, WEBHOOK_CONCURRENCY),
-                Lane("deliveries", deliveries, settings.delivery_concurrency),
+                inbox,
+                deliveries,
             ],
             settings=WorkerSettings(
-                lease=timedelta(seconds=settings.job_lease_seconds),
+                lease=lease,
                 poll_interval=settings.worker_poll_seconds,
                 grace_period=settings.worker_grace_seconds,
             ),
         )
-        deliveries.on_capacity = worker.wake
-        self.database.on_jobs_enqueued(worker.wake)
+        self.database.on_work_added(worker.wake)
         if self.database.is_sqlite:
-            # SQLite runs one gateway process: a lease still held is a crash's leftover.
+            # SQLite runs one worker process: a lease still held is a crash's leftover.
             released = await self.queue.release_all()
             if released:
                 log.info("worker.released_stale_leases", count=released)
@@ -173,6 +193,28 @@ class Gateway:
             self._tasks.append(asyncio.create_task(listener.run(self._stop_listening)))
         self.worker = worker
         self._tasks.append(asyncio.create_task(worker.run()))
+
+    async def start_worker_process(self) -> None:
+        """Run the worker in a child process, woken whenever this process adds work."""
+        child = WorkerProcess(grace_seconds=self.settings.worker_grace_seconds)
+        await child.start()
+        self.database.on_work_added(child.wake)
+        self.worker_process = child
+
+    async def readiness_report(self) -> tuple[bool, dict[str, Any]]:
+        """Whether this process (and its worker child) is ready, and the ``/readyz`` body."""
+        extra = {}
+        if self.worker_process is not None:
+            extra["worker"] = await self.worker_process.readiness()
+        return await self.operations.readiness_report(extra)
+
+    async def metrics_exposition(self) -> bytes:
+        """The ``/metrics`` exposition: this process's, with its worker child's counters added."""
+        own = await self.operations.metrics_exposition()
+        if self.worker_process is None:
+            return own
+        child = await self.worker_process.metrics()
+        return metrics.merge(own, [child] if child is not None else [])
 
     async def wait_worker(self) -> None:
         """Wait until the worker stops (for ``wagate worker``)."""
@@ -188,11 +230,14 @@ class Gateway:
     async def stop(self) -> None:
         """Stop the worker (within its grace period) and release what :meth:`start` opened."""
         self.request_stop()
+        if self.worker_process is not None:
+            await self.worker_process.stop()
         for task in self._tasks:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
         await self.ingress.close()
-        await self.deliveries.close()
+        await self.messages.close()
+        await self.delivery_runner.close()
         await self.sender.close()
         await self.http.close()
         await self.blobs.close()

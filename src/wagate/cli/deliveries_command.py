@@ -12,12 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from wagate.api.routes.deliveries import attempt_to_wire, delivery_to_wire
-from wagate.delivery.sender import CallbackSender
-from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain.callbacks import DeliveryStatus
 from wagate.domain.errors import WagateError
-from wagate.domain.retry import parse_schedule
-from wagate.services.deliveries import DeliveryPolicy, DeliveryService
+from wagate.services.deliveries import DeliveryService
 from wagate.settings import Settings
 from wagate.store import Database
 
@@ -30,21 +27,10 @@ def _with_service(work: Callable[[DeliveryService], Awaitable[T]]) -> T:
 
     async def runner() -> T:
         database = Database(settings.resolved_database_url())
-        sender = CallbackSender(
-            AddressPolicy.parse(settings.callback_allowed_networks),
-            connect_timeout=settings.callback_connect_timeout_seconds,
-            total_timeout=settings.callback_timeout_seconds,
-            max_connections=1,
-        )
         try:
             await database.upgrade_schema()
-            policy = DeliveryPolicy(
-                schedule=parse_schedule(settings.retry_schedule),
-                disable_after_seconds=settings.profile_auto_disable_seconds,
-            )
-            return await work(DeliveryService(database, sender, policy))
+            return await work(DeliveryService(database))
         finally:
-            await sender.close()
             await database.close()
 
     try:

@@ -71,11 +71,15 @@ def run_worker(
     port: int = typer.Option(
         0, help="Serve /healthz, /readyz and /metrics on this port (0: no listener)."
     ),
+    status_socket: str | None = typer.Option(None, hidden=True),
+    wake_fd: int | None = typer.Option(None, hidden=True),
 ) -> None:
     """Run the worker alone: transfers, expiry, purge, callbacks, Meta webhooks."""
     from wagate.cli.worker import run_worker_process
 
-    run_worker_process(Settings(), host=host, port=port)
+    run_worker_process(
+        Settings(), host=host, port=port, status_socket=status_socket, wake_fd=wake_fd
+    )
 
 
 app.command()(sandbox)

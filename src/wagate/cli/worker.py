@@ -3,12 +3,15 @@
 A worker serves no API, but what it does (transfers, callback attempts,
 bytes sent to Meta) is counted in its own process: given a port, it answers
 ``/healthz``, ``/readyz`` and ``/metrics`` there, as the API does, so
-Prometheus can scrape every process of a scaled-out deployment.
+Prometheus can scrape every process of a scaled-out deployment. As the child
+of ``wagate serve`` it answers on a Unix socket instead, is woken through a
+pipe, and stops when that pipe closes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +20,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from wagate import metrics
 from wagate.api.gateway import Gateway
 from wagate.logs import configure_logging
 from wagate.settings import Settings
@@ -24,10 +28,19 @@ from wagate.settings import Settings
 log = structlog.get_logger("wagate.worker")
 
 
-def run_worker_process(settings: Settings, *, host: str = "127.0.0.1", port: int = 0) -> None:
+def run_worker_process(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    status_socket: str | None = None,
+    wake_fd: int | None = None,
+) -> None:
     """Run jobs until SIGINT or SIGTERM, then wind down and exit 0.
 
-    With a ``port``, also serve ``/healthz``, ``/readyz`` and ``/metrics`` on ``host:port``.
+    With a ``port`` (or a ``status_socket`` path), also serve ``/healthz``,
+    ``/readyz`` and ``/metrics`` there. With a ``wake_fd``, wake on the channel
+    names read from it, and stop when it reaches its end.
     """
     configure_logging(settings)
 
@@ -37,9 +50,13 @@ def run_worker_process(settings: Settings, *, host: str = "127.0.0.1", port: int
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, gateway.request_stop)
         try:
-            async with status_server(gateway, host, port):
+            if wake_fd is not None:
+                _listen_for_wakeups(loop, wake_fd, gateway)
+            async with status_server(gateway, host, port, status_socket):
                 await gateway.wait_worker()
         finally:
+            if wake_fd is not None:
+                loop.remove_reader(wake_fd)
             await gateway.stop()
 
     try:
@@ -50,10 +67,40 @@ def run_worker_process(settings: Settings, *, host: str = "127.0.0.1", port: int
         asyncio.run(main())
 
 
+def _listen_for_wakeups(loop: asyncio.AbstractEventLoop, fd: int, gateway: Gateway) -> None:
+    """Wake the worker's lanes on the channels the parent writes; stop when it is gone."""
+    os.set_blocking(fd, False)
+    pending = bytearray()
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+            log.info("worker.parent_gone")
+            gateway.request_stop()
+            return
+        pending.extend(data)
+        *lines, rest = pending.split(b"\n")
+        pending[:] = rest
+        channels = {line.decode(errors="replace") for line in lines if line}
+        if channels and gateway.worker is not None:
+            gateway.worker.wake(channels)
+
+    loop.add_reader(fd, readable)
+
+
 @asynccontextmanager
-async def status_server(gateway: Gateway, host: str, port: int) -> AsyncIterator[None]:
-    """Serve the worker's health, readiness and metrics on ``host:port`` (nothing if port 0)."""
-    if not port:
+async def status_server(
+    gateway: Gateway, host: str, port: int, socket_path: str | None = None
+) -> AsyncIterator[None]:
+    """Serve the worker's health, readiness and metrics on ``host:port`` or a Unix socket
+    (nothing if neither is given)."""
+    if not port and not socket_path:
         yield
         return
 
@@ -64,11 +111,12 @@ async def status_server(gateway: Gateway, host: str, port: int) -> AsyncIterator
         ready, body = await gateway.operations.readiness_report()
         return web.json_response(body, status=200 if ready else 503)
 
-    async def prometheus_metrics(_request: web.Request) -> web.Response:
-        return web.Response(
-            body=await gateway.operations.metrics_exposition(),
-            headers={"Content-Type": CONTENT_TYPE_LATEST},
-        )
+    async def prometheus_metrics(request: web.Request) -> web.Response:
+        if request.query.get("counters_only"):
+            body = metrics.own_counters()
+        else:
+            body = await gateway.operations.metrics_exposition()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)
@@ -77,8 +125,12 @@ async def status_server(gateway: Gateway, host: str, port: int) -> AsyncIterator
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
-        log.info("worker.status_listening", host=host, port=port)
+        if socket_path:
+            await web.UnixSite(runner, socket_path).start()
+            log.info("worker.status_listening", socket=socket_path)
+        else:
+            await web.TCPSite(runner, host, port).start()
+            log.info("worker.status_listening", host=host, port=port)
         yield
     finally:
         await runner.cleanup()

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from wagate.domain.placeholders import ALL_PLACEHOLDERS, PLACEHOLDER_RE
 
@@ -100,6 +100,16 @@ def render_post(url: str, body_template: str | None, values: Mapping[str, str]) 
         document = _load_object(body_template)
         body = _dump(_substitute(document, values))
     return RenderedRequest("POST", _render_url(url, values), body, JSON_CONTENT_TYPE)
+
+
+def render_query(url: str, values: Mapping[str, str]) -> RenderedRequest:
+    """A GET of ``url`` with ``values`` added to its query string, percent-encoded
+    (a message's own ``callback_url``, which is no template)."""
+    parts = urlsplit(url)
+    extra = urlencode(values, quote_via=quote, safe="")
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    target = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
+    return RenderedRequest("GET", target, None, None)
 
 
 def render_default_body(values: Mapping[str, str]) -> bytes:

@@ -21,8 +21,14 @@ class ProfileStatus(enum.IntEnum):
 
 
 class DeliveryStatus(enum.StrEnum):
-    """Where a delivery stands."""
+    """Where a delivery stands.
 
+    ``queued`` waits behind an earlier delivery with its order key (the same
+    subject to the same endpoint) and becomes ``pending`` when that one
+    succeeds, dies or is cancelled.
+    """
+
+    QUEUED = "queued"
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     DEAD = "dead"
@@ -105,6 +111,8 @@ class Delivery:
     template_values: dict[str, str] | None = None
     #: Whether its next attempt is the schedule's or asked for by hand (replay).
     trigger: AttemptTrigger = AttemptTrigger.SCHEDULED
+    #: Its place among the deliveries of its order key (see :func:`order_key`).
+    seq: int = 0
     last_response_status: int | None = None
     last_error: str | None = None
     delivered_at: datetime | None = None
@@ -128,3 +136,14 @@ class Attempt:
     error: str | None
     next_attempt_at: datetime | None
     created_at: datetime
+
+
+def order_key(delivery: Delivery) -> str:
+    """What orders deliveries: one subject's callbacks to one endpoint, through one profile
+    (or directly to a number's URLs), go out one at a time, in the order they were written."""
+    return key_of(delivery.subject_id, delivery.endpoint, delivery.profile_id)
+
+
+def key_of(subject_id: str, endpoint: str, profile_id: str | None) -> str:
+    """The order key of a subject's deliveries to ``endpoint`` through a profile (or none)."""
+    return f"{subject_id}|{endpoint}|{profile_id or 'direct'}"

@@ -13,12 +13,11 @@ class JobKind(enum.StrEnum):
     TRANSFER_UPLOAD = "transfer_upload"
     EXPIRE_UPLOAD = "expire_upload"
     PURGE_UPLOAD = "purge_upload"
-    PROCESS_META_WEBHOOK = "process_meta_webhook"
 
     @property
     def subject_field(self) -> str:
         """The name a log line gives this kind's subject id."""
-        return "webhook_id" if self is JobKind.PROCESS_META_WEBHOOK else "upload_id"
+        return "upload_id"
 
 
 @dataclass(frozen=True, slots=True)

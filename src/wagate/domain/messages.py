@@ -58,7 +58,8 @@ class Message:
     number: str
     phone_number_id: str
     recipient: str
-    wamid: str
+    #: Meta's id of the message; None until Meta accepted it and the inbox recorded it.
+    wamid: str | None
     type: str
     template_id: str | None
     template_name: str | None

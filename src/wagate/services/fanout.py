@@ -1,4 +1,4 @@
-"""Fan-out: an event becomes deliveries, in the transaction that wrote the event."""
+"""Fan-out: an event becomes deliveries, written in the transaction that wrote the event."""
 
 from __future__ import annotations
 
@@ -6,8 +6,14 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from wagate.delivery.render import RenderedRequest, render_get, render_post
-from wagate.domain.callbacks import CallbackProfile, Delivery, DeliveryStatus, new_delivery_id
-from wagate.store import Connection
+from wagate.domain.callbacks import (
+    CallbackProfile,
+    Delivery,
+    DeliveryStatus,
+    key_of,
+    new_delivery_id,
+)
+from wagate.store import Connection, delivery_queue
 from wagate.store import deliveries as delivery_rows
 from wagate.store import profiles as profile_rows
 
@@ -26,22 +32,18 @@ def render_for_profile(profile: CallbackProfile, values: dict[str, str]) -> Rend
     return render_post(profile.url, profile.body, values)
 
 
-async def deliver_to_profile(
-    connection: Connection,
+def profile_delivery(
+    profile: CallbackProfile,
     *,
-    profile_id: str,
     event_id: str,
     subject_id: str,
     values: dict[str, str],
     now: datetime,
-) -> str | None:
-    """Queue the event for a profile; the delivery id, or None when the profile is gone."""
-    profile = await profile_rows.get_profile(connection, profile_id)
-    if profile is None:
-        return None
+) -> Delivery:
+    """The delivery of an event's values through a profile's template."""
     values = {**values, "callback_profile_id": profile.id}
     rendered = render_for_profile(profile, values)
-    delivery = Delivery(
+    return Delivery(
         id=new_delivery_id(),
         sid=profile.sid,
         event_id=event_id,
@@ -58,29 +60,9 @@ async def deliver_to_profile(
         created_at=now,
         updated_at=now,
     )
-    await delivery_rows.insert_delivery(connection, delivery)
-    return delivery.id
 
 
-async def rerender_waiting(connection: Connection, profile: CallbackProfile, now: datetime) -> int:
-    """Re-render a profile's pending and dead deliveries with its current template; how many."""
-    waiting = await delivery_rows.unfinished_for_profile(connection, profile.id)
-    for delivery_id, values in waiting:
-        rendered = render_for_profile(profile, values)
-        await delivery_rows.rewrite_request(
-            connection,
-            delivery_id,
-            method=rendered.method,
-            url=rendered.url,
-            body=rendered.body.decode("utf-8") if rendered.body is not None else None,
-            endpoint=endpoint_of(rendered.url),
-            now=now,
-        )
-    return len(waiting)
-
-
-async def deliver_direct(
-    connection: Connection,
+def direct_delivery(
     *,
     sid: str,
     number: str,
@@ -90,12 +72,12 @@ async def deliver_direct(
     url: str,
     body: bytes | None,
     now: datetime,
-) -> str:
-    """Queue a request to a URL that no profile owns (a number's webhook, a message's callback).
+) -> Delivery:
+    """A request to a URL that no profile owns (a number's webhook, a message's callback).
 
     It is signed with the number's webhook secret.
     """
-    delivery = Delivery(
+    return Delivery(
         id=new_delivery_id(),
         sid=sid,
         event_id=event_id,
@@ -112,5 +94,44 @@ async def deliver_direct(
         created_at=now,
         updated_at=now,
     )
-    await delivery_rows.insert_delivery(connection, delivery)
+
+
+async def deliver_to_profile(
+    connection: Connection,
+    *,
+    profile_id: str,
+    event_id: str,
+    subject_id: str,
+    values: dict[str, str],
+    now: datetime,
+) -> str | None:
+    """Queue one event for a profile; the delivery id, or None when the profile is gone."""
+    profile = await profile_rows.get_profile(connection, profile_id)
+    if profile is None:
+        return None
+    delivery = profile_delivery(
+        profile, event_id=event_id, subject_id=subject_id, values=values, now=now
+    )
+    await delivery_queue.insert_deliveries(connection, [delivery])
     return delivery.id
+
+
+async def rerender_waiting(connection: Connection, profile: CallbackProfile, now: datetime) -> int:
+    """Re-render a profile's unfinished and dead deliveries with its current template; how many."""
+    waiting = await delivery_rows.unfinished_for_profile(connection, profile.id)
+    requests = []
+    for delivery_id, subject_id, values in waiting:
+        rendered = render_for_profile(profile, values)
+        endpoint = endpoint_of(rendered.url)
+        requests.append(
+            {
+                "id": delivery_id,
+                "method": rendered.method,
+                "url": rendered.url,
+                "body": rendered.body.decode("utf-8") if rendered.body is not None else None,
+                "endpoint": endpoint,
+                "order_key": key_of(subject_id, endpoint, profile.id),
+            }
+        )
+    await delivery_rows.rewrite_requests(connection, requests, now)
+    return len(waiting)

@@ -41,9 +41,12 @@ class OperationsService:
             checks["storage"] = f"not writable: {type(exc).__name__}"
         return checks
 
-    async def readiness_report(self) -> tuple[bool, dict[str, Any]]:
-        """Whether the process is ready, and the body ``/readyz`` answers with."""
-        checks = await self.readiness()
+    async def readiness_report(
+        self, extra: dict[str, str] | None = None
+    ) -> tuple[bool, dict[str, Any]]:
+        """Whether the process is ready, and the body ``/readyz`` answers with; ``extra``
+        checks (``ok`` or why not) are added to this process's own."""
+        checks = {**await self.readiness(), **(extra or {})}
         ready = all(value == "ok" for value in checks.values())
         return ready, {"status": "ready" if ready else "not ready", "checks": checks}
 

@@ -15,7 +15,7 @@ from wagate.domain.callbacks import CallbackProfile, ProfileStatus, is_valid_tit
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.tenancy import PhoneNumber
 from wagate.services.fanout import rerender_waiting
-from wagate.store import Connection, Database, tenancy
+from wagate.store import Connection, Database, delivery_queue, tenancy
 from wagate.store import deliveries as delivery_rows
 from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
@@ -144,7 +144,7 @@ class ProfileService:
                 updated.status is ProfileStatus.ACTIVE
                 and current.status is not ProfileStatus.ACTIVE
             ):
-                await delivery_rows.announce(connection)
+                await delivery_queue.announce(connection)
         return updated
 
     async def delete(self, sid: str, profile_id: str) -> None:

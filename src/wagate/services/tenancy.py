@@ -9,9 +9,13 @@ from wagate.domain import errors
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.ids import api_key_matches, hash_api_key, new_api_key
 from wagate.domain.tenancy import ACCOUNT_TYPES, Account, ApiVersion, PhoneNumber, Waba
+from wagate.services.recent import RecentlyRead
 from wagate.store import Connection, Database, tenancy
 from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
+
+#: How long an account read to authenticate a request is reused for later ones.
+ACCOUNT_CACHE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +32,7 @@ class TenancyService:
     def __init__(self, database: Database, clock: Clock = utcnow) -> None:
         self._db = database
         self._clock = clock
+        self._accounts: RecentlyRead[str, Account] = RecentlyRead(ACCOUNT_CACHE_SECONDS)
 
     async def create_account(
         self,
@@ -120,9 +125,17 @@ class TenancyService:
         return phone
 
     async def authenticate(self, sid: str, api_key: str | None) -> Account:
-        """The account calling, or :class:`~wagate.domain.errors.AuthenticationFailed`."""
-        async with self._db.transaction() as connection:
-            account = await tenancy.get_account(connection, sid)
+        """The account calling, or :class:`~wagate.domain.errors.AuthenticationFailed`.
+
+        An account read is kept for :data:`ACCOUNT_CACHE_SECONDS`, so that a burst
+        of requests costs one read, not one per request.
+        """
+        account = self._accounts.get(sid)
+        if account is None:
+            async with self._db.transaction() as connection:
+                account = await tenancy.get_account(connection, sid)
+            if account is not None:
+                self._accounts.put(sid, account)
         if account is None or not api_key or not api_key_matches(api_key, account.api_key_hash):
             raise errors.AuthenticationFailed()
         return account

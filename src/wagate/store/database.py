@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from wagate import metrics
 from wagate.domain.errors import DatabaseUnavailable
 from wagate.store.queue import WAKE_FLAG
 
@@ -49,7 +50,8 @@ class Database:
             # closed after each use, a new server process and statement cache every time.
             options.update(pool_size=pool_size, max_overflow=0)
         self.engine: AsyncEngine = create_async_engine(url, **options)
-        self._wake_callbacks: list[Callable[[], None]] = []
+        self._wake_callbacks: list[Callable[[set[str]], None]] = []
+        _count_statements(self.engine)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
 
@@ -65,7 +67,7 @@ class Database:
         :class:`DatabaseUnavailable` when no connection can be had (the server
         is down or refuses) or the connection is lost on the way.
         """
-        wake = False
+        wake: set[str] = set()
         connection = self.engine.connect()
         try:
             await connection.start()
@@ -79,7 +81,7 @@ class Database:
                     try:
                         yield connection
                     finally:
-                        wake = bool(connection.info.pop(WAKE_FLAG, None))
+                        wake = connection.info.pop(WAKE_FLAG, None) or set()
             finally:
                 await asyncio.shield(connection.close())
         except (OperationalError, DBAPIError) as exc:
@@ -88,13 +90,14 @@ class Database:
             raise
         if wake:
             for callback in self._wake_callbacks:
-                callback()
+                callback(wake)
 
-    def on_jobs_enqueued(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` after any transaction of this process that enqueued jobs commits.
+    def on_work_added(self, callback: Callable[[set[str]], None]) -> None:
+        """Call ``callback`` with the wake-up channels (``jobs``, ``inbox``, ``deliveries``)
+        of any transaction of this process that added work, once it commits.
 
-        Other processes hear of their jobs through :class:`~wagate.store.notify.JobListener`
-        on PostgreSQL.
+        Other processes hear of it through :class:`~wagate.store.notify.JobListener`
+        on PostgreSQL (or a parent's wake-up pipe).
         """
         self._wake_callbacks.append(callback)
 
@@ -124,6 +127,12 @@ class Database:
     async def close(self) -> None:
         """Release every pooled connection."""
         await self.engine.dispose()
+
+
+def _count_statements(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _on_execute(*_args: Any) -> None:
+        metrics.DB_STATEMENTS.inc()
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

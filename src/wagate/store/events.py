@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,6 +41,47 @@ async def insert_event(
         )
     )
     return event_id
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to record, with the id its deliveries refer to."""
+
+    id: str
+    kind: str
+    sid: str
+    waba_id: str | None
+    subject_id: str
+    status: str
+    payload: Mapping[str, Any]
+
+
+def new_event_id() -> str:
+    """A fresh event id."""
+    return str(uuid.uuid4())
+
+
+async def insert_events(
+    connection: AsyncConnection, batch: Sequence[NewEvent], now: datetime
+) -> None:
+    """Record several events in one statement."""
+    if batch:
+        await connection.execute(
+            events.insert(),
+            [
+                {
+                    "id": event.id,
+                    "kind": event.kind,
+                    "sid": event.sid,
+                    "waba_id": event.waba_id,
+                    "subject_id": event.subject_id,
+                    "status": event.status,
+                    "payload": json.dumps(event.payload, separators=(",", ":")),
+                    "created_at": now,
+                }
+                for event in batch
+            ],
+        )
 
 
 async def events_for_subject(

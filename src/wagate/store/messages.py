@@ -1,21 +1,30 @@
-"""Messages, the statuses Meta reported for them, and Meta's webhooks as received."""
+"""Messages and the statuses Meta reported for them, read and written a batch at a time."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.messages import Billing, Message
 from wagate.domain.tenancy import PhoneNumber
-from wagate.store.tables import accounts, message_statuses, messages, meta_webhooks, numbers
+from wagate.store.tables import accounts, message_statuses, messages, numbers
+
+
+class MessageState:
+    """Where a message we send stands on our side (the ``state`` column)."""
+
+    SENDING = "sending"  # written ahead of the call to Meta
+    SENT = "sent"  # Meta accepted it; its wamid is recorded through the inbox
+    REJECTED = "rejected"  # Meta refused it; the customer was told so
 
 
 def _to_message(row: Any) -> Message:
@@ -43,119 +52,235 @@ def _to_message(row: Any) -> Message:
     )
 
 
-async def insert_message(connection: AsyncConnection, message: Message, now: datetime) -> None:
-    """Store a message Meta accepted."""
-    await connection.execute(
-        messages.insert().values(
-            id=message.id,
-            sid=message.sid,
-            waba_id=message.waba_id,
-            number=message.number,
-            phone_number_id=message.phone_number_id,
-            recipient=message.recipient,
-            wamid=message.wamid,
-            type=message.type,
-            template_id=message.template_id,
-            template_name=message.template_name,
-            template_components=json.dumps(message.template_components)
-            if message.template_components is not None
-            else None,
-            ref=message.ref,
-            ref1=message.ref1,
-            ref2=message.ref2,
-            callback_url=message.callback_url,
-            callback_profile_id=message.callback_profile_id,
-            tag_name=message.tag_name,
-            forwarded_rank=0,
-            created_at=now,
-            updated_at=now,
+def _message_row(message: Message, state: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "sid": message.sid,
+        "waba_id": message.waba_id,
+        "number": message.number,
+        "phone_number_id": message.phone_number_id,
+        "recipient": message.recipient,
+        "wamid": message.wamid,
+        "state": state,
+        "type": message.type,
+        "template_id": message.template_id,
+        "template_name": message.template_name,
+        "template_components": json.dumps(message.template_components)
+        if message.template_components is not None
+        else None,
+        "ref": message.ref,
+        "ref1": message.ref1,
+        "ref2": message.ref2,
+        "callback_url": message.callback_url,
+        "callback_profile_id": message.callback_profile_id,
+        "tag_name": message.tag_name,
+        "forwarded_rank": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def insert_messages(
+    connection: AsyncConnection, batch: Sequence[Message], now: datetime
+) -> None:
+    """Write messages ahead of their call to Meta (their wamid comes through the inbox)."""
+    if batch:
+        await connection.execute(
+            messages.insert(), [_message_row(m, MessageState.SENDING, now) for m in batch]
         )
-    )
+
+
+async def insert_message(connection: AsyncConnection, message: Message, now: datetime) -> None:
+    """Store a message Meta already accepted, wamid and all (imports and tests)."""
+    await connection.execute(messages.insert(), [_message_row(message, MessageState.SENT, now)])
+
+
+async def mark_rejected(connection: AsyncConnection, ids: Collection[str], now: datetime) -> None:
+    """Meta refused these messages: they will never have a wamid."""
+    if ids:
+        await connection.execute(
+            update(messages)
+            .where(messages.c.id.in_(list(ids)))
+            .values(state=MessageState.REJECTED, updated_at=now)
+        )
+
+
+async def assign_wamids(
+    connection: AsyncConnection, pairs: Sequence[tuple[str, str]], now: datetime
+) -> None:
+    """Record the wamid Meta gave each (message id, wamid)."""
+    if pairs:
+        await connection.execute(
+            update(messages)
+            .where(messages.c.id == bindparam("b_id"))
+            .values(wamid=bindparam("b_wamid"), state=MessageState.SENT, updated_at=now),
+            [{"b_id": message_id, "b_wamid": wamid} for message_id, wamid in pairs],
+        )
+
+
+async def by_wamid(connection: AsyncConnection, wamids: Collection[str]) -> dict[str, Message]:
+    """The messages Meta knows by these wamids, by wamid."""
+    if not wamids:
+        return {}
+    rows = await connection.execute(select(messages).where(messages.c.wamid.in_(list(wamids))))
+    return {row.wamid: _to_message(row) for row in rows}
 
 
 async def get_by_wamid(connection: AsyncConnection, wamid: str) -> Message | None:
     """The message Meta knows as ``wamid``, or None."""
-    row = (await connection.execute(select(messages).where(messages.c.wamid == wamid))).first()
-    return None if row is None else _to_message(row)
+    return (await by_wamid(connection, [wamid])).get(wamid)
 
 
-async def record_status(
-    connection: AsyncConnection,
-    *,
-    wamid: str,
-    status: str,
-    message_id: str | None,
-    payload: dict[str, Any],
-    now: datetime,
-) -> str | None:
-    """Record a (wamid, status) the first time it is seen; None for a repeat."""
-    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(message_statuses)
-        .values(
-            id=str(uuid.uuid4()),
-            wamid=wamid,
-            status=status,
-            message_id=message_id,
-            meta_timestamp=str(payload.get("timestamp", ""))[:32],
-            forwarded=False,
-            payload=json.dumps(payload, separators=(",", ":")),
-            created_at=now,
+async def forwarded_ranks(connection: AsyncConnection, ids: Collection[str]) -> dict[str, int]:
+    """The forwarded rank of each of these messages, by id."""
+    if not ids:
+        return {}
+    rows = await connection.execute(
+        select(messages.c.id, messages.c.forwarded_rank).where(messages.c.id.in_(list(ids)))
+    )
+    return {row.id: row.forwarded_rank for row in rows}
+
+
+async def set_forwarded_ranks(
+    connection: AsyncConnection, ranks: Mapping[str, int], now: datetime
+) -> None:
+    """Move messages' forwarded ranks to these values."""
+    if ranks:
+        await connection.execute(
+            update(messages)
+            .where(messages.c.id == bindparam("b_id"))
+            .values(forwarded_rank=bindparam("b_rank"), updated_at=now),
+            [{"b_id": message_id, "b_rank": rank} for message_id, rank in ranks.items()],
         )
-        .on_conflict_do_nothing(index_elements=["wamid", "status"])
-        .returning(message_statuses.c.id)
-    )
-    status_id: str | None = (await connection.execute(statement)).scalar_one_or_none()
-    return status_id
 
 
-async def advance(connection: AsyncConnection, message_id: str, rank: int, status_id: str) -> bool:
-    """Move the message's forwarded rank up to ``rank``; False when it was already there."""
-    result = await connection.execute(
-        update(messages)
-        .where(messages.c.id == message_id, messages.c.forwarded_rank < rank)
-        .values(forwarded_rank=rank)
+@dataclass(frozen=True, slots=True)
+class StoredStatus:
+    """A (wamid, status) already recorded; ``message_id`` is None while it is held."""
+
+    id: str
+    wamid: str
+    status: str
+    message_id: str | None
+    seq: int
+    payload: dict[str, Any]
+
+
+async def statuses_of(connection: AsyncConnection, wamids: Collection[str]) -> list[StoredStatus]:
+    """Every status recorded for these wamids, held ones included."""
+    if not wamids:
+        return []
+    rows = await connection.execute(
+        select(
+            message_statuses.c.id,
+            message_statuses.c.wamid,
+            message_statuses.c.status,
+            message_statuses.c.message_id,
+            message_statuses.c.seq,
+            message_statuses.c.payload,
+        ).where(message_statuses.c.wamid.in_(list(wamids)))
     )
-    if result.rowcount != 1:
-        return False
+    return [
+        StoredStatus(
+            row.id, row.wamid, row.status, row.message_id, row.seq or 0, json.loads(row.payload)
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class NewStatus:
+    """A status to record: its message (None while held), where it came in, and its fate."""
+
+    wamid: str
+    status: str
+    message_id: str | None
+    seq: int
+    outcome: str
+    forwarded: bool
+    payload: Mapping[str, Any]
+
+
+async def insert_statuses(
+    connection: AsyncConnection, batch: Sequence[NewStatus], now: datetime
+) -> None:
+    """Record statuses, each (wamid, status) once."""
+    if not batch:
+        return
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
     await connection.execute(
-        update(message_statuses).where(message_statuses.c.id == status_id).values(forwarded=True)
+        insert(message_statuses).on_conflict_do_nothing(index_elements=["wamid", "status"]),
+        [
+            {
+                "id": str(uuid.uuid4()),
+                "wamid": s.wamid,
+                "status": s.status,
+                "message_id": s.message_id,
+                "meta_timestamp": str(s.payload.get("timestamp", ""))[:32],
+                "forwarded": s.forwarded,
+                "outcome": s.outcome,
+                "seq": s.seq,
+                "payload": json.dumps(s.payload, separators=(",", ":")),
+                "created_at": now,
+            }
+            for s in batch
+        ],
     )
-    return True
+
+
+async def release_held(
+    connection: AsyncConnection, released: Sequence[tuple[str, str, str, bool]]
+) -> None:
+    """Attach held statuses to their message: (status row id, message id, outcome, forwarded)."""
+    if released:
+        await connection.execute(
+            update(message_statuses)
+            .where(message_statuses.c.id == bindparam("b_id"))
+            .values(
+                message_id=bindparam("b_message_id"),
+                outcome=bindparam("b_outcome"),
+                forwarded=bindparam("b_forwarded"),
+            ),
+            [
+                {"b_id": i, "b_message_id": m, "b_outcome": o, "b_forwarded": f}
+                for i, m, o, f in released
+            ],
+        )
 
 
 async def status_sequence(connection: AsyncConnection, wamid: str) -> list[str]:
-    """The statuses Meta reported for a message, in arrival order."""
+    """The statuses Meta reported for a message, in the order they were acknowledged."""
     rows = (
         await connection.execute(
             select(message_statuses.c.status)
             .where(message_statuses.c.wamid == wamid)
-            .order_by(message_statuses.c.created_at)
+            .order_by(message_statuses.c.seq, message_statuses.c.created_at)
         )
     ).all()
     return [row.status for row in rows]
 
 
-async def number_by_phone_number_id(
-    connection: AsyncConnection, phone_number_id: str
-) -> PhoneNumber | None:
-    """The business number Meta calls ``phone_number_id``, or None."""
-    row = (
-        await connection.execute(
-            select(numbers).where(numbers.c.phone_number_id == phone_number_id)
-        )
-    ).first()
-    if row is None:
-        return None
-    return PhoneNumber(
-        number=row.number,
-        sid=row.sid,
-        waba_id=row.waba_id,
-        phone_number_id=row.phone_number_id,
-        callback_profile_id=row.callback_profile_id,
-        webhook_url=row.webhook_url,
-        created_at=row.created_at,
+async def numbers_by_phone_number_id(
+    connection: AsyncConnection, phone_number_ids: Collection[str]
+) -> dict[str, PhoneNumber]:
+    """The business numbers Meta calls by these phone number ids, by that id."""
+    if not phone_number_ids:
+        return {}
+    rows = await connection.execute(
+        select(numbers).where(numbers.c.phone_number_id.in_(list(phone_number_ids)))
     )
+    return {
+        row.phone_number_id: PhoneNumber(
+            number=row.number,
+            sid=row.sid,
+            waba_id=row.waba_id,
+            phone_number_id=row.phone_number_id,
+            callback_profile_id=row.callback_profile_id,
+            webhook_url=row.webhook_url,
+            created_at=row.created_at,
+        )
+        for row in rows
+    }
 
 
 async def webhook_secrets_of(
@@ -177,16 +302,18 @@ async def set_webhook_secret(connection: AsyncConnection, number: str, secret: s
     )
 
 
-async def billing_of(connection: AsyncConnection, sid: str) -> Billing:
-    """The account's type and rate card."""
-    row = (
-        await connection.execute(
-            select(accounts.c.account_type, accounts.c.rate_card).where(accounts.c.sid == sid)
+async def billing_of(connection: AsyncConnection, sids: Collection[str]) -> dict[str, Billing]:
+    """Each account's type and rate card, by SID (postpaid with no prices when unknown)."""
+    found: dict[str, Billing] = {}
+    if sids:
+        rows = await connection.execute(
+            select(accounts.c.sid, accounts.c.account_type, accounts.c.rate_card).where(
+                accounts.c.sid.in_(list(sids))
+            )
         )
-    ).first()
-    if row is None:
-        return Billing(account_type="postpaid", rate_card={})
-    return Billing(account_type=row.account_type, rate_card=json.loads(row.rate_card or "{}"))
+        for row in rows:
+            found[row.sid] = Billing(row.account_type, json.loads(row.rate_card or "{}"))
+    return {sid: found.get(sid, Billing(account_type="postpaid", rate_card={})) for sid in sids}
 
 
 async def set_billing(
@@ -198,58 +325,3 @@ async def set_billing(
         .where(accounts.c.sid == sid)
         .values(account_type=account_type, rate_card=json.dumps(rate_card))
     )
-
-
-async def store_webhook(connection: AsyncConnection, body: str, now: datetime) -> str:
-    """Keep a Meta webhook exactly as received."""
-    webhook_id = str(uuid.uuid4())
-    await connection.execute(
-        meta_webhooks.insert().values(id=webhook_id, body=body, received_at=now)
-    )
-    return webhook_id
-
-
-async def store_webhooks(
-    connection: AsyncConnection, bodies: list[str], now: datetime
-) -> list[str]:
-    """Keep several Meta webhooks exactly as received, in one statement; their ids."""
-    ids = [str(uuid.uuid4()) for _ in bodies]
-    await connection.execute(
-        meta_webhooks.insert(),
-        [
-            {"id": webhook_id, "body": body, "received_at": now}
-            for webhook_id, body in zip(ids, bodies, strict=True)
-        ],
-    )
-    return ids
-
-
-async def get_webhook(connection: AsyncConnection, webhook_id: str) -> str | None:
-    """The raw body of a stored Meta webhook."""
-    value = (
-        await connection.execute(
-            select(meta_webhooks.c.body).where(meta_webhooks.c.id == webhook_id)
-        )
-    ).scalar_one_or_none()
-    return value
-
-
-async def mark_webhook(
-    connection: AsyncConnection, webhook_id: str, outcome: str, detail: str | None, now: datetime
-) -> None:
-    """Record what processing a webhook came to."""
-    await connection.execute(
-        update(meta_webhooks)
-        .where(meta_webhooks.c.id == webhook_id)
-        .values(processed_at=now, outcome=outcome, detail=detail)
-    )
-
-
-async def count_webhooks_by_outcome(connection: AsyncConnection) -> dict[str, int]:
-    """How many webhooks ended in each outcome (None: not processed yet)."""
-    rows = (
-        await connection.execute(
-            select(meta_webhooks.c.outcome, func.count()).group_by(meta_webhooks.c.outcome)
-        )
-    ).all()
-    return {str(row[0]): int(row[1]) for row in rows}

@@ -11,6 +11,7 @@ import asyncpg
 import structlog
 from sqlalchemy.engine import make_url
 
+from wagate.domain import wakeups
 from wagate.store.queue import NOTIFY_CHANNEL
 
 log = structlog.get_logger("wagate.store")
@@ -19,13 +20,14 @@ RECONNECT_DELAY_SECONDS = 1.0
 
 
 class JobListener:
-    """Calls ``on_notify`` for every job enqueued anywhere on the PostgreSQL database.
+    """Calls ``on_notify`` with the wake-up channel of any work added anywhere on the
+    PostgreSQL database (``jobs``, ``inbox``, ``deliveries``).
 
     Holds one connection of its own outside the pool, and reconnects after a
     loss; while it is down, workers still find their jobs by polling.
     """
 
-    def __init__(self, database_url: str, on_notify: Callable[[], None]) -> None:
+    def __init__(self, database_url: str, on_notify: Callable[[set[str]], None]) -> None:
         url = make_url(database_url).set(drivername="postgresql")
         self._dsn = url.render_as_string(hide_password=False)
         self._on_notify = on_notify
@@ -39,7 +41,7 @@ class JobListener:
                 lost = asyncio.Event()
                 connection.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await connection.add_listener(NOTIFY_CHANNEL, self._notified)
-                self._on_notify()  # anything enqueued while we were away
+                self._on_notify(set(wakeups.ALL))  # anything added while we were away
                 await _first_of(stop.wait(), lost.wait())
             except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
                 log.warning("jobs.listen.lost", error=str(exc))
@@ -51,8 +53,8 @@ class JobListener:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), RECONNECT_DELAY_SECONDS)
 
-    def _notified(self, *_args: object) -> None:
-        self._on_notify()
+    def _notified(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        self._on_notify({payload})
 
 
 async def _first_of(*waits: Any) -> None:

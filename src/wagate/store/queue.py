@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wagate.domain import wakeups
 from wagate.domain.jobs import Job, JobKind
-from wagate.store.tables import jobs
+from wagate.store.tables import deliveries, jobs
 
 NOTIFY_CHANNEL = "wagate_jobs"
 #: On a connection whose transaction queued work: the wake-ups it sent (NOTIFY
@@ -26,7 +27,8 @@ WAKE_FLAG = "wagate_wake_workers"
 
 
 async def wake_workers(connection: AsyncConnection, payload: str) -> None:
-    """Wake idle workers once this transaction commits: in this process, and through
+    """Wake the idle workers that take ``payload``'s work (a channel: ``jobs``, ``inbox``,
+    ``deliveries``) once this transaction commits: in this process, and through
     ``NOTIFY`` (once per payload and transaction) in others on PostgreSQL."""
     sent: set[str] = connection.info.setdefault(WAKE_FLAG, set())
     if connection.dialect.name == "postgresql" and payload not in sent:
@@ -66,7 +68,7 @@ async def enqueue_many(
             for job_id, subject_id in zip(job_ids, subject_ids, strict=True)
         ],
     )
-    await wake_workers(connection, kind.value)
+    await wake_workers(connection, wakeups.JOBS)
     return job_ids
 
 
@@ -145,11 +147,17 @@ async def release(connection: AsyncConnection, job: Job) -> None:
 
 
 async def release_all(connection: AsyncConnection) -> int:
-    """Release every lease: only for a single-process SQLite gateway at start-up."""
-    result = await connection.execute(
-        update(jobs).where(jobs.c.locked_by.is_not(None)).values(locked_by=None, locked_until=None)
-    )
-    return result.rowcount
+    """Release every lease of jobs and deliveries: only for the single worker of an
+    embedded SQLite gateway at start-up, where a lease still held is a crash's leftover."""
+    released = 0
+    for table in (jobs, deliveries):
+        result = await connection.execute(
+            update(table)
+            .where(table.c.locked_by.is_not(None))
+            .values(locked_by=None, locked_until=None)
+        )
+        released += result.rowcount
+    return released
 
 
 async def delete_for_subject(connection: AsyncConnection, subject_id: str) -> None:

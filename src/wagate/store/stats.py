@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.callbacks import DeliveryStatus
+from wagate.store import inbox as inbox_rows
 from wagate.store.tables import deliveries, jobs, uploads
 
 
@@ -23,7 +24,8 @@ async def state_counts(connection: AsyncConnection) -> dict[str, dict[str, float
         result[key] = {str(row[0]): float(row[1]) for row in rows}
     result["queue"]["deliver_callback"] = result["deliveries"].get(
         DeliveryStatus.PENDING.value, 0.0
-    )
+    ) + result["deliveries"].get(DeliveryStatus.QUEUED.value, 0.0)
+    result["queue"]["process_meta_webhook"] = float(await inbox_rows.pending_count(connection))
     return result
 
 
@@ -43,4 +45,7 @@ async def oldest_due_age(connection: AsyncConnection, now: datetime) -> float:
         ).scalar_one_or_none()
         if value is not None:
             oldest.append(value)
+    waiting = await inbox_rows.oldest_pending_at(connection)
+    if waiting is not None:
+        oldest.append(waiting)
     return max(0.0, (now - min(oldest)).total_seconds()) if oldest else 0.0

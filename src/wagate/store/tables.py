@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from wagate.store.types import UtcDateTime
@@ -165,6 +166,10 @@ deliveries = Table(
     # profile whose template changes can re-render the deliveries still waiting.
     Column("template_values", Text, nullable=True),
     Column("endpoint", String(255), nullable=False),
+    # Deliveries with one order key (a subject and an endpoint) go out one at a time,
+    # in ``seq`` order: the later ones are "queued" until the one before ends.
+    Column("order_key", String(400), nullable=False, server_default=""),
+    Column("seq", BigInteger, nullable=False, server_default="0"),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("trigger", String(16), nullable=False, server_default="scheduled"),
@@ -178,6 +183,7 @@ deliveries = Table(
     Column("delivered_at", UtcDateTime, nullable=True),
     Index("ix_deliveries_status_run_at", "status", "run_at"),
     Index("ix_deliveries_sid_created_at", "sid", "created_at"),
+    Index("ix_deliveries_order_key_seq", "order_key", "seq"),
 )
 
 delivery_attempts = Table(
@@ -209,7 +215,9 @@ messages = Table(
     Column("number", String(32), nullable=False),
     Column("phone_number_id", String(64), nullable=False),
     Column("recipient", String(32), nullable=False),
-    Column("wamid", String(255), nullable=False, unique=True),
+    # Written ahead of the call to Meta, so the wamid comes later (through the inbox).
+    Column("wamid", String(255), nullable=True, unique=True),
+    Column("state", String(16), nullable=False, server_default="sent"),
     Column("type", String(32), nullable=False),
     Column("template_id", String(64), nullable=True),
     Column("template_name", String(512), nullable=True),
@@ -236,19 +244,36 @@ message_statuses = Table(
     Column("message_id", String(64), nullable=True),
     Column("meta_timestamp", String(32), nullable=True),
     Column("forwarded", Boolean, nullable=False),
+    # forwarded, not_forwarded, or held (its message not recorded yet: message_id is NULL).
+    Column("outcome", String(16), nullable=True),
+    # The inbox position of the webhook that reported it: the order statuses apply in.
+    Column("seq", BigInteger, nullable=True),
     Column("payload", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("wamid", "status"),
 )
 
-# Meta's webhooks exactly as received, stored before they are acknowledged.
-meta_webhooks = Table(
-    "meta_webhooks",
+# The ordered stream the processor applies: Meta's webhooks exactly as received
+# (stored before they are acknowledged) and our records of sent messages' wamids.
+inbox = Table(
+    "inbox",
     metadata,
-    Column("id", String(36), primary_key=True),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("scope", String(64), nullable=True),
+    Column("item_count", Integer, nullable=False),
     Column("body", Text, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
     Column("processed_at", UtcDateTime, nullable=True),
     Column("outcome", String(32), nullable=True),
     Column("detail", Text, nullable=True),
+    Index(
+        "ix_inbox_pending",
+        "partition",
+        "seq",
+        postgresql_where=text("processed_at IS NULL"),
+        sqlite_where=text("processed_at IS NULL"),
+    ),
+    sqlite_autoincrement=True,
 )

@@ -1,12 +1,13 @@
-"""The worker: lanes, each claiming due work from its source and running it.
+"""The worker: lanes, each taking due work of its own kind and running it.
 
 A lane has its own concurrency, so a hundred slow transfers never delay an
-expiry, and a source of its own (the jobs table for some job kinds, the
-deliveries table for callbacks). Each running item's lease is renewed by a
-heartbeat; one whose lease was lost is cancelled here, because another worker
-owns it now. On stop, the lanes stop claiming, running items get a grace
-period, and what is still running is cancelled and released for another
-worker to take at once.
+expiry, and its own wake-up channel, so new work wakes only the lane that
+takes it. Item lanes (:class:`Lane`) claim jobs one slot at a time: each
+running item's lease is renewed by a heartbeat, and one whose lease was lost
+is cancelled here, because another worker owns it now. Other lanes run a loop
+of their own (:class:`RunningLane`: the inbox processor, the delivery lane).
+On stop, the lanes stop claiming, running items get a grace period, and what
+is still running is cancelled and released for another worker to take at once.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import contextlib
 import os
 import socket
 import uuid
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
 
+from wagate.domain import wakeups
 from wagate.domain.backoff import Backoff
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.errors import DatabaseUnavailable
@@ -57,11 +59,23 @@ class LaneSource(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Lane:
-    """A source of work and how many of its items may run at once."""
+    """A source of work, how many of its items may run at once, and what wakes it."""
 
     name: str
     source: LaneSource
     concurrency: int
+    channel: str = wakeups.JOBS
+
+
+class RunningLane(Protocol):
+    """A lane that runs its own loop until ``stopping`` is set, woken by ``wakeup``."""
+
+    name: str
+    channel: str
+
+    async def run(self, worker: str, stopping: asyncio.Event, wakeup: asyncio.Event) -> None:
+        """Take and run work until ``stopping``; then wind down within the grace period."""
+        ...
 
 
 class JobSource:
@@ -117,22 +131,28 @@ class Worker:
 
     def __init__(
         self,
-        lanes: Sequence[Lane],
+        lanes: Sequence[Lane | RunningLane],
         settings: WorkerSettings | None = None,
         clock: Clock = utcnow,
     ) -> None:
-        self._lanes = list(lanes)
+        self._lanes = [lane for lane in lanes if isinstance(lane, Lane)]
+        self._running_lanes = [lane for lane in lanes if not isinstance(lane, Lane)]
         self.settings = settings or WorkerSettings()
         self._clock = clock
         self.name = worker_name()
         self._stopping = asyncio.Event()
-        self._wakeups = {lane.name: asyncio.Event() for lane in self._lanes}
+        self._wakeups = {lane.name: asyncio.Event() for lane in lanes}
+        self._channels = {lane.name: lane.channel for lane in lanes}
         self._running: dict[str, tuple[Lane, Any, asyncio.Task[None]]] = {}
 
-    def wake(self) -> None:
-        """Tell idle lanes that new jobs may be due (thread-unsafe; call on the loop)."""
-        for event in self._wakeups.values():
-            event.set()
+    def wake(self, channels: Collection[str] | None = None) -> None:
+        """Tell the idle lanes of these channels (all when None) that work may be due.
+
+        Thread-unsafe: call it on the worker's loop.
+        """
+        for name, event in self._wakeups.items():
+            if channels is None or self._channels[name] in channels:
+                event.set()
 
     def stop(self) -> None:
         """Stop claiming; :meth:`run` returns once running jobs end or are released."""
@@ -141,8 +161,13 @@ class Worker:
 
     async def run(self) -> None:
         """Run every lane until :meth:`stop`, then wind down within the grace period."""
-        log.info("worker.started", worker=self.name, lanes=[lane.name for lane in self._lanes])
+        names = [lane.name for lane in self._lanes] + [lane.name for lane in self._running_lanes]
+        log.info("worker.started", worker=self.name, lanes=names)
         lanes = [asyncio.create_task(self._run_lane(lane)) for lane in self._lanes]
+        lanes += [
+            asyncio.create_task(lane.run(self.name, self._stopping, self._wakeups[lane.name]))
+            for lane in self._running_lanes
+        ]
         try:
             await asyncio.gather(*lanes)
         finally:

@@ -20,11 +20,11 @@ async def healthz() -> JSONResponse:
 @router.get("/readyz", include_in_schema=False)
 async def readyz(gateway: GatewayDep) -> JSONResponse:
     """200 when the database answers, the schema is current and storage is writable; else 503."""
-    ready, body = await gateway.operations.readiness_report()
+    ready, body = await gateway.readiness_report()
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", include_in_schema=False)
 async def prometheus_metrics(gateway: GatewayDep) -> Response:
     """Prometheus exposition of this process's counters and the stored state."""
-    return Response(await gateway.operations.metrics_exposition(), media_type=CONTENT_TYPE_LATEST)
+    return Response(await gateway.metrics_exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,150 @@
+"""The worker of ``wagate serve``, run as a child process of the API.
+
+Processing Meta's webhooks and sending callbacks must never compete with
+acknowledging webhooks for one event loop and one interpreter lock, so
+``wagate serve`` runs the API in its own process and the worker in a child
+(``wagate worker``), over the same database and storage. The API wakes the
+child through a pipe when it adds work (a new webhook, an upload, a replay),
+asks it for its readiness and counters through a Unix socket, restarts it if it
+dies, and stops it when the API stops. The child stops by itself when the pipe
+closes: a killed API leaves no orphan behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Collection
+from pathlib import Path
+
+import aiohttp
+import structlog
+
+from wagate.domain.backoff import Backoff
+
+log = structlog.get_logger("wagate")
+
+RESTART_BACKOFF = Backoff(base=1.0, cap=30.0, jitter=0.2)
+#: A child that ran this long before it died is restarted without waiting.
+STABLE_SECONDS = 60.0
+
+
+class WorkerProcess:
+    """Starts, wakes, asks and stops the ``wagate worker`` child of an API process."""
+
+    def __init__(self, *, grace_seconds: float) -> None:
+        self._grace = grace_seconds
+        self._directory = Path(tempfile.mkdtemp(prefix="wagate-worker-"))
+        self.socket_path = self._directory / "status.sock"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._wake_fd: int | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        """Start the child, and restart it whenever it dies until :meth:`stop`."""
+        self._spawn()
+        self._supervisor = asyncio.create_task(self._supervise())
+
+    def _spawn(self) -> None:
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(write_fd, False)
+        command = [
+            sys.executable, "-m", "wagate", "worker",
+            "--status-socket", str(self.socket_path), "--wake-fd", str(read_fd),
+        ]  # fmt: skip
+        try:
+            self._process = subprocess.Popen(command, pass_fds=(read_fd,))  # noqa: S603
+        finally:
+            os.close(read_fd)
+        if self._wake_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._wake_fd)
+        self._wake_fd = write_fd
+        log.info("worker.child_started", pid=self._process.pid)
+
+    async def _supervise(self) -> None:
+        failures = 0
+        while not self._stopping:
+            process = self._process
+            assert process is not None
+            started = asyncio.get_running_loop().time()
+            code = await asyncio.to_thread(process.wait)
+            if self._stopping:
+                return
+            ran = asyncio.get_running_loop().time() - started
+            failures = 1 if ran > STABLE_SECONDS else failures + 1
+            delay = RESTART_BACKOFF(failures)
+            log.error("worker.child_exited", pid=process.pid, code=code, restart_in=round(delay, 1))
+            await asyncio.sleep(delay)
+            if not self._stopping:
+                self._spawn()
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id, while it runs."""
+        return self._process.pid if self._process is not None else None
+
+    def wake(self, channels: Collection[str]) -> None:
+        """Tell the child that work was added on these channels (never blocks)."""
+        if self._wake_fd is None:
+            return
+        with contextlib.suppress(BlockingIOError, BrokenPipeError, OSError):
+            os.write(self._wake_fd, ("\n".join(sorted(channels)) + "\n").encode())
+
+    async def _get(self, path: str) -> tuple[int, bytes] | None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.UnixConnector(path=str(self.socket_path)),
+                timeout=aiohttp.ClientTimeout(total=5),
+            )
+        try:
+            async with self._session.get(f"http://worker{path}") as response:
+                return response.status, await response.read()
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            return None
+
+    async def metrics(self) -> bytes | None:
+        """The child's own counters (no stored-state gauges), or None when it does not answer."""
+        answer = await self._get("/metrics?counters_only=1")
+        return answer[1] if answer is not None and answer[0] == 200 else None
+
+    async def readiness(self) -> str:
+        """``ok`` when the child answers ready, else why not."""
+        answer = await self._get("/readyz")
+        if answer is None:
+            return "not answering"
+        return (
+            "ok" if answer[0] == 200 else f"not ready: {answer[1][:200].decode(errors='replace')}"
+        )
+
+    async def stop(self) -> None:
+        """Stop the child (SIGTERM, its grace period, then SIGKILL) and wait for it."""
+        self._stopping = True
+        if self._wake_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._wake_fd)
+            self._wake_fd = None
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(process.wait, self._grace + 10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                await asyncio.to_thread(process.wait)
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        if self._session is not None:
+            await self._session.close()
+        with contextlib.suppress(OSError):
+            self.socket_path.unlink(missing_ok=True)
+            self._directory.rmdir()

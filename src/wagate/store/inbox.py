@@ -1,0 +1,182 @@
+"""The inbox table: appended by group commit, claimed by partition in batches, marked done.
+
+On PostgreSQL a processor owns a partition for the length of its transaction
+through an advisory transaction lock, so any number of processes may process
+the inbox at once, each partition by one of them, in ``seq`` order; a killed
+processor's transaction rolls back and its lock goes with its connection, so
+the entries are taken again at once, in the same order. SQLite has a single
+writer and one worker process, which takes the oldest entries of every
+partition together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement
+
+from wagate.domain import wakeups
+from wagate.domain.inbox import InboxEntry, InboxKind
+from wagate.store.queue import wake_workers
+from wagate.store.tables import inbox
+
+#: First key of the advisory locks that give a processor a partition ("wa").
+_LOCK_CLASS = 0x7761
+#: Pending partitions a processor tries, oldest first, before it gives up for now.
+_PARTITIONS_TRIED = 16
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """A claimed inbox entry."""
+
+    seq: int
+    kind: InboxKind
+    partition: int
+    scope: str | None
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedMark:
+    """What processing an entry came to."""
+
+    seq: int
+    outcome: str
+    detail: str | None
+
+
+async def append(
+    connection: AsyncConnection, entries: Sequence[InboxEntry], now: datetime
+) -> list[int]:
+    """Store entries, numbered in the order given; their ``seq``. Processors wake on commit."""
+    if not entries:
+        return []
+    result = await connection.execute(
+        inbox.insert().returning(inbox.c.seq, sort_by_parameter_order=True),
+        [
+            {
+                "kind": entry.kind.value,
+                "partition": entry.partition,
+                "scope": entry.scope,
+                "item_count": entry.items,
+                "body": entry.body,
+                "received_at": now,
+            }
+            for entry in entries
+        ],
+    )
+    seqs = list(result.scalars())
+    await wake_workers(connection, wakeups.INBOX)
+    return seqs
+
+
+async def claim_batch(
+    connection: AsyncConnection, *, max_items: int, max_entries: int
+) -> list[InboxItem]:
+    """The oldest unprocessed entries of a partition this transaction now owns (PostgreSQL)
+    or of all partitions (SQLite), up to about ``max_items`` statuses and messages.
+
+    At least one entry is taken when any is due, however large. Empty when
+    nothing is pending, or every pending partition is another processor's.
+    """
+    pending = inbox.c.processed_at.is_(None)
+    condition: ColumnElement[bool] = pending
+    if connection.dialect.name == "postgresql":
+        partition = await _lock_a_pending_partition(connection)
+        if partition is None:
+            return []
+        condition = pending & (inbox.c.partition == partition)
+    sizes = (
+        await connection.execute(
+            select(inbox.c.seq, inbox.c.item_count)
+            .where(condition)
+            .order_by(inbox.c.seq)
+            .limit(max_entries)
+        )
+    ).all()
+    chosen: list[int] = []
+    total = 0
+    for row in sizes:
+        if chosen and total + row.item_count > max_items:
+            break
+        chosen.append(row.seq)
+        total += row.item_count
+    if not chosen:
+        return []
+    rows = await connection.execute(
+        select(inbox.c.seq, inbox.c.kind, inbox.c.partition, inbox.c.scope, inbox.c.body)
+        .where(inbox.c.seq.in_(chosen))
+        .order_by(inbox.c.seq)
+    )
+    return [
+        InboxItem(row.seq, InboxKind(row.kind), row.partition, row.scope, row.body) for row in rows
+    ]
+
+
+async def _lock_a_pending_partition(connection: AsyncConnection) -> int | None:
+    oldest_first = (
+        select(inbox.c.partition)
+        .where(inbox.c.processed_at.is_(None))
+        .group_by(inbox.c.partition)
+        .order_by(func.min(inbox.c.seq))
+        .limit(_PARTITIONS_TRIED)
+    )
+    for partition in (await connection.execute(oldest_first)).scalars():
+        locked = await connection.execute(
+            text("SELECT pg_try_advisory_xact_lock(:class_id, :partition)"),
+            {"class_id": _LOCK_CLASS, "partition": partition},
+        )
+        if locked.scalar_one():
+            return int(partition)
+    return None
+
+
+async def mark_processed(
+    connection: AsyncConnection, marks: Sequence[ProcessedMark], now: datetime
+) -> None:
+    """Record what each processed entry came to; they are not claimed again."""
+    if not marks:
+        return
+    await connection.execute(
+        update(inbox)
+        .where(inbox.c.seq == bindparam("b_seq"))
+        .values(processed_at=now, outcome=bindparam("b_outcome"), detail=bindparam("b_detail")),
+        [{"b_seq": m.seq, "b_outcome": m.outcome, "b_detail": m.detail} for m in marks],
+    )
+
+
+async def pending_count(connection: AsyncConnection) -> int:
+    """How many entries wait to be processed."""
+    value = (
+        await connection.execute(
+            select(func.count()).select_from(inbox).where(inbox.c.processed_at.is_(None))
+        )
+    ).scalar_one()
+    return int(value)
+
+
+async def oldest_pending_at(connection: AsyncConnection) -> datetime | None:
+    """When the oldest entry still waiting was stored."""
+    value: datetime | None = (
+        await connection.execute(
+            select(func.min(inbox.c.received_at)).where(inbox.c.processed_at.is_(None))
+        )
+    ).scalar_one_or_none()
+    return value
+
+
+async def count_by_outcome(connection: AsyncConnection, kind: InboxKind) -> dict[str, int]:
+    """How many entries of ``kind`` ended in each outcome (``None``: not processed yet)."""
+    rows = (
+        await connection.execute(
+            select(inbox.c.outcome, func.count())
+            .where(inbox.c.kind == kind.value)
+            .group_by(inbox.c.outcome)
+        )
+    ).all()
+    return {str(row[0]): int(row[1]) for row in rows}

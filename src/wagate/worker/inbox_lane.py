@@ -1,0 +1,61 @@
+"""The inbox lane: processes the inbox a batch at a time, as long as there is any.
+
+Each loop processes one partition's batch per transaction; several loops (and
+several processes, on PostgreSQL) take different partitions. A batch holds no
+lease: it is one transaction, so a loop stopped or killed mid-batch leaves its
+entries to be taken again, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from wagate.domain import wakeups
+from wagate.domain.backoff import Backoff
+from wagate.domain.errors import DatabaseUnavailable
+from wagate.services.inbox_processing import InboxProcessor
+from wagate.worker.waits import first_of, sleep_unless
+
+log = structlog.get_logger("wagate.worker")
+
+FAILURE_BACKOFF = Backoff(base=0.5, cap=30.0, jitter=0.2)
+
+
+class InboxLane:
+    """A :class:`~wagate.worker.runner.RunningLane` over the inbox."""
+
+    name = "inbox"
+    channel = wakeups.INBOX
+
+    def __init__(
+        self, processor: InboxProcessor, *, concurrency: int, poll_interval: float
+    ) -> None:
+        self._processor = processor
+        self._concurrency = concurrency
+        self._poll_interval = poll_interval
+
+    async def run(self, worker: str, stopping: asyncio.Event, wakeup: asyncio.Event) -> None:
+        """Process until ``stopping``; a batch under way is finished first."""
+        await asyncio.gather(*(self._loop(stopping, wakeup) for _ in range(self._concurrency)))
+
+    async def _loop(self, stopping: asyncio.Event, wakeup: asyncio.Event) -> None:
+        failures = 0
+        while not stopping.is_set():
+            wakeup.clear()
+            try:
+                processed = await self._processor.process_batch()
+                failures = 0
+            except DatabaseUnavailable as exc:
+                failures += 1
+                log.warning("inbox.batch_failed", error=str(exc))
+                await sleep_unless(stopping, FAILURE_BACKOFF(failures))
+                continue
+            except Exception:
+                failures += 1
+                log.exception("inbox.batch_failed")
+                await sleep_unless(stopping, FAILURE_BACKOFF(failures))
+                continue
+            if processed == 0:
+                await first_of(stopping, wakeup, within=self._poll_interval)
