@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from wagate.api import envelope, platform
 from wagate.api.gateway import Gateway
+from wagate.api.meta_ingress import MetaIngress
 from wagate.api.request_log import RequestLogMiddleware
 from wagate.api.routes import (
     callback_profiles,
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
 
     app = FastAPI(title="wagate", version="0.1.0", lifespan=lifespan, docs_url=None)
     app.add_middleware(RequestLogMiddleware)
+    # Outermost: Meta's webhooks are answered before the rest of the stack is entered.
+    app.add_middleware(MetaIngress, ingress=lambda: app.state.gateway.ingress)
     app.include_router(health.router)
     app.include_router(resumable_media.router)
     app.include_router(media.router)

@@ -11,17 +11,19 @@ from wagate.services.tenancy import TenancyService
 from wagate.services.uploads import UploadService
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:
     gateway: Gateway = request.app.state.gateway
     return gateway
 
 
-def get_tenancy(request: Request) -> TenancyService:
-    return get_gateway(request).tenancy
+async def get_tenancy(request: Request) -> TenancyService:
+    gateway: Gateway = request.app.state.gateway
+    return gateway.tenancy
 
 
-def get_uploads(request: Request) -> UploadService:
-    return get_gateway(request).uploads
+async def get_uploads(request: Request) -> UploadService:
+    gateway: Gateway = request.app.state.gateway
+    return gateway.uploads
 
 
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]

@@ -25,6 +25,8 @@ from wagate.store.delivery_queue import Outcome
 log = structlog.get_logger("wagate.delivery")
 
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+#: How long recording an attempt waits for others to share its transaction.
+RECORD_LINGER_SECONDS = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +61,11 @@ class DeliveryRunner:
         self._sender = sender
         self.policy = policy
         self._clock = clock
-        # Attempts that end together are recorded in one transaction, set-based.
-        self._recording: GroupCommit[Outcome, None] = GroupCommit(self._record_outcomes)
+        # Attempts that end together are recorded in one transaction, set-based; the writer
+        # waits a moment for more, since attempts end one by one.
+        self._recording: GroupCommit[Outcome, None] = GroupCommit(
+            self._record_outcomes, linger=RECORD_LINGER_SECONDS
+        )
 
     async def close(self) -> None:
         """Wait for the attempts being recorded."""
@@ -119,6 +124,15 @@ class DeliveryRunner:
         None when the delivery's profile was deleted meanwhile (its deliveries
         were cancelled with it) and nothing was sent.
         """
+        outcome = await self.send(claimed)
+        if outcome is None:
+            return None
+        await self.record(outcome)
+        return outcome.status
+
+    async def send(self, claimed: ClaimedDelivery) -> Outcome | None:
+        """Make one attempt; what it came to, not recorded yet (None: nothing to send, the
+        delivery's profile was deleted meanwhile and its deliveries cancelled with it)."""
         delivery, signing = claimed.delivery, claimed.signing
         if delivery.profile_id and signing.profile is None:
             return None
@@ -128,7 +142,6 @@ class DeliveryRunner:
         result = await self._sender.send(request.method, request.url, request.headers, request.body)
         attempt, status = self._outcome(delivery, result, redact(request.headers, signing.profile))
         metrics.DELIVERY_ATTEMPTS.labels(_OUTCOME_LABELS.get(status, "retry")).inc()
-        await self._recording.submit(Outcome(delivery, attempt, status))
         log.info(
             "delivery.attempt",
             delivery_id=delivery.id,
@@ -139,7 +152,11 @@ class DeliveryRunner:
             error=result.error_class,
             ms=result.duration_ms,
         )
-        return status
+        return Outcome(delivery, attempt, status)
+
+    async def record(self, outcome: Outcome) -> None:
+        """Record an attempt with its delivery's next state, with whatever else ended meanwhile."""
+        await self._recording.submit(outcome)
 
     def _outcome(
         self, delivery: Delivery, result: SendResult, headers: dict[str, str]

@@ -23,8 +23,13 @@ class GroupCommit(Generic[Item, Result]):
     """Batches items for ``write``, which stores a list in one transaction and returns
     one result per item, in order."""
 
-    def __init__(self, write: Callable[[list[Item]], Awaitable[list[Result]]]) -> None:
+    def __init__(
+        self, write: Callable[[list[Item]], Awaitable[list[Result]]], *, linger: float = 0.0
+    ) -> None:
+        """``linger``: how long the writer waits, once woken, for more items to join the
+        first (0: it writes at once what is there)."""
         self._write = write
+        self._linger = linger
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -37,6 +42,8 @@ class GroupCommit(Generic[Item, Result]):
         return await asyncio.shield(future)
 
     async def _drain(self) -> None:
+        if self._linger:
+            await asyncio.sleep(self._linger)
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:

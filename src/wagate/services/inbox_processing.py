@@ -56,8 +56,9 @@ from wagate.store.inbox import InboxItem, ProcessedMark
 
 log = structlog.get_logger("wagate.ingress")
 
-#: Statuses and messages one batch takes at most (one entry more when it is alone).
-BATCH_ITEMS = 1000
+#: Statuses and messages one batch takes at most (one entry more when it is alone). A batch
+#: is CPU work on the worker's event loop: bigger ones would hold up its sends.
+BATCH_ITEMS = 250
 #: Entries one batch looks at.
 BATCH_ENTRIES = 512
 
@@ -140,8 +141,9 @@ class InboxProcessor:
             inbound_rows = _inbound(entries, phones, messages, stored, writes, now)
             await message_rows.insert_statuses(connection, inbound_rows, now)
             await event_rows.insert_events(connection, writes.events, now)
-            await delivery_queue.insert_deliveries(connection, writes.deliveries)
             await inbox_rows.mark_processed(connection, [_mark(e, phones) for e in entries], now)
+            # Last: it locks the unfinished deliveries of the same messages until the commit.
+            await delivery_queue.insert_deliveries(connection, writes.deliveries)
         _log_batch(entries, len(writes.deliveries))
         return len(items)
 

@@ -28,6 +28,27 @@ def signature_matches(app_secret: str, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected, header[len("sha256=") :].strip().lower())
 
 
+class SignatureCheck:
+    """``X-Hub-Signature-256`` checked as the body streams in, without keeping a copy."""
+
+    def __init__(self, app_secret: str) -> None:
+        self._mac = hmac.new(app_secret.encode(), digestmod=hashlib.sha256)
+
+    def update(self, chunk: bytes) -> None:
+        """Add the next part of the body."""
+        self._mac.update(chunk)
+
+    def matches(self, header: str | None) -> bool:
+        """Whether ``header`` is ``sha256=`` the HMAC of the whole body, in constant time."""
+        if not header or not header.startswith("sha256="):
+            metrics.META_WEBHOOKS.labels("rejected").inc()
+            return False
+        good = hmac.compare_digest(self._mac.hexdigest(), header[len("sha256=") :].strip().lower())
+        if not good:
+            metrics.META_WEBHOOKS.labels("rejected").inc()
+        return good
+
+
 class IngressService:
     """Receives Meta's webhooks."""
 
@@ -38,7 +59,7 @@ class IngressService:
         self._app_secret = app_secret
         self._verify_token = verify_token
         self._clock = clock
-        self._storing: GroupCommit[list[InboxEntry], int] = GroupCommit(self._store)
+        self._storing: GroupCommit[list[InboxEntry], None] = GroupCommit(self._store)
 
     def verify_subscription(
         self, mode: str | None, token: str | None, challenge: str | None
@@ -53,36 +74,34 @@ class IngressService:
             raise errors.Forbidden("webhook verification refused")
         return challenge
 
+    def signature_check(self) -> SignatureCheck:
+        """A check of ``X-Hub-Signature-256`` to feed the body to as it arrives."""
+        return SignatureCheck(self._app_secret)
+
     def check_signature(self, body: bytes, signature: str | None) -> None:
         """:class:`SignatureInvalid` unless ``X-Hub-Signature-256`` signs ``body``."""
         if not signature_matches(self._app_secret, body, signature):
             metrics.META_WEBHOOKS.labels("rejected").inc()
             raise errors.SignatureInvalid("X-Hub-Signature-256 does not match the body")
 
-    async def receive(self, body: bytes, signature: str | None) -> int:
-        """Check the signature and store the webhook in the inbox; its position there."""
+    async def receive(self, body: bytes, signature: str | None) -> None:
+        """Check the signature and store the webhook in the inbox, durably."""
         self.check_signature(body, signature)
-        return await self.store(body)
+        await self.store(body)
 
-    async def store(self, body: bytes) -> int:
-        """Store a verified webhook, durably, with whatever else arrived meanwhile; its position."""
+    async def store(self, body: bytes) -> None:
+        """Store a verified webhook, durably, with whatever else arrived meanwhile."""
         entries = webhook_entries(body.decode("utf-8", errors="replace"))
-        seq = await self._storing.submit(entries)
+        await self._storing.submit(entries)
         metrics.META_WEBHOOKS.labels("stored").inc()
-        return seq
 
-    async def _store(self, webhooks: list[list[InboxEntry]]) -> list[int]:
-        """Store webhooks' entries in one transaction; the first position of each."""
+    async def _store(self, webhooks: list[list[InboxEntry]]) -> list[None]:
+        """Store webhooks' entries in one transaction."""
         async with self._db.transaction() as connection:
-            seqs = await inbox_rows.append(
+            await inbox_rows.append(
                 connection, [entry for entries in webhooks for entry in entries], self._clock()
             )
-        firsts: list[int] = []
-        position = 0
-        for entries in webhooks:
-            firsts.append(seqs[position])
-            position += len(entries)
-        return firsts
+        return [None] * len(webhooks)
 
     async def close(self) -> None:
         """Finish storing what was received."""

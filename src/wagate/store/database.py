@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from wagate import metrics
 from wagate.domain.errors import DatabaseUnavailable
 from wagate.store.queue import WAKE_FLAG
+from wagate.store.writer_turns import WriterTurns
 
 # Any number of processes may start on a fresh PostgreSQL database at once;
 # this lock makes them migrate one after the other.
@@ -41,8 +43,6 @@ class Database:
         options: dict[str, Any] = {"echo": echo, "pool_pre_ping": self.dialect != "sqlite"}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                from pathlib import Path
-
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             options.update(pool_size=1, max_overflow=0, pool_timeout=60)
         else:
@@ -51,9 +51,12 @@ class Database:
             options.update(pool_size=pool_size, max_overflow=0)
         self.engine: AsyncEngine = create_async_engine(url, **options)
         self._wake_callbacks: list[Callable[[set[str]], None]] = []
+        self._writer_turns: WriterTurns | None = None
         _count_statements(self.engine)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
+            if parsed.database and parsed.database != ":memory:":
+                self._writer_turns = WriterTurns(Path(parsed.database))
 
     @property
     def is_sqlite(self) -> bool:
@@ -77,7 +80,7 @@ class Database:
             raise DatabaseUnavailable(f"cannot connect: {exc.orig!r}") from exc
         try:
             try:
-                async with connection.begin():
+                async with self._turn(), connection.begin():
                     try:
                         yield connection
                     finally:
@@ -91,6 +94,10 @@ class Database:
         if wake:
             for callback in self._wake_callbacks:
                 callback(wake)
+
+    def _turn(self) -> AbstractAsyncContextManager[None]:
+        """On a SQLite file, this process's turn to write (see :mod:`.writer_turns`)."""
+        return self._writer_turns.turn() if self._writer_turns is not None else nullcontext()
 
     def on_work_added(self, callback: Callable[[set[str]], None]) -> None:
         """Call ``callback`` with the wake-up channels (``jobs``, ``inbox``, ``deliveries``)
@@ -127,6 +134,9 @@ class Database:
     async def close(self) -> None:
         """Release every pooled connection."""
         await self.engine.dispose()
+        if self._writer_turns is not None:
+            self._writer_turns.close()
+            self._writer_turns = None
 
 
 def _count_statements(engine: AsyncEngine) -> None:

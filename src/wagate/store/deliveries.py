@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.callbacks import Attempt, AttemptTrigger, Delivery, DeliveryStatus
-from wagate.store.delivery_queue import announce, promote_successors
+from wagate.store.delivery_queue import announce, claim_heads, drop_heads
 from wagate.store.delivery_rows import to_attempt, to_delivery
 from wagate.store.tables import deliveries, delivery_attempts
 
@@ -112,8 +112,7 @@ async def recover(
     """Send again every failed or dead delivery of a profile created since ``since``; how many.
 
     They keep their order: per order key the earliest is due now, the others
-    are queued behind it (all of them, when the key has an unfinished delivery
-    that is not being recovered).
+    are queued behind it (all of them, when the key has a head already).
     """
     condition = _failed_since(profile_id, since)
     rows = (
@@ -125,24 +124,10 @@ async def recover(
     ).all()
     if not rows or dry_run:
         return len(rows)
-    chosen = {row.id for row in rows}
-    busy = {
-        row.order_key
-        for row in await connection.execute(
-            select(deliveries.c.id, deliveries.c.order_key)
-            .where(
-                deliveries.c.order_key.in_({row.order_key for row in rows}),
-                deliveries.c.status.in_(_ACTIVE),
-            )
-            .with_for_update()
-        )
-        if row.id not in chosen
-    }
-    changes: list[dict[str, Any]] = []
+    candidates: dict[str, str] = {}
     for row in rows:
-        status = DeliveryStatus.QUEUED if row.order_key in busy else DeliveryStatus.PENDING
-        busy.add(row.order_key)
-        changes.append({"b_id": row.id, "b_status": status.value})
+        candidates.setdefault(row.order_key, row.id)
+    heads = await claim_heads(connection, candidates)
     await connection.execute(
         update(deliveries)
         .where(deliveries.c.id == bindparam("b_id"))
@@ -154,8 +139,17 @@ async def recover(
             trigger=AttemptTrigger.MANUAL.value,
             updated_at=now,
         ),
-        changes,
-    )
+        [
+            {
+                "b_id": row.id,
+                "b_status": (
+                    DeliveryStatus.PENDING if heads.get(row.order_key) == row.id
+                    else DeliveryStatus.QUEUED
+                ).value,
+            }
+            for row in rows
+        ],
+    )  # fmt: skip
     await announce(connection)
     return len(rows)
 
@@ -210,7 +204,7 @@ async def rewrite_requests(
 
 
 async def cancel_for_profile(connection: AsyncConnection, profile_id: str, now: datetime) -> None:
-    """Cancel the unfinished deliveries of a deleted profile, and let what waited behind them go."""
+    """Cancel the unfinished deliveries of a deleted profile (its keys are its own)."""
     keys = set(
         (
             await connection.execute(
@@ -221,7 +215,7 @@ async def cancel_for_profile(connection: AsyncConnection, profile_id: str, now: 
             )
         ).scalars()
     )
-    await promote_successors(connection, keys, now)
+    await drop_heads(connection, keys)
 
 
 async def delete_for_subject(connection: AsyncConnection, subject_id: str) -> None:

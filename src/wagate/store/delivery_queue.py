@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, exists, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
@@ -32,15 +34,59 @@ from wagate.domain.callbacks import (
     ProfileStatus,
     order_key,
 )
-from wagate.store.delivery_rows import to_delivery
+from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.queue import wake_workers
-from wagate.store.tables import callback_profiles, deliveries, delivery_attempts
+from wagate.store.tables import (
+    callback_profiles,
+    deliveries,
+    delivery_attempts,
+    delivery_heads,
+)
 
 _ACTIVE = (DeliveryStatus.PENDING.value, DeliveryStatus.QUEUED.value)
 _FINISHED = (DeliveryStatus.SUCCEEDED, DeliveryStatus.DEAD)
 # How many due deliveries, in run_at order, a claim looks at per slot it fills.
 _CANDIDATES_PER_SLOT = 4
 _last_seq = 0
+_DELIVERY_COLUMNS = [
+    "id", "sid", "event_id", "subject_id", "profile_id", "number", "method", "url", "body",
+    "template_values", "endpoint", "order_key", "seq", "status", "attempts", "run_at",
+    "created_at", "updated_at",
+]  # fmt: skip
+_INSERT_DELIVERIES = BulkInsert(deliveries, _DELIVERY_COLUMNS)
+_INSERT_ATTEMPTS = BulkInsert(
+    delivery_attempts,
+    [
+        "id", "delivery_id", "number", "trigger", "method", "url", "request_headers",
+        "response_status", "response_body", "duration_ms", "error_class", "error",
+        "next_attempt_at", "created_at",
+    ],
+)  # fmt: skip
+_DROP_HEAD = delete(delivery_heads).where(
+    delivery_heads.c.order_key == bindparam("b_key"),
+    delivery_heads.c.delivery_id == bindparam("b_id"),
+)
+_RECORD_OUTCOME = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        attempts=deliveries.c.attempts + 1,
+        locked_by=None,
+        locked_until=None,
+        trigger=AttemptTrigger.SCHEDULED.value,
+        last_response_status=bindparam("b_response_status"),
+        last_error=bindparam("b_error"),
+        updated_at=bindparam("b_now"),
+        run_at=func.coalesce(
+            bindparam("b_run_at", type_=deliveries.c.run_at.type), deliveries.c.run_at
+        ),
+        delivered_at=func.coalesce(
+            bindparam("b_delivered_at", type_=deliveries.c.delivered_at.type),
+            deliveries.c.delivered_at,
+        ),
+    )
+)
 
 
 def next_seq() -> int:
@@ -58,28 +104,45 @@ async def announce(connection: AsyncConnection) -> None:
 async def insert_deliveries(connection: AsyncConnection, batch: Sequence[Delivery]) -> None:
     """Add deliveries in the caller's transaction (the one that wrote their events).
 
-    Each is queued behind any unfinished delivery of its order key, earlier
-    ones of the same batch included; the others are pending. The unfinished
-    rows of those keys are locked, so that an outcome recorded at the same time
-    either sees the new rows and promotes them, or is seen as finished here.
+    The first of the batch for an order key that has no head becomes its head
+    (pending); every other one is queued behind it.
     """
     if not batch:
         return
-    keys = {order_key(d) for d in batch}
-    busy_rows = await connection.execute(
-        select(deliveries.c.order_key)
-        .where(deliveries.c.order_key.in_(list(keys)), deliveries.c.status.in_(_ACTIVE))
-        .with_for_update()
-    )
-    busy = {row.order_key for row in busy_rows}
-    rows: list[dict[str, Any]] = []
+    candidates: dict[str, str] = {}
     for delivery in batch:
-        key = order_key(delivery)
-        status = DeliveryStatus.QUEUED if key in busy else DeliveryStatus.PENDING
-        busy.add(key)
-        rows.append(_row(delivery, key, status))
-    await connection.execute(deliveries.insert(), rows)
+        candidates.setdefault(order_key(delivery), delivery.id)
+    heads = await claim_heads(connection, candidates)
+    rows = [
+        _row(
+            delivery,
+            key := order_key(delivery),
+            DeliveryStatus.PENDING if heads.get(key) == delivery.id else DeliveryStatus.QUEUED,
+        )
+        for delivery in batch
+    ]
+    await execute_many(connection, _INSERT_DELIVERIES, rows)
     await announce(connection)
+
+
+async def claim_heads(connection: AsyncConnection, candidates: Mapping[str, str]) -> dict[str, str]:
+    """Make each candidate its key's head unless the key has one; every key's head.
+
+    The upsert rewrites (and so locks until commit) a head that exists: a worker
+    finishing that head at the same time either waits and then sees the new
+    deliveries to promote, or has already removed it and the candidate takes
+    its place. Keys are taken in order, so two transactions never deadlock.
+    """
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    if not candidates:
+        return {}
+    values = insert(delivery_heads).values(
+        [{"order_key": key, "delivery_id": candidates[key]} for key in sorted(candidates)]
+    )
+    upsert = values.on_conflict_do_update(
+        index_elements=["order_key"], set_={"order_key": values.excluded.order_key}
+    ).returning(delivery_heads.c.order_key, delivery_heads.c.delivery_id)
+    return {row.order_key: row.delivery_id for row in await connection.execute(upsert)}
 
 
 def _row(delivery: Delivery, key: str, status: DeliveryStatus) -> dict[str, Any]:
@@ -142,47 +205,75 @@ async def claim(
     ``held`` for it (claimed and not yet finished), so that one endpoint's
     backlog never fills a claim meant for every endpoint.
     """
-    held = {endpoint: count for endpoint, count in (held or {}).items() if count > 0}
+    room = {endpoint: per_endpoint - count for endpoint, count in (held or {}).items()}
     due = _due(now)
-    full = [endpoint for endpoint, count in held.items() if count >= per_endpoint]
+    full = [endpoint for endpoint, free in room.items() if free <= 0]
     if full:
         due = due & deliveries.c.endpoint.not_in(full)
-    candidates = (
-        select(deliveries.c.id, deliveries.c.endpoint, deliveries.c.run_at)
+    candidates = await connection.execute(
+        select(deliveries.c.id, deliveries.c.endpoint)
         .where(due)
         .order_by(deliveries.c.run_at)
         .limit(max(limit * _CANDIDATES_PER_SLOT, 64))
-        .subquery()
     )
-    rank = (
-        func.row_number()
-        .over(partition_by=candidates.c.endpoint, order_by=(candidates.c.run_at, candidates.c.id))
-        .label("rank")
-    )
-    ranked = select(candidates.c.id, candidates.c.endpoint, rank).subquery()
-    already: Any = case(held, value=ranked.c.endpoint, else_=0) if held else 0
-    eligible = select(ranked.c.id).where(ranked.c.rank <= per_endpoint - already)
-    # The ids are read first and locked by a second statement: as one statement,
-    # PostgreSQL (whose statistics lag behind a sudden backlog) chose to re-run the
-    # ranking once per due row, 150 ms a claim at 2,000 due deliveries.
-    eligible_ids = list((await connection.execute(eligible)).scalars())
-    if not eligible_ids:
+    chosen: list[str] = []
+    for row in candidates:
+        free = room.get(row.endpoint, per_endpoint)
+        if free > 0:
+            chosen.append(row.id)
+            room[row.endpoint] = free - 1
+            if len(chosen) >= limit:
+                break
+    if not chosen:
         return []
-    chosen = (
+    # Locked by a second statement: another worker may have taken some meanwhile.
+    lockable = (
         select(deliveries.c.id)
-        .where(deliveries.c.id.in_(eligible_ids), due)
-        .order_by(deliveries.c.run_at)
-        .limit(limit)
+        .where(deliveries.c.id.in_(chosen), due)
         .with_for_update(skip_locked=True, of=deliveries)
     )
     statement = (
         update(deliveries)
-        .where(deliveries.c.id.in_(chosen.scalar_subquery()))
+        .where(deliveries.c.id.in_(lockable.scalar_subquery()))
         .values(locked_by=worker, locked_until=now + lease)
-        .returning(*deliveries.c)
+        .returning(*_CLAIMED_COLUMNS)
     )
     rows = (await connection.execute(statement)).all()
-    return sorted((to_delivery(row) for row in rows), key=lambda d: (d.run_at, d.seq))
+    return sorted((_claimed(row) for row in rows), key=lambda d: (d.run_at, d.seq))
+
+
+#: What sending a delivery needs (not the values it was rendered from, nor its history).
+_CLAIMED_COLUMNS = [
+    deliveries.c[name]
+    for name in (
+        "id", "sid", "event_id", "subject_id", "profile_id", "number", "method", "url", "body",
+        "endpoint", "status", "attempts", "trigger", "run_at", "created_at", "updated_at",
+        "locked_by", "seq",
+    )
+]  # fmt: skip
+
+
+def _claimed(row: Any) -> Delivery:
+    return Delivery(
+        id=row.id,
+        sid=row.sid,
+        event_id=row.event_id,
+        subject_id=row.subject_id,
+        profile_id=row.profile_id,
+        number=row.number,
+        method=row.method,
+        url=row.url,
+        body=row.body,
+        endpoint=row.endpoint,
+        status=DeliveryStatus(row.status),
+        attempts=row.attempts,
+        trigger=AttemptTrigger(row.trigger or AttemptTrigger.SCHEDULED.value),
+        run_at=row.run_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        locked_by=row.locked_by,
+        seq=row.seq,
+    )
 
 
 async def next_run_at(
@@ -215,9 +306,16 @@ async def extend_leases(
     """Renew the leases of these deliveries; the ids still this worker's."""
     if not ids:
         return set()
+    # Rows are locked in id order, as every batch update here takes them: no deadlock.
+    ours = (
+        select(deliveries.c.id)
+        .where(deliveries.c.id.in_(list(ids)), deliveries.c.locked_by == worker)
+        .order_by(deliveries.c.id)
+        .with_for_update()
+    )
     result = await connection.execute(
         update(deliveries)
-        .where(deliveries.c.id.in_(list(ids)), deliveries.c.locked_by == worker)
+        .where(deliveries.c.id.in_(ours.scalar_subquery()))
         .values(locked_until=until)
         .returning(deliveries.c.id)
     )
@@ -259,29 +357,12 @@ async def record_outcomes(connection: AsyncConnection, outcomes: Sequence[Outcom
     delivery's successor (the next of its order key) go."""
     if not outcomes:
         return
-    await connection.execute(
-        delivery_attempts.insert(), [_attempt_row(outcome.attempt) for outcome in outcomes]
+    await execute_many(
+        connection, _INSERT_ATTEMPTS, [_attempt_row(outcome.attempt) for outcome in outcomes]
     )
-    await connection.execute(
-        update(deliveries)
-        .where(deliveries.c.id == bindparam("b_id"))
-        .values(
-            status=bindparam("b_status"),
-            attempts=deliveries.c.attempts + 1,
-            locked_by=None,
-            locked_until=None,
-            trigger=AttemptTrigger.SCHEDULED.value,
-            last_response_status=bindparam("b_response_status"),
-            last_error=bindparam("b_error"),
-            updated_at=bindparam("b_now"),
-            run_at=func.coalesce(
-                bindparam("b_run_at", type_=deliveries.c.run_at.type), deliveries.c.run_at
-            ),
-            delivered_at=func.coalesce(
-                bindparam("b_delivered_at", type_=deliveries.c.delivered_at.type),
-                deliveries.c.delivered_at,
-            ),
-        ),
+    await execute_many(
+        connection,
+        _RECORD_OUTCOME,
         [
             {
                 "b_id": outcome.delivery.id,
@@ -296,52 +377,76 @@ async def record_outcomes(connection: AsyncConnection, outcomes: Sequence[Outcom
                     else None
                 ),
             }
-            for outcome in outcomes
+            for outcome in sorted(outcomes, key=lambda o: o.delivery.id)
         ],
     )
-    finished = {order_key(outcome.delivery) for outcome in outcomes if outcome.status in _FINISHED}
+    finished = {
+        order_key(outcome.delivery): outcome.delivery.id
+        for outcome in outcomes
+        if outcome.status in _FINISHED
+    }
     await promote_successors(connection, finished, max(o.attempt.created_at for o in outcomes))
 
 
 async def promote_successors(
+    connection: AsyncConnection, finished: Mapping[str, str], now: datetime
+) -> int:
+    """The deliveries ``finished`` (order key → delivery id) have ended: where one was its
+    key's head, the earliest queued delivery of the key becomes head and pending. How many."""
+    if not finished:
+        return 0
+    await execute_many(
+        connection,
+        _DROP_HEAD,
+        [{"b_key": key, "b_id": finished[key]} for key in sorted(finished)],
+    )
+    return await _promote_earliest(connection, finished, now)
+
+
+async def drop_heads(connection: AsyncConnection, keys: Collection[str]) -> None:
+    """Forget the heads of these keys (their deliveries were all cancelled or purged)."""
+    if keys:
+        await connection.execute(
+            delete(delivery_heads).where(delivery_heads.c.order_key.in_(sorted(keys)))
+        )
+
+
+async def _promote_earliest(
     connection: AsyncConnection, keys: Collection[str], now: datetime
 ) -> int:
-    """Make the earliest queued delivery of each key pending, where none is pending; how many."""
+    """Give each of ``keys`` that has no head its earliest queued delivery as head."""
     if not keys:
         return 0
-    queued = deliveries.alias("queued")
-    pending = deliveries.alias("pending")
-    heads = (
-        select(queued.c.order_key, func.min(queued.c.seq).label("seq"))
-        .where(
-            queued.c.order_key.in_(list(keys)),
-            queued.c.status == DeliveryStatus.QUEUED.value,
-        )
-        .group_by(queued.c.order_key)
-        .subquery()
+    headed = set(
+        (
+            await connection.execute(
+                select(delivery_heads.c.order_key).where(delivery_heads.c.order_key.in_(list(keys)))
+            )
+        ).scalars()
     )
-    head_ids = (
-        select(deliveries.c.id)
-        .join(
-            heads,
-            and_(deliveries.c.order_key == heads.c.order_key, deliveries.c.seq == heads.c.seq),
-        )
-        .where(
-            deliveries.c.status == DeliveryStatus.QUEUED.value,
-            ~exists().where(
-                pending.c.order_key == deliveries.c.order_key,
-                pending.c.status == DeliveryStatus.PENDING.value,
-            ),
-        )
+    # Only the order key narrows the search: its index finds the few rows of each key.
+    rows = await connection.execute(
+        select(deliveries.c.id, deliveries.c.order_key, deliveries.c.status)
+        .where(deliveries.c.order_key.in_([key for key in keys if key not in headed]))
+        .order_by(deliveries.c.order_key, deliveries.c.seq)
     )
-    result = await connection.execute(
+    next_up: dict[str, str] = {}
+    for row in rows:
+        if row.status == DeliveryStatus.QUEUED.value:
+            next_up.setdefault(row.order_key, row.id)
+    if not next_up:
+        return 0
+    await connection.execute(
+        delivery_heads.insert(),
+        [{"order_key": key, "delivery_id": next_up[key]} for key in sorted(next_up)],
+    )
+    await connection.execute(
         update(deliveries)
-        .where(deliveries.c.id.in_(list((await connection.execute(head_ids)).scalars())))
+        .where(deliveries.c.id.in_(list(next_up.values())))
         .values(status=DeliveryStatus.PENDING.value, run_at=now, updated_at=now)
     )
-    if result.rowcount:
-        await announce(connection)
-    return int(result.rowcount)
+    await announce(connection)
+    return len(next_up)
 
 
 def _attempt_row(attempt: Attempt) -> dict[str, Any]:

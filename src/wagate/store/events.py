@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.tables import events
 
 
@@ -61,27 +62,32 @@ def new_event_id() -> str:
     return str(uuid.uuid4())
 
 
+_INSERT_EVENTS = BulkInsert(
+    events, ["id", "kind", "sid", "waba_id", "subject_id", "status", "payload", "created_at"]
+)
+
+
 async def insert_events(
     connection: AsyncConnection, batch: Sequence[NewEvent], now: datetime
 ) -> None:
     """Record several events in one statement."""
-    if batch:
-        await connection.execute(
-            events.insert(),
-            [
-                {
-                    "id": event.id,
-                    "kind": event.kind,
-                    "sid": event.sid,
-                    "waba_id": event.waba_id,
-                    "subject_id": event.subject_id,
-                    "status": event.status,
-                    "payload": json.dumps(event.payload, separators=(",", ":")),
-                    "created_at": now,
-                }
-                for event in batch
-            ],
-        )
+    await execute_many(
+        connection,
+        _INSERT_EVENTS,
+        [
+            {
+                "id": event.id,
+                "kind": event.kind,
+                "sid": event.sid,
+                "waba_id": event.waba_id,
+                "subject_id": event.subject_id,
+                "status": event.status,
+                "payload": json.dumps(event.payload, separators=(",", ":")),
+                "created_at": now,
+            }
+            for event in batch
+        ],
+    )
 
 
 async def events_for_subject(

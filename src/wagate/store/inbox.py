@@ -21,6 +21,7 @@ from sqlalchemy.sql import ColumnElement
 
 from wagate.domain import wakeups
 from wagate.domain.inbox import InboxEntry, InboxKind
+from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.queue import wake_workers
 from wagate.store.tables import inbox
 
@@ -50,14 +51,25 @@ class ProcessedMark:
     detail: str | None
 
 
-async def append(
-    connection: AsyncConnection, entries: Sequence[InboxEntry], now: datetime
-) -> list[int]:
-    """Store entries, numbered in the order given; their ``seq``. Processors wake on commit."""
+_APPEND = BulkInsert(inbox, ["kind", "partition", "scope", "item_count", "body", "received_at"])
+_MARK = (
+    update(inbox)
+    .where(inbox.c.seq == bindparam("b_seq"))
+    .values(
+        processed_at=bindparam("b_now"),
+        outcome=bindparam("b_outcome"),
+        detail=bindparam("b_detail"),
+    )
+)
+
+
+async def append(connection: AsyncConnection, entries: Sequence[InboxEntry], now: datetime) -> None:
+    """Store entries, numbered in the order given. Processors wake on commit."""
     if not entries:
-        return []
-    result = await connection.execute(
-        inbox.insert().returning(inbox.c.seq, sort_by_parameter_order=True),
+        return
+    await execute_many(
+        connection,
+        _APPEND,
         [
             {
                 "kind": entry.kind.value,
@@ -70,9 +82,7 @@ async def append(
             for entry in entries
         ],
     )
-    seqs = list(result.scalars())
     await wake_workers(connection, wakeups.INBOX)
-    return seqs
 
 
 async def claim_batch(
@@ -142,11 +152,13 @@ async def mark_processed(
     """Record what each processed entry came to; they are not claimed again."""
     if not marks:
         return
-    await connection.execute(
-        update(inbox)
-        .where(inbox.c.seq == bindparam("b_seq"))
-        .values(processed_at=now, outcome=bindparam("b_outcome"), detail=bindparam("b_detail")),
-        [{"b_seq": m.seq, "b_outcome": m.outcome, "b_detail": m.detail} for m in marks],
+    await execute_many(
+        connection,
+        _MARK,
+        [
+            {"b_seq": m.seq, "b_outcome": m.outcome, "b_detail": m.detail, "b_now": now}
+            for m in marks
+        ],
     )
 
 

@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.messages import Billing, Message
 from wagate.domain.tenancy import PhoneNumber
+from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.tables import accounts, message_statuses, messages, numbers
 
 
@@ -80,19 +79,52 @@ def _message_row(message: Message, state: str, now: datetime) -> dict[str, Any]:
     }
 
 
+_MESSAGE_COLUMNS = [
+    "id", "sid", "waba_id", "number", "phone_number_id", "recipient", "wamid", "state", "type",
+    "template_id", "template_name", "template_components", "ref", "ref1", "ref2", "callback_url",
+    "callback_profile_id", "tag_name", "forwarded_rank", "created_at", "updated_at",
+]  # fmt: skip
+_INSERT_MESSAGES = BulkInsert(messages, _MESSAGE_COLUMNS)
+_ASSIGN_WAMID = (
+    update(messages)
+    .where(messages.c.id == bindparam("b_id"))
+    .values(wamid=bindparam("b_wamid"), state=MessageState.SENT, updated_at=bindparam("b_now"))
+)
+_SET_RANK = (
+    update(messages)
+    .where(messages.c.id == bindparam("b_id"))
+    .values(forwarded_rank=bindparam("b_rank"), updated_at=bindparam("b_now"))
+)
+_STATUS_COLUMNS = [
+    "id", "wamid", "status", "message_id", "meta_timestamp", "forwarded", "outcome", "seq",
+    "payload", "created_at",
+]  # fmt: skip
+_INSERT_STATUSES = BulkInsert(message_statuses, _STATUS_COLUMNS, ["wamid", "status"])
+_RELEASE_HELD = (
+    update(message_statuses)
+    .where(message_statuses.c.id == bindparam("b_id"))
+    .values(
+        message_id=bindparam("b_message_id"),
+        outcome=bindparam("b_outcome"),
+        forwarded=bindparam("b_forwarded"),
+    )
+)
+
+
 async def insert_messages(
     connection: AsyncConnection, batch: Sequence[Message], now: datetime
 ) -> None:
     """Write messages ahead of their call to Meta (their wamid comes through the inbox)."""
-    if batch:
-        await connection.execute(
-            messages.insert(), [_message_row(m, MessageState.SENDING, now) for m in batch]
-        )
+    await execute_many(
+        connection, _INSERT_MESSAGES, [_message_row(m, MessageState.SENDING, now) for m in batch]
+    )
 
 
 async def insert_message(connection: AsyncConnection, message: Message, now: datetime) -> None:
     """Store a message Meta already accepted, wamid and all (imports and tests)."""
-    await connection.execute(messages.insert(), [_message_row(message, MessageState.SENT, now)])
+    await execute_many(
+        connection, _INSERT_MESSAGES, [_message_row(message, MessageState.SENT, now)]
+    )
 
 
 async def mark_rejected(connection: AsyncConnection, ids: Collection[str], now: datetime) -> None:
@@ -109,13 +141,11 @@ async def assign_wamids(
     connection: AsyncConnection, pairs: Sequence[tuple[str, str]], now: datetime
 ) -> None:
     """Record the wamid Meta gave each (message id, wamid)."""
-    if pairs:
-        await connection.execute(
-            update(messages)
-            .where(messages.c.id == bindparam("b_id"))
-            .values(wamid=bindparam("b_wamid"), state=MessageState.SENT, updated_at=now),
-            [{"b_id": message_id, "b_wamid": wamid} for message_id, wamid in pairs],
-        )
+    await execute_many(
+        connection,
+        _ASSIGN_WAMID,
+        [{"b_id": message_id, "b_wamid": wamid, "b_now": now} for message_id, wamid in pairs],
+    )
 
 
 async def by_wamid(connection: AsyncConnection, wamids: Collection[str]) -> dict[str, Message]:
@@ -145,18 +175,17 @@ async def set_forwarded_ranks(
     connection: AsyncConnection, ranks: Mapping[str, int], now: datetime
 ) -> None:
     """Move messages' forwarded ranks to these values."""
-    if ranks:
-        await connection.execute(
-            update(messages)
-            .where(messages.c.id == bindparam("b_id"))
-            .values(forwarded_rank=bindparam("b_rank"), updated_at=now),
-            [{"b_id": message_id, "b_rank": rank} for message_id, rank in ranks.items()],
-        )
+    await execute_many(
+        connection,
+        _SET_RANK,
+        [{"b_id": i, "b_rank": rank, "b_now": now} for i, rank in ranks.items()],
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class StoredStatus:
-    """A (wamid, status) already recorded; ``message_id`` is None while it is held."""
+    """A (wamid, status) already recorded; ``message_id`` is None while it is held (only
+    then is its ``payload`` read: it is applied later)."""
 
     id: str
     wamid: str
@@ -170,6 +199,7 @@ async def statuses_of(connection: AsyncConnection, wamids: Collection[str]) -> l
     """Every status recorded for these wamids, held ones included."""
     if not wamids:
         return []
+    held_payload = case((message_statuses.c.message_id.is_(None), message_statuses.c.payload))
     rows = await connection.execute(
         select(
             message_statuses.c.id,
@@ -177,12 +207,17 @@ async def statuses_of(connection: AsyncConnection, wamids: Collection[str]) -> l
             message_statuses.c.status,
             message_statuses.c.message_id,
             message_statuses.c.seq,
-            message_statuses.c.payload,
+            held_payload.label("payload"),
         ).where(message_statuses.c.wamid.in_(list(wamids)))
     )
     return [
         StoredStatus(
-            row.id, row.wamid, row.status, row.message_id, row.seq or 0, json.loads(row.payload)
+            row.id,
+            row.wamid,
+            row.status,
+            row.message_id,
+            row.seq or 0,
+            json.loads(row.payload) if row.payload is not None else {},
         )
         for row in rows
     ]
@@ -205,11 +240,9 @@ async def insert_statuses(
     connection: AsyncConnection, batch: Sequence[NewStatus], now: datetime
 ) -> None:
     """Record statuses, each (wamid, status) once."""
-    if not batch:
-        return
-    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    await connection.execute(
-        insert(message_statuses).on_conflict_do_nothing(index_elements=["wamid", "status"]),
+    await execute_many(
+        connection,
+        _INSERT_STATUSES,
         [
             {
                 "id": str(uuid.uuid4()),
@@ -232,20 +265,14 @@ async def release_held(
     connection: AsyncConnection, released: Sequence[tuple[str, str, str, bool]]
 ) -> None:
     """Attach held statuses to their message: (status row id, message id, outcome, forwarded)."""
-    if released:
-        await connection.execute(
-            update(message_statuses)
-            .where(message_statuses.c.id == bindparam("b_id"))
-            .values(
-                message_id=bindparam("b_message_id"),
-                outcome=bindparam("b_outcome"),
-                forwarded=bindparam("b_forwarded"),
-            ),
-            [
-                {"b_id": i, "b_message_id": m, "b_outcome": o, "b_forwarded": f}
-                for i, m, o, f in released
-            ],
-        )
+    await execute_many(
+        connection,
+        _RELEASE_HELD,
+        [
+            {"b_id": i, "b_message_id": m, "b_outcome": o, "b_forwarded": f}
+            for i, m, o, f in released
+        ],
+    )
 
 
 async def status_sequence(connection: AsyncConnection, wamid: str) -> list[str]:

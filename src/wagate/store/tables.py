@@ -186,6 +186,17 @@ deliveries = Table(
     Index("ix_deliveries_order_key_seq", "order_key", "seq"),
 )
 
+# For each order key with unfinished deliveries, the one that goes next (pending);
+# the others of the key wait queued. Keeping it in a row of its own lets the
+# processor that adds deliveries and the worker that finishes them serialize on
+# that one row, without locking the deliveries themselves.
+delivery_heads = Table(
+    "delivery_heads",
+    metadata,
+    Column("order_key", String(400), primary_key=True),
+    Column("delivery_id", String(64), nullable=False),
+)
+
 delivery_attempts = Table(
     "delivery_attempts",
     metadata,

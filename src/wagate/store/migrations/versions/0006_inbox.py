@@ -62,10 +62,29 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("seq", sa.BigInteger(), server_default="0", nullable=False))
         batch_op.create_index("ix_deliveries_order_key_seq", ["order_key", "seq"], unique=False)
+    op.create_table(
+        "delivery_heads",
+        sa.Column("order_key", sa.String(length=400), nullable=False),
+        sa.Column("delivery_id", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("order_key", name=op.f("pk_delivery_heads")),
+    )
     op.execute(
         sa.text(
             "UPDATE deliveries SET order_key = "
             "subject_id || '|' || endpoint || '|' || COALESCE(profile_id, 'direct')"
+        )
+    )
+    _name_heads()
+
+
+def _name_heads() -> None:
+    """Every order key with pending deliveries gets its oldest pending one as its head."""
+    op.execute(
+        sa.text(
+            "INSERT INTO delivery_heads (order_key, delivery_id) "
+            "SELECT d.order_key, min(d.id) FROM deliveries d WHERE d.status = 'pending' "
+            "AND d.created_at = (SELECT min(e.created_at) FROM deliveries e "
+            "WHERE e.order_key = d.order_key AND e.status = 'pending') GROUP BY d.order_key"
         )
     )
 
@@ -101,6 +120,7 @@ def _move_meta_webhooks(inbox: sa.Table) -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("delivery_heads")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_order_key_seq")
         batch_op.drop_column("seq")
