@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -55,6 +56,8 @@ def header(workdir: Path, quick: bool, kept: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen benchmarks in a scratch directory under ``.bench/``; write the file."""
+    # A SIGTERM (a timeout, a CI stop) unwinds like Ctrl-C, so every server started is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args = parse_args(argv)
     output: Path = args.output or (QUICK_OUTPUT if args.quick else PUBLISHED)
     benchmarks = load_benchmarks(args.only)

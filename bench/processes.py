@@ -152,6 +152,49 @@ def wait_ready(server: Server, path: str = "/healthz", timeout: float = 30.0) ->
     raise RuntimeError(f"server did not become ready in {timeout}s:\n{server.log()}")
 
 
+def start_server(
+    command: list[str],
+    port: int,
+    log_path: Path,
+    env: Mapping[str, str],
+    ready_path: str,
+    *,
+    timeout: float = 60.0,
+) -> Server:
+    """Start ``command`` in a session of its own (so that it and its children can be
+    killed together) and wait until ``ready_path`` answers; the caller stops it."""
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            command,
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(process, f"http://{HOST}:{port}", log_path, dict(env))
+    try:
+        wait_ready(server, ready_path, timeout)
+    except BaseException:
+        kill_group(server)
+        raise
+    return server
+
+
+def kill_group(server: Server) -> None:
+    """SIGKILL the server and every process of its session: a crash, as they can tell."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, signal.SIGKILL)
+    server.process.wait()
+
+
+def stop_group(server: Server, timeout: float = 30.0) -> None:
+    """SIGTERM the server (which stops its children), then SIGKILL what is left."""
+    server.stop(timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, signal.SIGKILL)
+
+
 @contextlib.contextmanager
 def running_process(
     command: list[str], port: int, log_path: Path, env: Mapping[str, str], ready_path: str

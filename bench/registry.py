@@ -16,7 +16,7 @@ BENCHMARK_MODULES: tuple[str, ...] = (
     "bench.upload",
     "bench.transfer",
     "bench.deliveries",
-    "bench.ingress",
+    "bench.pipeline",
 )
 
 
