@@ -87,6 +87,7 @@ class Received:
             "target": self.target,
             "webhook_id": self.headers.get("webhook-id"),
             "webhook_timestamp": self.headers.get("webhook-timestamp"),
+            "webhook_signature": self.headers.get("webhook-signature"),
             "verified": self.verdict.verified,
             "reason": self.verdict.reason,
         }
