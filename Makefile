@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements/dev.txt pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
 		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
 	@test -x $(BIN)/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
-	$(UV) pip sync --quiet --require-hashes --python $(BIN)/python requirements/dev.txt
+	$(UV) pip sync --quiet --require-hashes --compile-bytecode --python $(BIN)/python requirements/dev.txt
 	$(UV) pip install --quiet --no-deps --no-build-isolation --python $(BIN)/python -e .
 	@touch $@
 

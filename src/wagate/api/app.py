@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from wagate.api import envelope, platform
+from wagate.api import envelope, platform, reference
 from wagate.api.gateway import Gateway
 from wagate.api.meta_ingress import MetaIngress
 from wagate.api.request_log import RequestLogMiddleware
@@ -50,7 +50,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         finally:
             await gateway.stop()
 
-    app = FastAPI(title="wagate", version="0.1.0", lifespan=lifespan, docs_url=None)
+    app = FastAPI(title="wagate", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    reference.install(app)
     app.add_middleware(RequestLogMiddleware)
     # Outermost: Meta's webhooks are answered before the rest of the stack is entered.
     app.add_middleware(MetaIngress, ingress=lambda: app.state.gateway.ingress)
@@ -82,7 +83,12 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
         return envelope.envelope(
-            exc.status_code, f"WA-{exc.status_code}", str(exc.detail), {}, {"error": exc.detail}
+            exc.status_code,
+            f"WA-{exc.status_code}",
+            str(exc.detail),
+            {},
+            {"error": exc.detail},
+            headers=exc.headers,  # e.g. Allow, on 405
         )
 
     @app.exception_handler(Exception)

@@ -1,14 +1,26 @@
-"""FastAPI dependencies: the shared gateway and its services, as annotated aliases."""
+"""FastAPI dependencies: the shared gateway and its services, the API key, the path parameters.
+
+The path parameters are documented, not validated here: an unknown SID, WABA
+or id gets the provider's own answer from the service that looks it up.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request, Security
+from fastapi.security import APIKeyHeader
 
 from wagate.api.gateway import Gateway
 from wagate.services.tenancy import TenancyService
 from wagate.services.uploads import UploadService
+
+api_key_header = APIKeyHeader(
+    name="api-key",
+    auto_error=False,
+    scheme_name="apiKey",
+    description="The account's API key.",
+)
 
 
 async def get_gateway(request: Request) -> Gateway:
@@ -29,3 +41,22 @@ async def get_uploads(request: Request) -> UploadService:
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 TenancyDep = Annotated[TenancyService, Depends(get_tenancy)]
 UploadsDep = Annotated[UploadService, Depends(get_uploads)]
+#: The ``api-key`` header (None when it is missing: the service answers 401).
+ApiKeyDep = Annotated[str | None, Security(api_key_header)]
+
+
+def _text(description: str, example: str, most: int) -> object:
+    return Path(description=description, examples=[example], json_schema_extra={"maxLength": most})
+
+
+SidPath = Annotated[str, _text("The account SID.", "HXAP16XXXXXX97IN", 64)]
+WabaIdPath = Annotated[str, _text("The WhatsApp Business Account id.", "15044XXXX142241", 64)]
+NumberPath = Annotated[
+    str, _text("The business WhatsApp number, E.164 digits without '+'.", "15550783881", 32)
+]
+ProfileIdPath = Annotated[
+    str, _text("The profile id.", "stage_c466af67-1ab6-4f35-9a7b-9358952c9b19", 64)
+]
+DeliveryIdPath = Annotated[
+    str, _text("The delivery id (its webhook-id).", "msg_4f50b3c1d2e34f5a8b9c0d1e2f3a4b5c", 64)
+]

@@ -10,6 +10,24 @@ from wagate.domain import errors
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+#: The largest offset a list takes: past it, no database has rows to skip.
+MAX_OFFSET = 2**31 - 1
+PAGE_PARAMETERS = [
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 20},
+        "description": f"How many items to answer, 1 to {MAX_PAGE_SIZE}.",
+    },
+    {
+        "name": "offset",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+        "description": "How many items to skip.",
+    },
+]
 
 
 def int_param(raw: str | None, name: str, default: int, low: int, high: int | None) -> int:
@@ -27,10 +45,10 @@ def int_param(raw: str | None, name: str, default: int, low: int, high: int | No
 
 
 def page_params(request: Request) -> tuple[int, int]:
-    """``limit`` (1–100, default 20) and ``offset`` (≥ 0)."""
+    """``limit`` (1–100, default 20) and ``offset`` (0 to 2³¹ − 1)."""
     query = request.query_params
     limit = int_param(query.get("limit"), "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    offset = int_param(query.get("offset"), "offset", 0, 0, None)
+    offset = int_param(query.get("offset"), "offset", 0, 0, MAX_OFFSET)
     return limit, offset
 
 
@@ -44,6 +62,6 @@ def parse_time(value: datetime | int | str | None, name: str = "since") -> datet
         if isinstance(value, int) or value.isdigit():
             return datetime.fromtimestamp(int(value), UTC)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError, OSError):
         raise errors.InvalidPayload({name: "must be epoch seconds or ISO 8601"}) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

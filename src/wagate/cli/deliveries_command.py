@@ -2,67 +2,84 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from wagate.api.routes.deliveries import attempt_to_wire, delivery_to_wire
-from wagate.domain.callbacks import DeliveryStatus
-from wagate.domain.errors import WagateError
-from wagate.services.deliveries import DeliveryService
-from wagate.settings import Settings
-from wagate.store import Database
+from wagate.cli.output import Column, print_json, print_listing
+from wagate.cli.running import with_database
+
+if TYPE_CHECKING:
+    from wagate.services.deliveries import DeliveryService
+    from wagate.settings import Settings
+    from wagate.store import Database
 
 T = TypeVar("T")
 deliveries_app = typer.Typer(help="Callback deliveries and their attempts.", no_args_is_help=True)
+STATUSES = ("queued", "pending", "succeeded", "dead", "cancelled")
 
 
-def _with_service(work: Callable[[DeliveryService], Awaitable[T]]) -> T:
-    settings = Settings()
+def _with_service(sid: str, work: Callable[[DeliveryService], Awaitable[T]]) -> T:
+    """Run ``work`` with the deliveries service, once the account is known to exist."""
 
-    async def runner() -> T:
-        database = Database(settings.resolved_database_url())
-        try:
-            await database.upgrade_schema()
-            return await work(DeliveryService(database))
-        finally:
-            await database.close()
+    async def runner(database: Database, settings: Settings) -> T:
+        from wagate.services.deliveries import DeliveryService
+        from wagate.services.directory import DirectoryService
 
-    try:
-        return asyncio.run(runner())
-    except WagateError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        await DirectoryService(database).require_account(sid)
+        return await work(DeliveryService(database))
+
+    return with_database(runner)
 
 
 @deliveries_app.command("list")
 def list_deliveries(
     sid: str = typer.Option(..., help="The account SID."),
-    status: DeliveryStatus | None = typer.Option(None, help="Only deliveries in this status."),
+    status: str | None = typer.Option(
+        None, help="Only deliveries in this status: queued, pending, succeeded, dead or cancelled."
+    ),
     profile_id: str | None = typer.Option(None, help="Only this profile's deliveries."),
-    limit: int = typer.Option(20, min=1, max=1000),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    limit: int = typer.Option(20, min=1, max=1000, help="How many to show."),
+    offset: int = typer.Option(0, min=0, max=2**31 - 1, help="How many to skip."),
 ) -> None:
     """Show an account's newest deliveries."""
+    if status is not None and status not in STATUSES:
+        raise typer.BadParameter(f"--status must be one of {', '.join(STATUSES)}")
 
-    async def work(service: DeliveryService) -> list[dict[str, Any]]:
-        page, _ = await service.list(
-            sid, profile_id=profile_id, status=status, since=None, until=None, limit=limit, offset=0
+    async def work(service: DeliveryService) -> tuple[list[dict[str, Any]], int]:
+        from wagate.api.routes.deliveries import delivery_to_wire
+        from wagate.domain.callbacks import DeliveryStatus
+
+        page, total = await service.list(
+            sid,
+            profile_id=profile_id,
+            status=DeliveryStatus(status) if status is not None else None,
+            since=None,
+            until=None,
+            limit=limit,
+            offset=offset,
         )
-        return [delivery_to_wire(d) for d in page]
+        rows = [delivery_to_wire(d) for d in page]
+        for row in rows:
+            row["last"] = row["last_response_status"] or row["last_error"]
+        return rows, total
 
-    rows = _with_service(work)
-    table = Table("id", "status", "attempts", "method", "url", "last", "created")
-    for row in rows:
-        table.add_row(
-            row["id"], row["status"], str(row["attempts"]), row["method"], row["url"][:60],
-            str(row["last_response_status"] or row["last_error"] or ""), row["created_at"],
-        )  # fmt: skip
-    Console().print(table)
+    rows, total = _with_service(sid, work)
+    columns = [
+        Column("id", "id", wraps=False),
+        Column("status", "status"),
+        Column("attempts", "tries"),
+        Column("method", "method"),
+        Column("url", "url"),
+        Column("last", "last"),
+        Column("created_at", "created"),
+    ]
+    if as_json:
+        for row in rows:
+            del row["last"]
+    print_listing(rows, columns, as_json=as_json, total=total, limit=limit, offset=offset)
 
 
 @deliveries_app.command("show")
@@ -73,10 +90,12 @@ def show_delivery(
     """Show one delivery with every attempt, as JSON."""
 
     async def work(service: DeliveryService) -> dict[str, Any]:
+        from wagate.api.routes.deliveries import attempt_to_wire, delivery_to_wire
+
         delivery, attempts = await service.get(sid, delivery_id)
         return {**delivery_to_wire(delivery), "attempt_log": [attempt_to_wire(a) for a in attempts]}
 
-    typer.echo(json.dumps(_with_service(work), indent=2))
+    print_json(_with_service(sid, work))
 
 
 @deliveries_app.command("replay")
@@ -87,6 +106,8 @@ def replay_delivery(
     """Queue a delivery to be sent again now (a running worker sends it)."""
 
     async def work(service: DeliveryService) -> dict[str, Any]:
+        from wagate.api.routes.deliveries import delivery_to_wire
+
         return delivery_to_wire(await service.replay(sid, delivery_id))
 
-    typer.echo(json.dumps(_with_service(work), indent=2))
+    print_json(_with_service(sid, work))

@@ -170,7 +170,9 @@ def run_demo() -> int:
         python = [sys.executable, "-m", "wagate"]
         serve = [*python, "serve", "--host", "127.0.0.1", "--port", str(port)]
         webhooks = f"http://127.0.0.1:{port}/webhooks/meta"
-        sandbox = [*python, "sandbox", "--port", str(sandbox_port), "--webhook-url", webhooks]
+        sandbox = [
+            *python, "sandbox", "--port", str(sandbox_port), "--webhook-url", webhooks, "--auto",
+        ]  # fmt: skip
         try:
             with (
                 process("Meta sandbox", sandbox, env, sandbox_port, root / "sandbox.log"),

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from wagate.logs import configure_logging
-from wagate.settings import Settings
+from wagate.cli.running import load_settings
 
 
 def sandbox(
@@ -26,9 +25,10 @@ def sandbox(
     ),
 ) -> None:
     """Serve the Meta Graph sandbox."""
+    from wagate.logs import configure_logging
     from wagate.sandbox import run_sandbox
 
-    settings = Settings()
+    settings = load_settings()
     configure_logging(settings)
     try:
         run_sandbox(

@@ -7,14 +7,34 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from wagate.api import platform
-from wagate.api.deps import GatewayDep
-from wagate.api.paging import page_params, parse_time
+from wagate.api import platform, schemas
+from wagate.api.deps import ApiKeyDep, DeliveryIdPath, GatewayDep, SidPath
+from wagate.api.paging import PAGE_PARAMETERS, page_params, parse_time
+from wagate.api.reference import example, query, responses
 from wagate.domain import errors
 from wagate.domain.callbacks import Attempt, Delivery, DeliveryStatus
 
 router = APIRouter()
 BASE = "/v1/{sid}/callback/deliveries"
+TAG = "Deliveries"
+_NOT_FOUND = "Delivery not found"
+_UNAUTHORIZED = {"Unauthorized": example(platform.for_error(errors.AuthenticationFailed(), ""))}
+_MISSING = {
+    "Not found": example(platform.for_error(errors.NotFound("no delivery msg_4f50b…"), _NOT_FOUND))
+}
+_INVALID = {
+    "Invalid request": example(
+        platform.bad_request({"status": "must be one of pending, succeeded, dead, cancelled"})
+    )
+}
+_FAILED = {"Internal error": example(platform.for_error(errors.WagateError(), ""))}
+_UNAVAILABLE = {
+    "Database unavailable": example(platform.for_error(errors.DatabaseUnavailable(), ""))
+}
+_DELIVERY = schemas.envelope(
+    schemas.Delivery, "DeliveryEnvelope", "RBC200", "Request processed successfully"
+)
+_TIME = {"type": "string", "description": "Epoch seconds or ISO 8601."}
 
 
 def _iso(value: Any) -> str | None:
@@ -62,10 +82,37 @@ def attempt_to_wire(attempt: Attempt) -> dict[str, Any]:
     }
 
 
-@router.get(BASE)
-async def list_deliveries(sid: str, request: Request, gateway: GatewayDep) -> Response:
-    """Deliveries, newest first, filtered by ``profile_id``, ``status``, ``since``, ``until``."""
-    await gateway.tenancy.authenticate(sid, request.headers.get("api-key"))
+@router.get(
+    BASE,
+    tags=[TAG],
+    summary="List deliveries",
+    responses=responses(
+        (200, schemas.envelope(schemas.DeliveryPage, "DeliveryPageEnvelope", "RBC200",
+                               "Request processed successfully"),
+         "A page of deliveries, newest first."),
+        {400: _INVALID, 401: _UNAUTHORIZED, 500: _FAILED, 503: _UNAVAILABLE},
+    ),
+    openapi_extra={
+        "parameters": [
+            query("profile_id", {"type": "string"}, "Only this profile's deliveries."),
+            query("status", {"type": "string",
+                             "enum": ["queued", "pending", "succeeded", "dead", "cancelled"]},
+                  "Only deliveries in this status."),
+            query("since", _TIME, "Only deliveries created at or after this time."),
+            query("until", _TIME, "Only deliveries created before this time."),
+            *PAGE_PARAMETERS,
+        ]
+    },
+)  # fmt: skip
+async def list_deliveries(
+    sid: SidPath, request: Request, gateway: GatewayDep, api_key: ApiKeyDep
+) -> Response:
+    """Deliveries, newest first, filtered by ``profile_id``, ``status``, ``since``, ``until``.
+
+    A delivery is one callback or push to one endpoint; its id is the
+    ``webhook-id`` header of every attempt.
+    """
+    await gateway.tenancy.authenticate(sid, api_key)
     query = request.query_params
     limit, offset = page_params(request)
     status = None
@@ -94,23 +141,41 @@ async def list_deliveries(sid: str, request: Request, gateway: GatewayDep) -> Re
     )
 
 
-@router.get(BASE + "/{delivery_id}")
+@router.get(
+    BASE + "/{delivery_id}",
+    tags=[TAG],
+    summary="Show a delivery",
+    responses=responses(
+        (200, schemas.envelope(schemas.DeliveryWithAttempts, "DeliveryWithAttemptsEnvelope",
+                               "RBC200", "Request processed successfully"),
+         "The delivery and its attempt_log."),
+        {401: _UNAUTHORIZED, 404: _MISSING, 500: _FAILED, 503: _UNAVAILABLE},
+    ),
+)  # fmt: skip
 async def get_delivery(
-    sid: str, delivery_id: str, request: Request, gateway: GatewayDep
+    sid: SidPath, delivery_id: DeliveryIdPath, gateway: GatewayDep, api_key: ApiKeyDep
 ) -> Response:
     """One delivery with every attempt."""
-    await gateway.tenancy.authenticate(sid, request.headers.get("api-key"))
+    await gateway.tenancy.authenticate(sid, api_key)
     delivery, attempts = await gateway.deliveries.get(sid, delivery_id)
     wire = delivery_to_wire(delivery)
     wire["attempt_log"] = [attempt_to_wire(a) for a in attempts]
     return platform.ok(wire)
 
 
-@router.post(BASE + "/{delivery_id}/replay")
+@router.post(
+    BASE + "/{delivery_id}/replay",
+    tags=[TAG],
+    summary="Replay a delivery",
+    responses=responses(
+        (200, _DELIVERY, "The delivery, due now."),
+        {401: _UNAUTHORIZED, 404: _MISSING, 500: _FAILED, 503: _UNAVAILABLE},
+    ),
+)
 async def replay_delivery(
-    sid: str, delivery_id: str, request: Request, gateway: GatewayDep
+    sid: SidPath, delivery_id: DeliveryIdPath, gateway: GatewayDep, api_key: ApiKeyDep
 ) -> Response:
-    """Send a delivery again now, as a manual attempt."""
-    await gateway.tenancy.authenticate(sid, request.headers.get("api-key"))
+    """Send a delivery again now, whatever its state, as a manual attempt."""
+    await gateway.tenancy.authenticate(sid, api_key)
     delivery = await gateway.deliveries.replay(sid, delivery_id)
     return platform.ok(delivery_to_wire(delivery))
