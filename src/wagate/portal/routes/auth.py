@@ -15,7 +15,7 @@ from wagate.portal.context import (
     read_form,
     same_origin,
 )
-from wagate.portal.pages import PREFIX, render, secured
+from wagate.portal.pages import PREFIX, notice, render, secured
 from wagate.portal.routing import portal_router
 from wagate.portal.sessions import SESSION_COOKIE
 
@@ -32,7 +32,13 @@ def _safe_next(target: str | None) -> str:
 
 
 def _login_page(
-    request: Request, portal: PortalDep, *, error: str | None, status: int, sid: str = ""
+    request: Request,
+    portal: PortalDep,
+    *,
+    error: str | None,
+    status: int,
+    sid: str = "",
+    next_target: str | None = None,
 ) -> Response:
     context = {
         "signed_in": None,
@@ -40,8 +46,8 @@ def _login_page(
         "login_token": portal.signer.login_token(utcnow()),
         "error": error,
         "sid": sid,
-        "next": _safe_next(request.query_params.get("next")),
-        "notice": request.query_params.get("notice"),
+        "next": _safe_next(next_target or request.query_params.get("next")),
+        "notice": notice(request),
     }
     return render(request, "login.html", context, status=status)
 
@@ -77,12 +83,18 @@ async def login(request: Request, portal: PortalDep) -> Response:
             error="The sign-in form expired or did not come from this portal. Try again.",
             status=403,
             sid=sid,
+            next_target=form.get("next"),
         )
     try:
         account = await portal.gateway.tenancy.authenticate(sid, form.get("api_key", "").strip())
     except errors.AuthenticationFailed:
         return _login_page(
-            request, portal, error="The SID or the API key is wrong.", status=401, sid=sid
+            request,
+            portal,
+            error="The SID or the API key is wrong.",
+            status=401,
+            sid=sid,
+            next_target=form.get("next"),
         )
     cookie = portal.signer.issue(account.sid, account.api_key_hash, now)
     response = RedirectResponse(_safe_next(form.get("next")), status_code=303)

@@ -9,7 +9,7 @@ from wagate.domain import errors
 from wagate.domain.activity import placeholder_groups
 from wagate.domain.callbacks import CallbackProfile, ProfileStatus
 from wagate.portal.context import FormDep, Portal, PortalDep, SignedIn, SignedInDep
-from wagate.portal.pages import PREFIX, notice, path_part, render, secured
+from wagate.portal.pages import NOTICES, PREFIX, notice, path_part, render, secured
 from wagate.portal.profile_form import ProfileForm
 from wagate.portal.routing import portal_router
 from wagate.services.profiles import ProfileChanges
@@ -73,9 +73,10 @@ async def profiles_page(
     *,
     problems: dict[str, str] | None = None,
     secret: tuple[str, str] | None = None,
+    saved: bool = False,
     status: int = 200,
 ) -> Response:
-    """The profiles page; ``problems`` by WABA or number, a number's signing ``secret`` once."""
+    """The profiles page; ``problems`` by number, a number's signing ``secret`` once."""
     profiles, total = await portal.gateway.profiles.list(
         signed_in.sid, title=None, limit=LIST_LIMIT, offset=0
     )
@@ -89,7 +90,7 @@ async def profiles_page(
         numbers=numbers,
         problems=problems or {},
         secret=secret,
-        notice=notice(request),
+        notice=NOTICES["attached"] if saved else notice(request),
     )
     return render(request, "profiles.html", context, status=status)
 

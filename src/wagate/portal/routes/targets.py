@@ -63,7 +63,7 @@ async def set_number_targets(
             request, portal, signed_in, problems={number: problem}, status=400
         )
     shown = (number, secret) if updated.webhook_url else None
-    return await profiles_page(request, portal, signed_in, secret=shown)
+    return await profiles_page(request, portal, signed_in, secret=shown, saved=True)
 
 
 def _since(raw: str | None) -> datetime:
