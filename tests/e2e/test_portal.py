@@ -107,8 +107,8 @@ def tenants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenants]:
 
 @pytest.fixture(scope="module")
 def world(
+    browser: Any,  # first: without a browser, nothing else is started
     tenants: Tenants,
-    browser: Any,
     start_module_gateway: GatewayFactory,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[World]:
