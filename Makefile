@@ -8,7 +8,7 @@ export UV_PYTHON_DOWNLOADS := never
 # uv comes from PATH when the machine has it, else it is installed with pip.
 UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 
-.PHONY: install demo test lint unit integration e2e bench lock clean
+.PHONY: install demo test lint unit integration e2e bench lock clean screenshots
 
 install: $(VENV)/.installed
 
@@ -28,8 +28,8 @@ demo: install
 	$(BIN)/python -m wagate demo
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs
+	$(BIN)/ruff format --check src tests bench docs
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -51,6 +51,10 @@ test: lint
 
 bench: install
 	$(BIN)/python -m bench
+
+# The portal's screenshots in docs/portal/ (needs Debian's chromium).
+screenshots: install
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

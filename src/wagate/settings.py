@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wagate.domain.uploads import UploadPolicy
@@ -113,6 +113,15 @@ class Settings(BaseSettings):
     s3_access_key_id: str = Field("", description="S3 access key id (empty: AWS_* variables).")
     s3_secret_access_key: str = Field(
         "", description="S3 secret access key (empty: AWS_* variables)."
+    )
+    portal_enabled: bool = Field(True, description="Serve the customer portal under /portal/.")
+    portal_session_key: SecretStr | None = Field(
+        None,
+        description="Key that signs portal sessions; empty: one generated once and kept in "
+        "the data directory (set it when API processes do not share one).",
+    )
+    portal_session_seconds: int = Field(
+        28800, ge=60, description="How long a portal sign-in lasts, in seconds."
     )
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["console", "json"] = Field("console", description="console or json.")

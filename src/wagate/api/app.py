@@ -26,6 +26,7 @@ from wagate.api.routes import (
     wabas,
 )
 from wagate.domain.errors import WagateError
+from wagate.portal import install_portal
 from wagate.settings import Settings
 
 log = structlog.get_logger("wagate.api")
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(wabas.router)
     app.include_router(messages.router)
     app.include_router(meta_webhooks.router)
+    if settings.portal_enabled:
+        install_portal(app)
 
     @app.exception_handler(WagateError)
     async def on_domain_error(request: Request, exc: WagateError) -> Response:

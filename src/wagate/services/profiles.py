@@ -214,23 +214,9 @@ class ProfileService:
             raise errors.NotFound(f"no callback profile {profile_id}")
 
     async def _validate(self, profile: CallbackProfile) -> None:
-        problems: dict[str, str] = {}
-        if not is_valid_title(profile.title):
-            problems["title"] = (
-                "title must be at least 3 characters of letters, digits, spaces, '-' and '_'"
-            )
-        if profile.http_method not in METHODS:
-            problems["http_method"] = "http_method must be GET or POST"
-        else:
-            found = validate_template(profile.http_method, profile.url, profile.body)
-            for problem in found:
-                key = "body" if " body" in problem else "url"
-                problems[key] = f"{problems[key]}; {problem}" if key in problems else problem
-        for name, value in profile.headers.items():
-            if not HEADER_NAME.match(name) or "\r" in value or "\n" in value:
-                problems["headers"] = f"header {name!r} is not a valid HTTP header"
-            elif name.lower() in RESERVED_HEADERS or name.lower().startswith("webhook-"):
-                problems["headers"] = f"header {name!r} is set by the gateway"
+        problems = profile_problems(
+            profile.title, profile.http_method, profile.url, profile.body, profile.headers
+        )
         if problems:
             raise errors.InvalidPayload(problems)
         await self._check_target(profile.url, "url")
@@ -245,3 +231,29 @@ class ProfileService:
             raise errors.InvalidPayload({field: str(exc)}) from exc
         except OSError as exc:
             raise errors.InvalidPayload({field: f"the host {host!r} does not resolve"}) from exc
+
+
+def profile_problems(
+    title: str, http_method: str, url: str, body: str | None, headers: dict[str, str]
+) -> dict[str, str]:
+    """What is wrong with a profile's fields, a sentence per field; empty when nothing is.
+
+    Everything but the target's address, which is checked (resolved) only when saved.
+    """
+    problems: dict[str, str] = {}
+    if not is_valid_title(title):
+        problems["title"] = (
+            "title must be at least 3 characters of letters, digits, spaces, '-' and '_'"
+        )
+    if http_method not in METHODS:
+        problems["http_method"] = "http_method must be GET or POST"
+    else:
+        for problem in validate_template(http_method, url, body):
+            key = "body" if " body" in problem else "url"
+            problems[key] = f"{problems[key]}; {problem}" if key in problems else problem
+    for name, value in headers.items():
+        if not HEADER_NAME.match(name) or "\r" in value or "\n" in value:
+            problems["headers"] = f"header {name!r} is not a valid HTTP header"
+        elif name.lower() in RESERVED_HEADERS or name.lower().startswith("webhook-"):
+            problems["headers"] = f"header {name!r} is set by the gateway"
+    return problems

@@ -140,6 +140,18 @@ class TenancyService:
             raise errors.AuthenticationFailed()
         return account
 
+    async def account(self, sid: str) -> Account | None:
+        """The account with this SID, or None (no key check: the caller has one)."""
+        async with self._db.transaction() as connection:
+            return await tenancy.get_account(connection, sid)
+
+    async def wabas_and_numbers(self, sid: str) -> tuple[list[Waba], list[PhoneNumber]]:
+        """The account's WABAs and WhatsApp numbers, oldest first."""
+        async with self._db.transaction() as connection:
+            return await tenancy.wabas_of(connection, sid), await tenancy.numbers_of(
+                connection, sid
+            )
+
     async def authorize_waba(
         self, sid: str, api_key: str | None, waba_id: str, *, api_version: ApiVersion
     ) -> WabaAccess:

@@ -151,6 +151,23 @@ class UploadService:
         async with self._db.transaction() as connection:
             return await upload_rows.get_upload_by_link_token(connection, token)
 
+    async def list_for_account(
+        self, sid: str, *, limit: int, offset: int
+    ) -> tuple[list[Upload], int]:
+        """A page of the account's uploads across its WABAs, newest first, and the total."""
+        async with self._db.transaction() as connection:
+            return await upload_rows.list_account_uploads(
+                connection, sid, limit=limit, offset=offset
+            )
+
+    async def get_for_account(self, sid: str, upload_id: str) -> Upload:
+        """One upload of the account, whatever its WABA; :class:`NotFound` otherwise."""
+        async with self._db.transaction() as connection:
+            upload = await upload_rows.get_account_upload(connection, sid, upload_id)
+        if upload is None:
+            raise errors.NotFound(f"no resumable media with id {upload_id}")
+        return upload
+
     async def list(
         self, access: WabaAccess, *, limit: int, offset: int
     ) -> tuple[list[Upload], int]:

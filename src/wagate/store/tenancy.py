@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -71,8 +72,10 @@ async def get_waba(connection: AsyncConnection, waba_id: str, *, lock: bool = Fa
     if lock and connection.dialect.name != "sqlite":
         query = query.with_for_update()
     row = (await connection.execute(query)).first()
-    if row is None:
-        return None
+    return None if row is None else _to_waba(row)
+
+
+def _to_waba(row: Any) -> Waba:
     return Waba(
         waba_id=row.waba_id,
         sid=row.sid,
@@ -106,8 +109,10 @@ async def insert_number(connection: AsyncConnection, number: PhoneNumber) -> Non
 async def get_number(connection: AsyncConnection, number: str) -> PhoneNumber | None:
     """The WhatsApp number, or None."""
     row = (await connection.execute(select(numbers).where(numbers.c.number == number))).first()
-    if row is None:
-        return None
+    return None if row is None else _to_number(row)
+
+
+def _to_number(row: Any) -> PhoneNumber:
     return PhoneNumber(
         number=row.number,
         sid=row.sid,
@@ -117,6 +122,20 @@ async def get_number(connection: AsyncConnection, number: str) -> PhoneNumber | 
         webhook_url=row.webhook_url,
         created_at=row.created_at,
     )
+
+
+async def wabas_of(connection: AsyncConnection, sid: str) -> list[Waba]:
+    """The account's WABAs, oldest first."""
+    query = select(wabas).where(wabas.c.sid == sid).order_by(wabas.c.created_at, wabas.c.waba_id)
+    return [_to_waba(row) for row in await connection.execute(query)]
+
+
+async def numbers_of(connection: AsyncConnection, sid: str) -> list[PhoneNumber]:
+    """The account's WhatsApp numbers, oldest first."""
+    query = (
+        select(numbers).where(numbers.c.sid == sid).order_by(numbers.c.created_at, numbers.c.number)
+    )
+    return [_to_number(row) for row in await connection.execute(query)]
 
 
 async def require_account(connection: AsyncConnection, sid: str) -> Account:

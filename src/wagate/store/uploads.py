@@ -114,20 +114,40 @@ async def list_uploads(
     connection: AsyncConnection, waba_id: str, *, limit: int, offset: int
 ) -> tuple[list[Upload], int]:
     """A page of the WABA's uploads, newest first, and how many there are in all."""
+    return await _page(connection, uploads.c.waba_id == waba_id, limit=limit, offset=offset)
+
+
+async def list_account_uploads(
+    connection: AsyncConnection, sid: str, *, limit: int, offset: int
+) -> tuple[list[Upload], int]:
+    """A page of the account's uploads (every WABA), newest first, and how many in all."""
+    return await _page(connection, uploads.c.sid == sid, limit=limit, offset=offset)
+
+
+async def _page(
+    connection: AsyncConnection, condition: Any, *, limit: int, offset: int
+) -> tuple[list[Upload], int]:
     total = (
-        await connection.execute(
-            select(func.count()).select_from(uploads).where(uploads.c.waba_id == waba_id)
-        )
+        await connection.execute(select(func.count()).select_from(uploads).where(condition))
     ).scalar_one()
     query = (
         select(uploads)
-        .where(uploads.c.waba_id == waba_id)
+        .where(condition)
         .order_by(uploads.c.created_at.desc(), uploads.c.id)
         .limit(limit)
         .offset(offset)
     )
     rows = (await connection.execute(query)).all()
     return [_to_upload(row) for row in rows], int(total)
+
+
+async def get_account_upload(
+    connection: AsyncConnection, sid: str, upload_id: str
+) -> Upload | None:
+    """One upload of the account, whatever its WABA, or None."""
+    query = select(uploads).where(uploads.c.sid == sid, uploads.c.id == upload_id)
+    row = (await connection.execute(query)).first()
+    return None if row is None else _to_upload(row)
 
 
 async def get_upload_by_id(connection: AsyncConnection, upload_id: str) -> Upload | None:

@@ -1,0 +1,89 @@
+"""Looking back at an account's activity: messages with their statuses, a subject's deliveries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wagate.domain import errors
+from wagate.domain.activity import DeliverySummary, MessageView, RecordedStatus
+from wagate.domain.messages import Billing, price_for
+from wagate.store import Connection, Database, tenancy
+from wagate.store import activity as activity_rows
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    """A page of messages, and whether older ones follow."""
+
+    items: list[MessageView]
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MessageHistory:
+    """A message, every status Meta reported of it, and the callbacks and pushes it caused."""
+
+    view: MessageView
+    deliveries: list[DeliverySummary]
+
+
+class ActivityService:
+    """What the portal shows of an account beyond its uploads, deliveries and profiles."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def messages(
+        self, sid: str, *, search: str | None, limit: int, offset: int
+    ) -> MessagePage:
+        """The account's messages, newest first, those matching ``search`` (recipient, ref, id)."""
+        async with self._db.transaction() as connection:
+            found = await activity_rows.list_messages(
+                connection, sid, search=search or None, limit=limit + 1, offset=offset
+            )
+            page = found[:limit]
+            statuses = await activity_rows.statuses_of(connection, [m.wamid for m in page])
+            billing = await _billing(connection, sid)
+        views = [
+            MessageView(m, statuses.get(m.wamid, []), _price(statuses.get(m.wamid, []), billing))
+            for m in page
+        ]
+        return MessagePage(views, has_more=len(found) > limit)
+
+    async def message(self, sid: str, message_id: str) -> MessageHistory:
+        """One message of the account with its history; :class:`NotFound` otherwise."""
+        async with self._db.transaction() as connection:
+            message = await activity_rows.get_message(connection, sid, message_id)
+            if message is None:
+                raise errors.NotFound(f"no message {message_id}")
+            statuses = (await activity_rows.statuses_of(connection, [message.wamid])).get(
+                message.wamid, []
+            )
+            billing = await _billing(connection, sid)
+            sent = await activity_rows.deliveries_about(connection, sid, message.id)
+        return MessageHistory(MessageView(message, statuses, _price(statuses, billing)), sent)
+
+    async def deliveries_about(self, sid: str, subject_id: str) -> list[DeliverySummary]:
+        """The callbacks (and pushes) an upload or a message of the account caused."""
+        async with self._db.transaction() as connection:
+            return await activity_rows.deliveries_about(connection, sid, subject_id)
+
+    async def subject_kind(self, sid: str, subject_id: str) -> str | None:
+        """``message`` or ``upload``: what a delivery is about, while that is kept."""
+        async with self._db.transaction() as connection:
+            return await activity_rows.subject_kind(connection, sid, subject_id)
+
+
+async def _billing(connection: Connection, sid: str) -> Billing:
+    account = await tenancy.get_account(connection, sid)
+    if account is None:
+        return Billing(account_type="postpaid", rate_card={})
+    return Billing(account_type=account.account_type, rate_card=account.rate_card)
+
+
+def _price(statuses: list[RecordedStatus], billing: Billing) -> str | None:
+    """The price the message's ``delivered`` callback carried (seed 002), if any."""
+    for recorded in statuses:
+        if recorded.status == "delivered":
+            return price_for({**recorded.payload, "status": "delivered"}, billing)
+    return None

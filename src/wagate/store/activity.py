@@ -1,0 +1,198 @@
+"""Reading an account's activity: its messages, their statuses, and the deliveries of a subject.
+
+Read-only queries of the customer portal; every one is scoped to an account.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import String, cast, literal, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wagate.domain.activity import DeliverySummary, MessageRecord, RecordedStatus
+from wagate.domain.callbacks import DeliveryStatus
+from wagate.store.tables import deliveries, message_statuses, messages, uploads
+
+#: The most deliveries a subject's page lists (a message has a handful; more is a loop).
+SUBJECT_DELIVERIES_LIMIT = 200
+
+_MESSAGE_COLUMNS = (
+    messages.c.id,
+    messages.c.sid,
+    messages.c.waba_id,
+    messages.c.number,
+    messages.c.recipient,
+    messages.c.wamid,
+    messages.c.type,
+    messages.c.template_name,
+    messages.c.ref,
+    messages.c.ref1,
+    messages.c.ref2,
+    messages.c.callback_url,
+    messages.c.callback_profile_id,
+    messages.c.forwarded_rank,
+    messages.c.created_at,
+)
+
+
+def _to_message(row: Any) -> MessageRecord:
+    return MessageRecord(
+        id=row.id,
+        sid=row.sid,
+        waba_id=row.waba_id,
+        number=row.number,
+        recipient=row.recipient,
+        wamid=row.wamid,
+        type=row.type,
+        template_name=row.template_name,
+        ref=row.ref,
+        ref1=row.ref1,
+        ref2=row.ref2,
+        callback_url=row.callback_url,
+        callback_profile_id=row.callback_profile_id,
+        forwarded_rank=row.forwarded_rank,
+        created_at=row.created_at,
+    )
+
+
+def _search(text: str) -> Any:
+    """Messages whose id or wamid is ``text``, or whose recipient or a ref contains it."""
+    matches = [
+        messages.c.id == text,
+        messages.c.wamid == text,
+        messages.c.recipient.contains(text, autoescape=True),
+        messages.c.ref.contains(text, autoescape=True),
+        messages.c.ref1.contains(text, autoescape=True),
+        messages.c.ref2.contains(text, autoescape=True),
+    ]
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if digits and digits != text and not text.strip("+ -().0123456789"):
+        matches.append(messages.c.recipient.contains(digits, autoescape=True))
+    return or_(*matches)
+
+
+async def list_messages(
+    connection: AsyncConnection, sid: str, *, search: str | None, limit: int, offset: int
+) -> list[MessageRecord]:
+    """A page of the account's messages, newest first, optionally only those matching ``search``.
+
+    No total is counted: an account may have sent millions.
+    """
+    condition = messages.c.sid == sid
+    if search:
+        condition = condition & _search(search)
+    query = (
+        select(*_MESSAGE_COLUMNS)
+        .where(condition)
+        .order_by(messages.c.created_at.desc(), messages.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_to_message(row) for row in await connection.execute(query)]
+
+
+async def get_message(
+    connection: AsyncConnection, sid: str, message_id: str
+) -> MessageRecord | None:
+    """One message of the account, or None."""
+    query = select(*_MESSAGE_COLUMNS).where(messages.c.sid == sid, messages.c.id == message_id)
+    row = (await connection.execute(query)).first()
+    return None if row is None else _to_message(row)
+
+
+async def statuses_of(
+    connection: AsyncConnection, wamids: Collection[str]
+) -> dict[str, list[RecordedStatus]]:
+    """Every status Meta reported for each of ``wamids``, in the order they were recorded."""
+    if not wamids:
+        return {}
+    query = (
+        select(
+            message_statuses.c.wamid,
+            message_statuses.c.status,
+            message_statuses.c.forwarded,
+            message_statuses.c.meta_timestamp,
+            message_statuses.c.payload,
+            message_statuses.c.created_at,
+        )
+        .where(message_statuses.c.wamid.in_(list(wamids)))
+        .order_by(message_statuses.c.created_at, message_statuses.c.id)
+    )
+    found: dict[str, list[RecordedStatus]] = {}
+    for row in await connection.execute(query):
+        found.setdefault(row.wamid, []).append(
+            RecordedStatus(
+                status=row.status,
+                forwarded=bool(row.forwarded),
+                meta_timestamp=row.meta_timestamp or None,
+                payload=_json_object(row.payload),
+                created_at=row.created_at,
+            )
+        )
+    return found
+
+
+async def deliveries_about(
+    connection: AsyncConnection, sid: str, subject_id: str
+) -> list[DeliverySummary]:
+    """The account's deliveries about an upload or a message, oldest first."""
+    query = (
+        select(
+            deliveries.c.id,
+            deliveries.c.subject_id,
+            deliveries.c.profile_id,
+            deliveries.c.method,
+            deliveries.c.url,
+            deliveries.c.status,
+            deliveries.c.attempts,
+            deliveries.c.last_response_status,
+            deliveries.c.last_error,
+            deliveries.c.created_at,
+            deliveries.c.delivered_at,
+        )
+        .where(deliveries.c.sid == sid, deliveries.c.subject_id == subject_id)
+        .order_by(deliveries.c.created_at, deliveries.c.id)
+        .limit(SUBJECT_DELIVERIES_LIMIT)
+    )
+    return [
+        DeliverySummary(
+            id=row.id,
+            subject_id=row.subject_id,
+            profile_id=row.profile_id,
+            method=row.method,
+            url=row.url,
+            status=DeliveryStatus(row.status),
+            attempts=row.attempts,
+            last_response_status=row.last_response_status,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            delivered_at=row.delivered_at,
+        )
+        for row in await connection.execute(query)
+    ]
+
+
+async def subject_kind(connection: AsyncConnection, sid: str, subject_id: str) -> str | None:
+    """Whether a delivery's subject is one of the account's ``message``s or ``upload``s."""
+    kind = String(16)
+    query = union_all(
+        select(cast(literal("message"), kind).label("kind")).where(
+            messages.c.sid == sid, messages.c.id == subject_id
+        ),
+        select(cast(literal("upload"), kind).label("kind")).where(
+            uploads.c.sid == sid, uploads.c.id == subject_id
+        ),
+    )
+    found: str | None = (await connection.execute(query)).scalars().first()
+    return found
+
+
+def _json_object(text: str | None) -> dict[str, Any]:
+    try:
+        document = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
