@@ -60,6 +60,12 @@ DB_STATEMENTS = Counter(
     "SQL statements this process sent to the database.",
     registry=REGISTRY,
 )
+ENDPOINT_STATE_CHANGES = Counter(
+    "wagate_endpoint_state_changes_total",
+    "Endpoints that entered a state (slow, open, probing, healthy), as a worker judged them.",
+    ["state"],
+    registry=REGISTRY,
+)
 DELIVERY_ATTEMPTS = Counter(
     "wagate_delivery_attempts_total",
     "Callback attempts by outcome (succeeded, retry, dead).",
@@ -77,6 +83,12 @@ UPLOADS_BY_STATUS = Gauge(
 )
 DELIVERIES_BY_STATUS = Gauge(
     "wagate_deliveries", "Stored deliveries by status.", ["status"], registry=REGISTRY
+)
+ENDPOINTS_BY_STATE = Gauge(
+    "wagate_endpoints",
+    "Callback endpoints that are not healthy, by state (slow, open, probing).",
+    ["state"],
+    registry=REGISTRY,
 )
 QUEUE_DEPTH = Gauge(
     "wagate_queue_depth",
@@ -96,6 +108,7 @@ def render(state: dict[str, dict[str, float]], oldest_due_age: float) -> bytes:
     for gauge, key in (
         (UPLOADS_BY_STATUS, "uploads"),
         (DELIVERIES_BY_STATUS, "deliveries"),
+        (ENDPOINTS_BY_STATE, "endpoints"),
         (QUEUE_DEPTH, "queue"),
     ):
         gauge.clear()
@@ -110,6 +123,7 @@ STATE_FAMILIES = frozenset(
     {
         "wagate_uploads",
         "wagate_deliveries",
+        "wagate_endpoints",
         "wagate_queue_depth",
         "wagate_oldest_due_job_age_seconds",
     }

@@ -19,8 +19,9 @@ from wagate.domain.callbacks import (
     ProfileStatus,
     new_delivery_id,
 )
+from wagate.domain.endpoint_health import EndpointHealth
 from wagate.services.tenancy import TenancyService
-from wagate.store import Database, delivery_queue
+from wagate.store import Database, delivery_queue, endpoints
 from wagate.store import deliveries as delivery_rows
 from wagate.store import profiles as profile_rows
 
@@ -262,3 +263,23 @@ async def test_recovery_keeps_each_subject_s_order(database: Database) -> None:
     assert await statuses(database, ids) == [
         DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.QUEUED,
     ]  # fmt: skip
+
+
+async def test_deliveries_to_an_open_endpoint_are_not_claimed_until_it_cools_down(
+    database: Database,
+) -> None:
+    await add(database, A, 2)
+    await add(database, B, 1)
+    async with database.transaction() as connection:
+        opened = EndpointHealth().failed(T0, "x")
+        for _ in range(10):
+            opened = opened.failed(T0, "HTTP 500")
+        await endpoints.save(connection, A, opened, T0)
+    assert await claim(database) == {B: 1}
+    assert opened.open_until is not None
+    async with database.transaction() as connection:
+        later = await delivery_queue.claim(
+            connection, worker="w1", limit=10, lease=LEASE, now=opened.open_until,
+            per_endpoint=10,
+        )  # fmt: skip
+    assert Counter(d.endpoint for d in later) == {A: 2}

@@ -146,7 +146,16 @@ class Delivery(Document):
     method: Literal["GET", "POST"]
     url: str
     body: str | None
-    status: Literal["queued", "pending", "succeeded", "dead", "cancelled"]
+    status: Literal["queued", "pending", "succeeded", "dead", "cancelled"] = Field(
+        description="queued: waiting behind an earlier callback of the same message to the "
+        "same endpoint; pending: due (or retrying); then succeeded, dead or cancelled."
+    )
+    endpoint: str = Field(description="The scheme, host and port the request goes to.")
+    endpoint_state: Literal["healthy", "slow", "open", "probing"] = Field(
+        description="What the workers know of the endpoint: healthy; slow (answers late: one "
+        "request at a time); open (failing: nothing is sent until it cools down); probing "
+        "(one request to see whether it recovered)."
+    )
     attempts: int
     next_attempt_at: Timestamp | None
     last_response_status: int | None

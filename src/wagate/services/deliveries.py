@@ -5,6 +5,7 @@ Running deliveries is :mod:`wagate.services.delivery_runs`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from wagate.domain import errors
@@ -12,6 +13,7 @@ from wagate.domain.callbacks import Attempt, Delivery, DeliveryStatus
 from wagate.domain.clock import Clock, utcnow
 from wagate.store import Database
 from wagate.store import deliveries as delivery_rows
+from wagate.store import endpoints as endpoint_rows
 from wagate.store import profiles as profile_rows
 
 
@@ -21,6 +23,11 @@ class DeliveryService:
     def __init__(self, database: Database, clock: Clock = utcnow) -> None:
         self._db = database
         self._clock = clock
+
+    async def endpoint_states(self, endpoints: Sequence[str]) -> dict[str, str]:
+        """What the workers recorded of these endpoints that are not healthy."""
+        async with self._db.transaction() as connection:
+            return await endpoint_rows.states_of(connection, set(endpoints))
 
     async def get(self, sid: str, delivery_id: str) -> tuple[Delivery, list[Attempt]]:
         """A delivery of the account with its attempts."""

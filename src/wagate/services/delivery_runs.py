@@ -15,12 +15,15 @@ from wagate.delivery.request import Signing, prepare, redact
 from wagate.delivery.sender import CallbackSender, SendResult
 from wagate.domain.callbacks import Attempt, Delivery, DeliveryStatus
 from wagate.domain.clock import Clock, utcnow
+from wagate.domain.endpoint_health import EndpointHealth
 from wagate.domain.retry import decide_retry, parse_retry_after
 from wagate.services.group_commit import GroupCommit
-from wagate.store import Connection, Database, delivery_queue
+from wagate.store import Connection, Database, delivery_queue, endpoints
 from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
 from wagate.store.delivery_queue import Outcome
+
+__all__ = ["ClaimedDelivery", "DeliveryPolicy", "DeliveryRunner", "Outcome"]
 
 log = structlog.get_logger("wagate.delivery")
 
@@ -112,6 +115,17 @@ class DeliveryRunner:
             await delivery_queue.postpone(
                 connection, delivery.id, run_at=self._clock() + delay, error=error
             )
+
+    async def postpone_until(self, ids: Collection[str], until: datetime, reason: str) -> None:
+        """Hand deliveries back, due again at ``until`` (an attempt not made is not counted)."""
+        async with self._db.transaction() as connection:
+            await delivery_queue.postpone_many(connection, ids, run_at=until, error=reason)
+
+    async def record_endpoint(self, endpoint: str, health: EndpointHealth, now: datetime) -> None:
+        """Record an endpoint's new state, for every worker's claims and for the API."""
+        async with self._db.transaction() as connection:
+            await endpoints.save(connection, endpoint, health, now)
+        metrics.ENDPOINT_STATE_CHANGES.labels(health.state.value).inc()
 
     async def next_run_at(self, skip_endpoints: Sequence[str] = ()) -> datetime | None:
         """When the next pending delivery to an endpoint not in ``skip_endpoints`` is due."""

@@ -34,6 +34,7 @@ from wagate.domain.callbacks import (
     ProfileStatus,
     order_key,
 )
+from wagate.store import endpoints
 from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.queue import wake_workers
 from wagate.store.tables import (
@@ -186,6 +187,7 @@ def _due(now: datetime) -> ColumnElement[bool]:
         _sendable()
         & (deliveries.c.run_at <= now)
         & (deliveries.c.locked_until.is_(None) | (deliveries.c.locked_until < now))
+        & deliveries.c.endpoint.not_in(endpoints.open_now(now).scalar_subquery())
     )
 
 
@@ -341,6 +343,18 @@ async def postpone(
         .where(deliveries.c.id == delivery_id)
         .values(run_at=run_at, locked_by=None, locked_until=None, last_error=error[:4000])
     )
+
+
+async def postpone_many(
+    connection: AsyncConnection, ids: Collection[str], *, run_at: datetime, error: str
+) -> None:
+    """Release deliveries to be tried at ``run_at`` without counting an attempt."""
+    if ids:
+        await connection.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(sorted(ids)))
+            .values(run_at=run_at, locked_by=None, locked_until=None, last_error=error[:4000])
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.callbacks import DeliveryStatus
+from wagate.store import endpoints
 from wagate.store import inbox as inbox_rows
 from wagate.store.tables import deliveries, jobs, uploads
 
@@ -26,6 +27,9 @@ async def state_counts(connection: AsyncConnection) -> dict[str, dict[str, float
         DeliveryStatus.PENDING.value, 0.0
     ) + result["deliveries"].get(DeliveryStatus.QUEUED.value, 0.0)
     result["queue"]["process_meta_webhook"] = float(await inbox_rows.pending_count(connection))
+    result["endpoints"] = {
+        state: float(count) for state, count in (await endpoints.count_by_state(connection)).items()
+    }
     return result
 
 

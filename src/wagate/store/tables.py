@@ -197,6 +197,19 @@ delivery_heads = Table(
     Column("delivery_id", String(64), nullable=False),
 )
 
+# What the delivery lanes have learnt of each endpoint (scheme, host, port): its
+# breaker, shared by every worker, and shown to customers beside their deliveries.
+endpoint_health = Table(
+    "endpoint_health",
+    metadata,
+    Column("endpoint", String(255), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("open_until", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 delivery_attempts = Table(
     "delivery_attempts",
     metadata,

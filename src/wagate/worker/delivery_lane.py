@@ -2,11 +2,14 @@
 
 A claim takes up to a few hundred due deliveries in one statement and keeps
 them in one queue per endpoint; the lane claims again when what it holds falls
-below half of that, or when new work is announced. Sending is bounded twice:
-``concurrency`` requests in flight in all, at most ``per_endpoint`` to one
-endpoint, endpoints taken in turn, so a hanging or failing endpoint holds at
-most its own share and every other endpoint's deliveries go past it. Leases of
-everything held are renewed together by one heartbeat.
+below half of that, or when new work is announced. Endpoints are sent to in
+turn within the slots of :class:`~wagate.worker.endpoint_slots.EndpointSlots`:
+a fast pool for endpoints that answer, a small slow pool for those that do not
+answer quickly, and a breaker per endpoint that stops sending to one that keeps
+failing (its deliveries are put back until it cools down, then it is probed).
+So any number of hanging or failing endpoints hold at most the slow pool, and
+every other endpoint's deliveries go past them. Leases of everything held are
+renewed together by one heartbeat.
 """
 
 from __future__ import annotations
@@ -14,15 +17,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter, OrderedDict, deque
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
 from wagate.domain import wakeups
 from wagate.domain.backoff import Backoff
+from wagate.domain.callbacks import DeliveryStatus
 from wagate.domain.clock import Clock, utcnow
+from wagate.domain.endpoint_health import EndpointState
 from wagate.domain.errors import DatabaseUnavailable
-from wagate.services.delivery_runs import ClaimedDelivery, DeliveryRunner
+from wagate.services.delivery_runs import ClaimedDelivery, DeliveryRunner, Outcome
+from wagate.worker.endpoint_slots import SLOW_HOLD, EndpointSlots
 from wagate.worker.waits import first_of
 
 log = structlog.get_logger("wagate.worker")
@@ -34,6 +40,8 @@ PREFETCH_FACTOR = 4
 ENDPOINT_PREFETCH_FACTOR = 16
 #: While it holds work, a lane claims at most this often (seconds): claims stay batches.
 CLAIM_INTERVAL = 0.05
+#: How often requests in flight are checked for answers that take too long (seconds).
+OVERDUE_CHECK = 0.25
 
 
 class DeliveryLane:
@@ -62,12 +70,16 @@ class DeliveryLane:
         self._clock = clock
         self._capacity = concurrency * PREFETCH_FACTOR
         self._endpoint_capacity = per_endpoint * ENDPOINT_PREFETCH_FACTOR
+        self.slots = EndpointSlots(
+            fast=concurrency,
+            slow=max(4, concurrency // 4),
+            per_endpoint=per_endpoint,
+            hold_per_endpoint=self._endpoint_capacity,
+        )
         self._queues: OrderedDict[str, deque[ClaimedDelivery]] = OrderedDict()
-        self._in_flight: Counter[str] = Counter()
         self._held: Counter[str] = Counter()
         self._held_ids: set[str] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._sending = 0
         self._freed = asyncio.Event()
         self._worker = ""
 
@@ -80,6 +92,7 @@ class DeliveryLane:
         """Claim, send and record until ``stopping``; then wind down within the grace period."""
         self._worker = worker
         heartbeat = asyncio.create_task(self._heartbeat(stopping))
+        watchdog = asyncio.create_task(self._watch_overdue(stopping))
         try:
             loop = asyncio.get_running_loop()
             last_claim = -CLAIM_INTERVAL
@@ -100,7 +113,18 @@ class DeliveryLane:
                 await first_of(stopping, wakeup, self._freed, within=timeout)
         finally:
             heartbeat.cancel()
+            watchdog.cancel()
             await self._wind_down()
+
+    def _room_taken(self) -> dict[str, int]:
+        """Per endpoint, how much of its claim capacity is taken: what it holds, plus what
+        its state forbids (an open endpoint's whole capacity, most of a slow one's)."""
+        now = self._clock()
+        taken = dict(self._held)
+        for endpoint in self.slots.health:
+            limit = self.slots.hold_limit(endpoint, now)
+            taken[endpoint] = taken.get(endpoint, 0) + self._endpoint_capacity - limit
+        return taken
 
     async def _claim(self) -> None:
         try:
@@ -109,7 +133,7 @@ class DeliveryLane:
                 self._capacity - self.held,
                 self._lease,
                 per_endpoint=self._endpoint_capacity,
-                held=self._held,
+                held=self._room_taken(),
             )
         except DatabaseUnavailable as exc:
             log.warning("worker.claim_failed", lane=self.name, error=str(exc))
@@ -124,28 +148,26 @@ class DeliveryLane:
             self._held_ids.add(delivery.id)
 
     def _dispatch(self) -> None:
-        """Start sends, endpoints in turn, within both limits."""
+        """Start sends, endpoints in turn, while their slots allow."""
+        now = self._clock()
         started = True
-        while started and self._sending < self._concurrency:
+        while started:
             started = False
             for endpoint in list(self._queues):
-                if self._sending >= self._concurrency:
-                    break
-                queue = self._queues[endpoint]
-                if self._in_flight[endpoint] >= self._per_endpoint:
+                if not self.slots.can_start(endpoint, now):
                     continue
+                queue = self._queues[endpoint]
                 item = queue.popleft()
                 if not queue:
                     del self._queues[endpoint]
                 else:
                     self._queues.move_to_end(endpoint)
-                self._start(item)
+                self._start(item, now)
                 started = True
 
-    def _start(self, item: ClaimedDelivery) -> None:
+    def _start(self, item: ClaimedDelivery, now: datetime) -> None:
         delivery = item.delivery
-        self._sending += 1
-        self._in_flight[delivery.endpoint] += 1
+        self.slots.start(delivery.id, delivery.endpoint, now, asyncio.get_running_loop().time())
         fields = {"delivery_id": delivery.id, "endpoint": delivery.endpoint}
         if delivery.profile_id:
             fields["profile_id"] = delivery.profile_id
@@ -157,12 +179,14 @@ class DeliveryLane:
         """Send, free the request's slot as soon as the answer is in, then record: the
         endpoint's next request does not wait for this one's bookkeeping."""
         delivery = item.delivery
-        sending = True
+        answered = False
         try:
             outcome = await self._runner.send(item)
-            sending = False
-            self._free_slot(delivery.endpoint)
+            answered = True
+            self.slots.answered(delivery.id)
+            self._freed.set()
             if outcome is not None:
+                await self._judge(delivery.endpoint, outcome)
                 await self._runner.record(outcome)
         except asyncio.CancelledError:
             raise
@@ -172,18 +196,74 @@ class DeliveryLane:
             with contextlib.suppress(Exception):
                 await self._runner.postpone(delivery, timedelta(seconds=delay), repr(exc))
         finally:
-            if sending:
-                self._free_slot(delivery.endpoint)
+            if not answered:
+                self.slots.answered(delivery.id)
             self._tasks.pop(delivery.id, None)
             self._forget(delivery.id, delivery.endpoint)
             self._freed.set()
 
-    def _free_slot(self, endpoint: str) -> None:
-        self._sending -= 1
-        self._in_flight[endpoint] -= 1
-        if self._in_flight[endpoint] <= 0:
-            del self._in_flight[endpoint]
-        self._freed.set()
+    async def _judge(self, endpoint: str, outcome: Outcome) -> None:
+        """Take an attempt into its endpoint's health; act on a change of state."""
+        attempt = outcome.attempt
+        changed = self.slots.judge(
+            endpoint,
+            succeeded=outcome.status is DeliveryStatus.SUCCEEDED,
+            seconds=attempt.duration_ms / 1000,
+            error=attempt.error,
+            now=attempt.created_at,
+        )
+        if changed is None:
+            return
+        log.info(
+            "endpoint.state",
+            endpoint=endpoint,
+            state=changed.state.value,
+            failures=changed.failures,
+            open_until=changed.open_until.isoformat() if changed.open_until else None,
+        )
+        with contextlib.suppress(Exception):
+            await self._runner.record_endpoint(endpoint, changed, attempt.created_at)
+        if changed.state is EndpointState.OPEN and changed.open_until is not None:
+            await self._put_back(endpoint, until=changed.open_until)
+        elif changed.state is EndpointState.SLOW:
+            await self._put_back(endpoint, keep=SLOW_HOLD)
+
+    async def _put_back(
+        self, endpoint: str, *, until: datetime | None = None, keep: int = 0
+    ) -> None:
+        """Hand back what the lane holds queued for ``endpoint`` beyond ``keep`` of it, due
+        again at ``until`` (an open breaker's end) or at once."""
+        queue = self._queues.get(endpoint)
+        if not queue or len(queue) <= keep:
+            return
+        returned = [queue.pop().delivery for _ in range(len(queue) - keep)]
+        if not queue:
+            del self._queues[endpoint]
+        for delivery in returned:
+            self._forget(delivery.id, endpoint)
+        ids = [delivery.id for delivery in returned]
+        with contextlib.suppress(Exception):
+            if until is not None:
+                await self._runner.postpone_until(ids, until, "the endpoint's breaker is open")
+            else:
+                await self._runner.release(ids, self._worker)
+
+    async def _watch_overdue(self, stopping: asyncio.Event) -> None:
+        """Move requests that wait too long for an answer to the slow pool, so that their
+        fast slots go to endpoints that answer."""
+        loop = asyncio.get_running_loop()
+        while not stopping.is_set():
+            await first_of(stopping, within=OVERDUE_CHECK)
+            slowed = self.slots.overdue(loop.time())
+            if slowed:
+                self._freed.set()
+            for endpoint in slowed:
+                log.info("endpoint.state", endpoint=endpoint, state=EndpointState.SLOW.value)
+                with contextlib.suppress(Exception):
+                    await self._runner.record_endpoint(
+                        endpoint, self.slots.state(endpoint), self._clock()
+                    )
+                await self._put_back(endpoint, keep=SLOW_HOLD)
 
     def _forget(self, delivery_id: str, endpoint: str) -> None:
         if delivery_id in self._held_ids:

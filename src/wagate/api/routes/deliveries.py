@@ -24,7 +24,9 @@ _MISSING = {
 }
 _INVALID = {
     "Invalid request": example(
-        platform.bad_request({"status": "must be one of pending, succeeded, dead, cancelled"})
+        platform.bad_request(
+            {"status": "must be one of queued, pending, succeeded, dead, cancelled"}
+        )
     )
 }
 _FAILED = {"Internal error": example(platform.for_error(errors.WagateError(), ""))}
@@ -41,8 +43,8 @@ def _iso(value: Any) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-def delivery_to_wire(delivery: Delivery) -> dict[str, Any]:
-    """A delivery as the API shows it."""
+def delivery_to_wire(delivery: Delivery, endpoint_state: str = "healthy") -> dict[str, Any]:
+    """A delivery as the API shows it, with what the workers know of its endpoint."""
     return {
         "id": delivery.id,
         "event_id": delivery.event_id,
@@ -52,6 +54,8 @@ def delivery_to_wire(delivery: Delivery) -> dict[str, Any]:
         "url": delivery.url,
         "body": delivery.body,
         "status": delivery.status.value,
+        "endpoint": delivery.endpoint,
+        "endpoint_state": endpoint_state,
         "attempts": delivery.attempts,
         "next_attempt_at": _iso(delivery.run_at)
         if delivery.status is DeliveryStatus.PENDING
@@ -131,9 +135,10 @@ async def list_deliveries(
         limit=limit,
         offset=offset,
     )
+    states = await gateway.deliveries.endpoint_states([d.endpoint for d in page])
     return platform.ok(
         {
-            "items": [delivery_to_wire(d) for d in page],
+            "items": [delivery_to_wire(d, states.get(d.endpoint, "healthy")) for d in page],
             "total": total,
             "limit": limit,
             "offset": offset,
@@ -158,7 +163,8 @@ async def get_delivery(
     """One delivery with every attempt."""
     await gateway.tenancy.authenticate(sid, api_key)
     delivery, attempts = await gateway.deliveries.get(sid, delivery_id)
-    wire = delivery_to_wire(delivery)
+    states = await gateway.deliveries.endpoint_states([delivery.endpoint])
+    wire = delivery_to_wire(delivery, states.get(delivery.endpoint, "healthy"))
     wire["attempt_log"] = [attempt_to_wire(a) for a in attempts]
     return platform.ok(wire)
 
