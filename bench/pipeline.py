@@ -295,7 +295,7 @@ async def measure_batched(
     if set(burst.statuses) != {200}:
         raise BenchmarkFailed(f"batched webhooks answered {set(burst.statuses)}")
     arrivals = await wait_for_callbacks(session, receiver, expected_callbacks(sent), TIMEOUT)
-    finished = max(arrivals.first.values())
+    finished = max(arrivals.first.values(), default=started)
     after_statements, after_cpu = await settled_counts(gateway.counts)
     count = len(sent) * 3
     body = 300
@@ -314,6 +314,7 @@ async def measure_batched(
         "statements_per_status": (after_statements - statements) / count,
         "twice": arrivals.repeats,
         "out_of_order": arrivals.out_of_order(),
+        "missing": arrivals.missing,
     }
 
 
@@ -341,9 +342,10 @@ async def measure_acks(
         "p99": percentile(burst.latencies, 0.99),
         "baseline": baseline.per_second,
         "baseline_p99": percentile(baseline.latencies, 0.99),
-        "all_delivered_after": max(arrivals.first.values()) - started,
+        "all_delivered_after": max(arrivals.first.values(), default=started) - started,
         "twice": arrivals.repeats,
         "out_of_order": arrivals.out_of_order(),
+        "missing": arrivals.missing,
     }
 
 
@@ -363,7 +365,9 @@ async def measure_paced(
     if paced.failures:
         raise BenchmarkFailed(f"{paced.failures} paced webhooks were not acknowledged")
     arrivals = await wait_for_callbacks(session, receiver, expected_callbacks(sent), TIMEOUT)
-    latencies = [arrivals.first[key] - acked for key, acked in paced.acked.items()]
+    latencies = [
+        arrivals.first[key] - acked for key, acked in paced.acked.items() if key in arrivals.first
+    ] or [0.0]
     figures.rows["paced"] = {
         "webhooks": len(paced.acked),
         "offered": len(paced.acked) / (paced.last_post - paced.first_post),
@@ -373,6 +377,7 @@ async def measure_paced(
         "max": max(latencies),
         "twice": arrivals.repeats,
         "out_of_order": arrivals.out_of_order(),
+        "missing": arrivals.missing,
     }
 
 
@@ -415,6 +420,7 @@ async def measure_crash(
         "arrived": len(arrivals.first),
         "twice": arrivals.repeats,
         "out_of_order": arrivals.out_of_order(),
+        "missing": arrivals.missing,
     }
 
 
@@ -480,6 +486,7 @@ def section(runs: list[Figures], skipped: str | None, sizes: Sizes) -> str:
                 "ratio",
                 "CPU s per 1,000 statuses",
                 "statements per status",
+                "never arrived",
                 "received twice",
                 "out of order",
             ],
@@ -493,6 +500,7 @@ def section(runs: list[Figures], skipped: str | None, sizes: Sizes) -> str:
                     times(b["gateway"] / b["baseline"]),
                     f"{b['cpu_per_1000']:.2f}",
                     f"{b['statements_per_status']:.2f}",
+                    b["missing"],
                     b["twice"],
                     b["out_of_order"],
                 ]
@@ -514,6 +522,7 @@ def section(runs: list[Figures], skipped: str | None, sizes: Sizes) -> str:
                 "bare aiohttp server acks/s",
                 "ratio",
                 "all callbacks in after",
+                "never arrived",
                 "received twice",
                 "out of order",
             ],
@@ -528,6 +537,7 @@ def section(runs: list[Figures], skipped: str | None, sizes: Sizes) -> str:
                     f"{a['baseline']:.0f}",
                     times(a["gateway"] / a["baseline"]),
                     f"{a['all_delivered_after']:.1f} s",
+                    a["missing"],
                     a["twice"],
                     a["out_of_order"],
                 ]
@@ -553,6 +563,7 @@ def section(runs: list[Figures], skipped: str | None, sizes: Sizes) -> str:
                 "p50",
                 "p99",
                 "max",
+                "never arrived",
                 "received twice",
                 "out of order",
             ],
@@ -566,6 +577,7 @@ def section(runs: list[Figures], skipped: str | None, sizes: Sizes) -> str:
                     _ms(p["p50"]),
                     _ms(p["p99"]),
                     _ms(p["max"]),
+                    p["missing"],
                     p["twice"],
                     p["out_of_order"],
                 ]
@@ -583,6 +595,7 @@ def section(runs: list[Figures], skipped: str | None, sizes: Sizes) -> str:
             c["killed_at"],
             c["retried"],
             c["arrived"],
+            c["missing"],
             c["twice"],
             c["out_of_order"],
         ]
@@ -601,6 +614,7 @@ def section(runs: list[Figures], skipped: str | None, sizes: Sizes) -> str:
                     "after webhooks posted",
                     "posts retried",
                     "callbacks arrived",
+                    "never arrived",
                     "received twice",
                     "out of order",
                 ],

@@ -110,10 +110,6 @@ class GraphClient:
     ) -> dict[str, object]:
         """Send a Cloud API message object from a business number; Meta's answer."""
         body = json.dumps(message, separators=(",", ":")).encode("utf-8")
-
-        async def one_chunk() -> AsyncIterator[bytes]:
-            yield body
-
         return await self._request(
             "POST",
             f"{self._root}/{phone_number_id}/messages",
@@ -121,7 +117,7 @@ class GraphClient:
                 "Authorization": f"Bearer {self._access_token}",
                 "Content-Type": "application/json",
             },
-            data=one_chunk(),
+            data=body,
         )
 
     def _session_url(self, session_id: str) -> str:
@@ -142,7 +138,7 @@ class GraphClient:
         *,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-        data: AsyncIterable[bytes] | None = None,
+        data: AsyncIterable[bytes] | bytes | None = None,
     ) -> dict[str, object]:
         try:
             async with self._session.request(
