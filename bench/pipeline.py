@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -447,180 +447,105 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
-def section(runs: list[Figures], skipped: str | None, sizes: Sizes) -> str:
+Column = tuple[str, Callable[[dict[str, Any]], object]]
+_TAIL: list[Column] = [
+    ("never arrived", lambda r: r["missing"]),
+    ("received twice", lambda r: r["twice"]),
+    ("out of order", lambda r: r["out_of_order"]),
+]
+_TABLES: list[tuple[str, str, list[Column]]] = [
+    (
+        "sends",
+        "### Sends",
+        [
+            ("messages", lambda r: r["count"]),
+            ("gateway sends/s", lambda r: f"{r['gateway']:.0f}"),
+            ("sandbox direct sends/s", lambda r: f"{r['baseline']:.0f}"),
+            ("ratio", lambda r: times(r["gateway"] / r["baseline"])),
+        ],
+    ),
+    (
+        "batched",
+        "### Batched webhooks (100 statuses each) to callbacks received",
+        [
+            ("statuses", lambda r: r["statuses"]),
+            ("statuses/s", lambda r: f"{r['gateway']:.0f}"),
+            ("aiohttp 8 in flight/s", lambda r: f"{r['baseline']:.0f}"),
+            ("ratio", lambda r: times(r["gateway"] / r["baseline"])),
+            ("CPU s per 1,000 statuses", lambda r: f"{r['cpu_per_1000']:.2f}"),
+            ("statements per status", lambda r: f"{r['statements_per_status']:.2f}"),
+            *_TAIL,
+        ],
+    ),
+    (
+        "acks",
+        "### Single-status webhooks acknowledged, 64 in flight",
+        [
+            ("webhooks", lambda r: r["webhooks"]),
+            ("acks/s", lambda r: f"{r['gateway']:.0f}"),
+            ("p50 ack", lambda r: _ms(r["p50"])),
+            ("p99 ack", lambda r: _ms(r["p99"])),
+            ("bare aiohttp server acks/s", lambda r: f"{r['baseline']:.0f}"),
+            ("ratio", lambda r: times(r["gateway"] / r["baseline"])),
+            ("all callbacks in after", lambda r: f"{r['all_delivered_after']:.1f} s"),
+            *_TAIL,
+        ],
+    ),
+    (
+        "paced",
+        "### Paced: single-status webhooks offered at a fixed rate, latency from our 200 "
+        "to the customer's receipt",
+        [
+            ("webhooks", lambda r: r["webhooks"]),
+            ("offered/s", lambda r: f"{r['offered']:.0f}"),
+            ("callbacks arrived", lambda r: r["arrived"]),
+            ("p50", lambda r: _ms(r["p50"])),
+            ("p99", lambda r: _ms(r["p99"])),
+            ("max", lambda r: _ms(r["max"])),
+            *_TAIL,
+        ],
+    ),
+    (
+        "crash",
+        "### SIGKILL mid-burst, then a restart",
+        [
+            ("webhooks", lambda r: r["webhooks"]),
+            ("killed", lambda r: r["killed"]),
+            ("after webhooks posted", lambda r: r["killed_at"]),
+            ("posts retried", lambda r: r["retried"]),
+            ("callbacks arrived", lambda r: r["arrived"]),
+            *_TAIL,
+        ],
+    ),
+]
+
+
+def section(runs: list[Figures], skipped: str | None, sizes: dict[str, Sizes]) -> str:
+    """The markdown of every measure, one table each, runs as rows."""
     lines = [
         "## The event pipeline",
         "",
         __doc__.split("\n\n", 1)[1].split("\n\n``BENCH_BEFORE")[0].strip(),
         "",
     ]
+    for label, size in sizes.items():
+        lines += [
+            f"Sizes of the `{label}` runs: {size.sends} sends; {size.batched_messages} messages' "
+            f"statuses batched; {size.ack_messages} messages' statuses one per webhook; paced at "
+            f"{size.paced_rate:.0f}/s for {size.paced_seconds:.0f} s; "
+            f"{size.crash_messages} messages' statuses around the crash.",
+            "",
+        ]
     if skipped:
         lines += [f"PostgreSQL was left out: {skipped}.", ""]
-    lines += ["### Sends", ""]
-    lines.append(
-        table(
-            ["run", "database", "messages", "gateway sends/s", "sandbox direct sends/s", "ratio"],
-            [
-                [
-                    r.label,
-                    r.database,
-                    s["count"],
-                    f"{s['gateway']:.0f}",
-                    f"{s['baseline']:.0f}",
-                    times(s["gateway"] / s["baseline"]),
-                ]
-                for r in runs
-                if (s := r.rows.get("sends"))
-            ],
-        )
-    )
-    lines += ["", "### Batched webhooks (100 statuses each) to callbacks received", ""]
-    lines.append(
-        table(
-            [
-                "run",
-                "database",
-                "statuses",
-                "statuses/s",
-                "aiohttp 8 in flight/s",
-                "ratio",
-                "CPU s per 1,000 statuses",
-                "statements per status",
-                "never arrived",
-                "received twice",
-                "out of order",
-            ],
-            [
-                [
-                    r.label,
-                    r.database,
-                    b["statuses"],
-                    f"{b['gateway']:.0f}",
-                    f"{b['baseline']:.0f}",
-                    times(b["gateway"] / b["baseline"]),
-                    f"{b['cpu_per_1000']:.2f}",
-                    f"{b['statements_per_status']:.2f}",
-                    b["missing"],
-                    b["twice"],
-                    b["out_of_order"],
-                ]
-                for r in runs
-                if (b := r.rows.get("batched"))
-            ],
-        )
-    )
-    lines += ["", "### Single-status webhooks acknowledged, 64 in flight", ""]
-    lines.append(
-        table(
-            [
-                "run",
-                "database",
-                "webhooks",
-                "acks/s",
-                "p50 ack",
-                "p99 ack",
-                "bare aiohttp server acks/s",
-                "ratio",
-                "all callbacks in after",
-                "never arrived",
-                "received twice",
-                "out of order",
-            ],
-            [
-                [
-                    r.label,
-                    r.database,
-                    a["webhooks"],
-                    f"{a['gateway']:.0f}",
-                    _ms(a["p50"]),
-                    _ms(a["p99"]),
-                    f"{a['baseline']:.0f}",
-                    times(a["gateway"] / a["baseline"]),
-                    f"{a['all_delivered_after']:.1f} s",
-                    a["missing"],
-                    a["twice"],
-                    a["out_of_order"],
-                ]
-                for r in runs
-                if (a := r.rows.get("acks"))
-            ],
-        )
-    )
-    lines += [
-        "",
-        f"### Paced: single-status webhooks offered at {sizes.paced_rate:.0f}/s "
-        f"for {sizes.paced_seconds:.0f} s, latency from our 200 to the customer's receipt",
-        "",
-    ]
-    lines.append(
-        table(
-            [
-                "run",
-                "database",
-                "webhooks",
-                "offered/s",
-                "callbacks arrived",
-                "p50",
-                "p99",
-                "max",
-                "never arrived",
-                "received twice",
-                "out of order",
-            ],
-            [
-                [
-                    r.label,
-                    r.database,
-                    p["webhooks"],
-                    f"{p['offered']:.0f}",
-                    p["arrived"],
-                    _ms(p["p50"]),
-                    _ms(p["p99"]),
-                    _ms(p["max"]),
-                    p["missing"],
-                    p["twice"],
-                    p["out_of_order"],
-                ]
-                for r in runs
-                if (p := r.rows.get("paced"))
-            ],
-        )
-    )
-    crash_rows = [
-        [
-            r.label,
-            r.database,
-            c["webhooks"],
-            c["killed"],
-            c["killed_at"],
-            c["retried"],
-            c["arrived"],
-            c["missing"],
-            c["twice"],
-            c["out_of_order"],
+    for key, title, columns in _TABLES:
+        rows = [
+            [run.label, run.database, *(get(found) for _, get in columns)]
+            for run in runs
+            if (found := run.rows.get(key))
         ]
-        for r in runs
-        if (c := r.rows.get("crash"))
-    ]
-    if crash_rows:
-        lines += ["", "### SIGKILL mid-burst, then a restart", ""]
-        lines.append(
-            table(
-                [
-                    "run",
-                    "database",
-                    "webhooks",
-                    "killed",
-                    "after webhooks posted",
-                    "posts retried",
-                    "callbacks arrived",
-                    "never arrived",
-                    "received twice",
-                    "out of order",
-                ],
-                crash_rows,
-            )
-        )
+        if rows:
+            lines += [title, "", table(["run", "database", *(h for h, _ in columns)], rows), ""]
     return "\n".join(lines)
 
 
@@ -648,4 +573,7 @@ def run(workdir: Path, quick: bool) -> str:
                         before,
                     )
                 )
-        return section(runs, skipped, sizes)
+        measured = {"gateway": sizes}
+        if before:
+            measured["before"] = QUICK if quick else BEFORE
+        return section(runs, skipped, measured)

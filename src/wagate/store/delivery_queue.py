@@ -36,6 +36,7 @@ from wagate.domain.callbacks import (
 )
 from wagate.store import endpoints
 from wagate.store.bulk import BulkInsert, execute_many
+from wagate.store.delivery_rows import to_delivery
 from wagate.store.queue import wake_workers
 from wagate.store.tables import (
     callback_profiles,
@@ -241,7 +242,7 @@ async def claim(
         .returning(*_CLAIMED_COLUMNS)
     )
     rows = (await connection.execute(statement)).all()
-    return sorted((_claimed(row) for row in rows), key=lambda d: (d.run_at, d.seq))
+    return sorted((to_delivery(row) for row in rows), key=lambda d: (d.run_at, d.seq))
 
 
 #: What sending a delivery needs (not the values it was rendered from, nor its history).
@@ -253,29 +254,6 @@ _CLAIMED_COLUMNS = [
         "locked_by", "seq",
     )
 ]  # fmt: skip
-
-
-def _claimed(row: Any) -> Delivery:
-    return Delivery(
-        id=row.id,
-        sid=row.sid,
-        event_id=row.event_id,
-        subject_id=row.subject_id,
-        profile_id=row.profile_id,
-        number=row.number,
-        method=row.method,
-        url=row.url,
-        body=row.body,
-        endpoint=row.endpoint,
-        status=DeliveryStatus(row.status),
-        attempts=row.attempts,
-        trigger=AttemptTrigger(row.trigger or AttemptTrigger.SCHEDULED.value),
-        run_at=row.run_at,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        locked_by=row.locked_by,
-        seq=row.seq,
-    )
 
 
 async def next_run_at(

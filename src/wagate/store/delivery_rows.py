@@ -9,7 +9,8 @@ from wagate.domain.callbacks import Attempt, AttemptTrigger, Delivery, DeliveryS
 
 
 def to_delivery(row: Any) -> Delivery:
-    """A delivery as the domain sees it, from a row of the deliveries table."""
+    """A delivery as the domain sees it, from a row of the deliveries table (or some of
+    its columns: what a claim reads leaves out the template values and the history)."""
     return Delivery(
         id=row.id,
         sid=row.sid,
@@ -17,7 +18,9 @@ def to_delivery(row: Any) -> Delivery:
         subject_id=row.subject_id,
         profile_id=row.profile_id,
         number=row.number,
-        template_values=json.loads(row.template_values) if row.template_values else None,
+        template_values=(
+            json.loads(row.template_values) if getattr(row, "template_values", None) else None
+        ),
         trigger=AttemptTrigger(row.trigger or AttemptTrigger.SCHEDULED.value),
         method=row.method,
         url=row.url,
@@ -29,9 +32,9 @@ def to_delivery(row: Any) -> Delivery:
         created_at=row.created_at,
         updated_at=row.updated_at,
         locked_by=row.locked_by,
-        last_response_status=row.last_response_status,
-        last_error=row.last_error,
-        delivered_at=row.delivered_at,
+        last_response_status=getattr(row, "last_response_status", None),
+        last_error=getattr(row, "last_error", None),
+        delivered_at=getattr(row, "delivered_at", None),
         seq=row.seq,
     )
 
