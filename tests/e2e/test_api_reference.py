@@ -111,7 +111,7 @@ def test_the_document_is_valid_openapi_3_1_and_complete(
             assert parameter.get("description"), f"{where}: {parameter['name']}"
     upload = document["paths"]["/v2/{sid}/whatsapp/{waba_id}/resumable_media"]["post"]
     assert set(upload["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
-    assert set(upload["responses"]) == {"202", "400", "401", "413", "429", "500", "503"}
+    assert set(upload["responses"]) == {"202", "400", "401", "408", "413", "429", "500", "503"}
     unauthorized = upload["responses"]["401"]["content"]["application/json"]["examples"]
     codes = sorted(example["value"]["code"] for example in unauthorized.values())
     assert codes == ["RBC001", "WA-401", "WA401", "WA401"]

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import uvicorn
 
 from wagate.api.app import create_app
+from wagate.api.http_protocol import head_timeout_protocol
 from wagate.logs import configure_logging
 from wagate.settings import Settings
 
@@ -22,7 +23,7 @@ def run_server(settings: Settings, *, host: str, port: int, run_worker: bool = T
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=head_timeout_protocol(settings.request_idle_timeout_seconds),
         lifespan="on",
         log_config=None,
         access_log=False,
