@@ -61,7 +61,22 @@ class Settings(BaseSettings):
         "(uploads are bounded by their minimum rate instead).",
     )
     handle_ttl_seconds: int = Field(86400, description="UPLOADED becomes EXPIRED after this.")
-    retention_seconds: int = Field(259200, description="Uploads are purged after this.")
+    retention_seconds: int = Field(
+        259200,
+        ge=1,
+        description="Every record of customer data (uploads and media, messages, statuses, "
+        "Meta webhooks, events, callbacks and their attempts) is purged this long after it "
+        "was written.",
+    )
+    retention_sweep_seconds: float = Field(
+        60.0, gt=0, description="How often the worker looks for data past its retention."
+    )
+    retention_batch_size: int = Field(
+        200,
+        ge=1,
+        description="Rows (or uploads, or messages) purged per transaction: small enough that "
+        "no purge holds the database for long.",
+    )
     idempotency_ttl_seconds: int = Field(
         86400, description="How long an Idempotency-Key is remembered."
     )
