@@ -66,10 +66,12 @@ class RetentionService:
                     break
                 await asyncio.sleep(0)  # whoever waits for the database goes first
         purged = +purged
+        for table, count in purged.items():
+            metrics.RETENTION_PURGED.labels(table).inc(count)
         if purged:
-            for table, count in purged.items():
-                metrics.RETENTION_PURGED.labels(table).inc(count)
             log.info("retention.purged", **dict(sorted(purged.items())))
+        else:
+            log.debug("retention.nothing_to_purge")
         return purged
 
     def _steps(self) -> list[Step]:
