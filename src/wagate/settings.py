@@ -170,6 +170,15 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'wagate.db').resolve()}"
 
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file; None when the database is PostgreSQL or in memory."""
+        scheme, _, rest = self.resolved_database_url().partition("://")
+        if not scheme.startswith("sqlite"):
+            return None
+        # sqlite:///relative.db, sqlite:////absolute.db, optionally ?options
+        path = rest.removeprefix("/").split("?", 1)[0]
+        return Path(path) if path and path != ":memory:" else None
+
     @property
     def media_dir(self) -> Path:
         """The directory media bytes are stored in, when they are stored in files."""

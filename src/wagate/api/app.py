@@ -33,11 +33,14 @@ from wagate.settings import Settings
 log = structlog.get_logger("wagate.api")
 
 
-def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, run_worker: bool = True, lock_fd: int | None = None
+) -> FastAPI:
     """A gateway application; its lifespan opens and closes the shared resources.
 
     With ``run_worker`` the worker runs beside it, in a child process
-    (:class:`~wagate.api.worker_process.WorkerProcess`) that starts and stops with it.
+    (:class:`~wagate.api.worker_process.WorkerProcess`) that starts and stops with it,
+    and holds the data directory's lock (``lock_fd``) with it.
     """
     settings = settings or Settings()
 
@@ -45,7 +48,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gateway = await Gateway.start(settings)
         if run_worker:
-            await gateway.start_worker_process()
+            await gateway.start_worker_process(lock_fd=lock_fd)
         app.state.gateway = gateway
         try:
             yield

@@ -204,9 +204,10 @@ class Gateway:
         self.worker = worker
         self._tasks.append(asyncio.create_task(worker.run()))
 
-    async def start_worker_process(self) -> None:
-        """Run the worker in a child process, woken whenever this process adds work."""
-        child = WorkerProcess(grace_seconds=self.settings.worker_grace_seconds)
+    async def start_worker_process(self, *, lock_fd: int | None = None) -> None:
+        """Run the worker in a child process, woken whenever this process adds work (and
+        holding the data directory's lock, ``lock_fd``, with this one)."""
+        child = WorkerProcess(grace_seconds=self.settings.worker_grace_seconds, lock_fd=lock_fd)
         await child.start()
         self.database.on_work_added(child.wake)
         self.worker_process = child
