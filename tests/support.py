@@ -133,7 +133,7 @@ def run_wagate(*args: str, env: Mapping[str, str]) -> str:
         env={**os.environ, **env},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE,
         check=False,
     )
     if result.returncode != 0:

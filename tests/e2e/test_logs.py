@@ -55,7 +55,7 @@ def test_json_logs_name_the_upload_in_its_request_and_job_lines_and_hide_secrets
             )
         assert answer.status_code == 202, answer.text
         upload_id = answer.json()["data"]["id"]
-        record = wait_for_status(gateway, upload_id, "UPLOADED", timeout=30, key=API_KEY)
+        record = wait_for_status(gateway, upload_id, "UPLOADED", timeout=PATIENCE, key=API_KEY)
         link = record["file_link"]
         assert httpx.get(link, timeout=10).status_code == 200
         gateway.stop()
@@ -154,7 +154,7 @@ def test_a_full_flow_at_debug_logs_none_of_its_secrets(
                 timeout=60,
             )
         assert accepted.status_code == 202, accepted.text
-        wait_for_status(gateway, accepted.json()["data"]["id"], "UPLOADED", 120, key=api_key)
+        wait_for_status(gateway, accepted.json()["data"]["id"], "UPLOADED", PATIENCE, key=api_key)
         sent = httpx.post(
             f"{gateway.url}/v2/SID1/whatsapp/{NUMBER_A}/messages",
             headers={"api-key": api_key},
