@@ -52,7 +52,8 @@ def _text(description: str, example: str, most: int) -> object:
 
 
 def _number(description: str, example: str) -> object:
-    return Path(description=description, examples=[example], pattern=E164_DIGITS.pattern)
+    # Anchored: a pattern in a schema matches anywhere in the value unless told otherwise.
+    return Path(description=description, examples=[example], pattern=f"^{E164_DIGITS.pattern}$")
 
 
 SidPath = Annotated[str, _text("The account SID.", "HXAP16XXXXXX97IN", 64)]
