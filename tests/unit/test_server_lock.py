@@ -16,7 +16,7 @@ def test_a_second_holder_is_refused_and_told_the_first(tmp_path: Path) -> None:
     first = acquire(settings)
     assert first is not None
     assert first.path == tmp_path.resolve() / "wagate.db.server.lock"
-    with pytest.raises(ServerAlreadyRunning, match=f"pid {os.getpid()}: wagate "):
+    with pytest.raises(ServerAlreadyRunning, match=f"pid {os.getpid()}: wagate"):
         acquire(settings)
     assert adopt(first.fd, settings).fd == first.fd  # the child's way: the same open file
     first.release()

@@ -89,7 +89,7 @@ def adopt(fd: int, settings: Settings) -> ServerLock:
     """
     path = lock_path(settings)
     try:
-        same = path is not None and os.path.samefile(f"/proc/self/fd/{fd}", path)
+        same = path is not None and os.path.samestat(os.fstat(fd), os.stat(path))
         # On the open file the parent locked, this succeeds: the lock is already ours.
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

@@ -11,7 +11,7 @@ written.
 Each batch is its own short transaction of at most ``batch_size`` rows (or
 subjects), and the pass yields between batches: on SQLite the API shares the
 one writer, and waits at most one batch for its turn. On PostgreSQL one
-process purges at a time; the others skip their pass.
+process purges at a time: a batch another process is purging is skipped.
 """
 
 from __future__ import annotations
