@@ -84,6 +84,7 @@ def gateway_env(sandbox: RunningProcess, **extra: str) -> dict[str, str]:
         "WAGATE_GRAPH_URL": sandbox.url,
         "WAGATE_CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8",
         "WAGATE_UPLOAD_RATE_LIMIT": "100000",
+        "WAGATE_UPLOADS_IN_PROGRESS_PER_ACCOUNT": "1000",  # bursts of uploads are the load
         "WAGATE_RETRY_SCHEDULE": "1,1,1,1,1,1",
         **extra,
     }
