@@ -25,6 +25,11 @@ POSTGRES_ADMIN_DSN = os.environ.get(
 
 T = TypeVar("T")
 
+#: How long a test waits for what should happen soon (a callback, a status, a purge). A wait
+#: ends as soon as it is met, so the limit only matters on a failure or a loaded machine:
+#: it is generous, for two cores shared by several test processes and their servers.
+PATIENCE = 120.0
+
 
 def wait_until(check: Callable[[], T | None], timeout: float, what: str, every: float = 0.05) -> T:
     """Poll ``check`` until it returns something truthy; AssertionError after ``timeout``."""
@@ -128,7 +133,7 @@ def run_wagate(*args: str, env: Mapping[str, str]) -> str:
         env={**os.environ, **env},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE,
         check=False,
     )
     if result.returncode != 0:

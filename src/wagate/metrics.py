@@ -72,6 +72,12 @@ DELIVERY_ATTEMPTS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+RETENTION_PURGED = Counter(
+    "wagate_retention_purged_rows_total",
+    "Rows deleted because they were past their retention, by table.",
+    ["table"],
+    registry=REGISTRY,
+)
 DELIVERY_LATENESS = Histogram(
     "wagate_delivery_lateness_seconds",
     "How long after its scheduled time an attempt was made.",

@@ -37,8 +37,46 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(100 * MB, description="Largest file accepted, in bytes.")
     upload_rate_limit: int = Field(20, description="Accepted uploads per WABA per window.")
     upload_rate_window_seconds: int = Field(3600, description="Rate-limit window, in seconds.")
+    uploads_in_progress_per_account: int = Field(
+        10,
+        ge=1,
+        description="Uploads one account may be sending at once, per API process (429 beyond).",
+    )
+    upload_min_bytes_per_second: int = Field(
+        32768,
+        ge=0,
+        description="An upload slower than this, over any stretch of the idle timeout, is cut "
+        "with 408 (0: no minimum).",
+    )
+    request_idle_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="A request whose body sends nothing for this long is cut with 408; a "
+        "connection that sends no complete request head for this long is closed.",
+    )
+    request_body_deadline_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="The longest a request body other than an upload may take to arrive "
+        "(uploads are bounded by their minimum rate instead).",
+    )
     handle_ttl_seconds: int = Field(86400, description="UPLOADED becomes EXPIRED after this.")
-    retention_seconds: int = Field(259200, description="Uploads are purged after this.")
+    retention_seconds: int = Field(
+        259200,
+        ge=1,
+        description="Every record of customer data (uploads and media, messages, statuses, "
+        "Meta webhooks, events, callbacks and their attempts) is purged this long after it "
+        "was written.",
+    )
+    retention_sweep_seconds: float = Field(
+        60.0, gt=0, description="How often the worker looks for data past its retention."
+    )
+    retention_batch_size: int = Field(
+        200,
+        ge=1,
+        description="Rows (or uploads, or messages) purged per transaction: small enough that "
+        "no purge holds the database for long.",
+    )
     idempotency_ttl_seconds: int = Field(
         86400, description="How long an Idempotency-Key is remembered."
     )
@@ -132,6 +170,15 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'wagate.db').resolve()}"
 
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file; None when the database is PostgreSQL or in memory."""
+        scheme, _, rest = self.resolved_database_url().partition("://")
+        if not scheme.startswith("sqlite"):
+            return None
+        # sqlite:///relative.db, sqlite:////absolute.db, optionally ?options
+        path = rest.removeprefix("/").split("?", 1)[0]
+        return Path(path) if path and path != ":memory:" else None
+
     @property
     def media_dir(self) -> Path:
         """The directory media bytes are stored in, when they are stored in files."""
@@ -148,4 +195,5 @@ class Settings(BaseSettings):
             handle_ttl=timedelta(seconds=self.handle_ttl_seconds),
             retention=timedelta(seconds=self.retention_seconds),
             idempotency_ttl=timedelta(seconds=self.idempotency_ttl_seconds),
+            max_in_progress=self.uploads_in_progress_per_account,
         )

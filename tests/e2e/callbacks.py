@@ -34,7 +34,8 @@ def receiver_process(directory: Path) -> Iterator[RunningProcess]:
 
 def received(receiver: RunningProcess) -> list[dict[str, Any]]:
     """Every request the receiver has recorded."""
-    records: list[dict[str, Any]] = httpx.get(receiver.url + "/_receiver/requests").json()
+    answer = httpx.get(receiver.url + "/_receiver/requests", timeout=30)
+    records: list[dict[str, Any]] = answer.json()
     return records
 
 

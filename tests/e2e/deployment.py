@@ -22,10 +22,17 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import RunningProcess, free_port, start_process, wagate_command, wait_until
+from tests.support import (
+    PATIENCE,
+    RunningProcess,
+    free_port,
+    start_process,
+    wagate_command,
+    wait_until,
+)
 
 #: Seconds a process may take to answer: imports and migrations take long on a busy machine.
-START_TIMEOUT = 60.0
+START_TIMEOUT = PATIENCE
 
 
 def start_api(env: dict[str, str], log_path: Path) -> RunningProcess:

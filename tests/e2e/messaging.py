@@ -24,7 +24,7 @@ import httpx
 from tests.e2e.callbacks import api, received
 from tests.e2e.sandbox import Sandbox
 from tests.e2e.uploads import create_number, create_tenant
-from tests.support import RunningProcess, wait_until
+from tests.support import PATIENCE, RunningProcess, wait_until
 
 SECRET = "e2e-messages-app-secret"
 META_ENV = {
@@ -125,7 +125,7 @@ def wait_for(receiver: RunningProcess, prefix: str, count: int) -> list[dict[str
         got = to_path(receiver, prefix)
         return got if len(got) >= count else None
 
-    return wait_until(enough, 20, f"{count} requests to {prefix}")
+    return wait_until(enough, PATIENCE, f"{count} requests to {prefix}")
 
 
 def pushes_about(receiver: RunningProcess, prefix: str, wamid: str) -> list[dict[str, Any]]:
@@ -154,7 +154,7 @@ def settled(gateway: RunningProcess) -> bool:
 
 
 def wait_settled(gateway: RunningProcess) -> None:
-    wait_until(lambda: settled(gateway), 30, "the gateway to process and deliver everything")
+    wait_until(lambda: settled(gateway), PATIENCE, "the gateway to process and deliver everything")
 
 
 def create_tenant_with_number_a(env: dict[str, str]) -> None:

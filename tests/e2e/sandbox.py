@@ -43,17 +43,17 @@ class Sandbox:
 
     def arm(self, **faults: object) -> dict[str, Any]:
         """Set faults (``cut_after_bytes``, ``fail_next``, ``fail_status``, ``delay_ms``)."""
-        response = httpx.post(f"{self.url}/_sandbox/faults", json=faults, timeout=5)
+        response = httpx.post(f"{self.url}/_sandbox/faults", json=faults, timeout=30)
         assert response.status_code == 200, response.text
         armed: dict[str, Any] = response.json()
         return armed
 
     def reset(self) -> None:
-        httpx.delete(f"{self.url}/_sandbox/faults", timeout=5).raise_for_status()
+        httpx.delete(f"{self.url}/_sandbox/faults", timeout=30).raise_for_status()
 
     def sessions(self) -> list[dict[str, Any]]:
         """Every upload session the sandbox opened, as ``/_sandbox/sessions`` shows it."""
-        response = httpx.get(f"{self.url}/_sandbox/sessions", timeout=5)
+        response = httpx.get(f"{self.url}/_sandbox/sessions", timeout=30)
         response.raise_for_status()
         listed: list[dict[str, Any]] = response.json()["data"]
         return listed

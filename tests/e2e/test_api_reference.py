@@ -111,7 +111,7 @@ def test_the_document_is_valid_openapi_3_1_and_complete(
             assert parameter.get("description"), f"{where}: {parameter['name']}"
     upload = document["paths"]["/v2/{sid}/whatsapp/{waba_id}/resumable_media"]["post"]
     assert set(upload["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
-    assert set(upload["responses"]) == {"202", "400", "401", "413", "429", "500", "503"}
+    assert set(upload["responses"]) == {"202", "400", "401", "408", "413", "429", "500", "503"}
     unauthorized = upload["responses"]["401"]["content"]["application/json"]["examples"]
     codes = sorted(example["value"]["code"] for example in unauthorized.values())
     assert codes == ["RBC001", "WA-401", "WA401", "WA401"]
@@ -138,6 +138,22 @@ def test_huge_offsets_answer_400_in_the_envelope(
         )
         assert answer.status_code == 400, (path, answer.text)
         assert "offset" in answer.json()["error"], answer.text
+
+
+def test_numbers_that_are_not_e164_digits_answer_400_in_the_envelope(
+    world: tuple[RunningProcess, Sandbox, str],
+) -> None:
+    gateway = world[0]
+    for number in ("+1%20555%20abc", "1555000100199999999", "0555000100"):
+        for method, path in (
+            ("PATCH", f"/v2/SID1/whatsapp/WABA1/numbers/{number}"),
+            ("POST", f"/v2/SID1/whatsapp/{number}/messages"),
+        ):
+            answer = httpx.request(
+                method, gateway.url + path, headers={"api-key": "KEY1"}, json={}, timeout=30
+            )
+            assert answer.status_code == 400, (path, answer.text)
+            assert answer.json()["code"] == "WA-400", answer.text
 
 
 def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(

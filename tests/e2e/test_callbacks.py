@@ -24,7 +24,7 @@ from tests.e2e.callbacks import (
 )
 from tests.e2e.conftest import GatewayFactory
 from tests.e2e.uploads import create_tenant
-from tests.support import RunningProcess, run_wagate, wait_until
+from tests.support import PATIENCE, RunningProcess, run_wagate, wait_until
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 SEED_GET_QUERY = (
@@ -84,6 +84,7 @@ def gateway_env(sandbox: RunningProcess, **extra: str) -> dict[str, str]:
         "WAGATE_GRAPH_URL": sandbox.url,
         "WAGATE_CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8",
         "WAGATE_UPLOAD_RATE_LIMIT": "100000",
+        "WAGATE_UPLOADS_IN_PROGRESS_PER_ACCOUNT": "1000",  # bursts of uploads are the load
         "WAGATE_RETRY_SCHEDULE": "1,1,1,1,1,1",
         **extra,
     }
@@ -124,7 +125,7 @@ def test_uploaded_callback_by_get_and_by_post_profiles_signed(
     first, second = upload(gateway, "WABA1"), upload(gateway, "WABA2")
 
     records = wait_until(
-        lambda: len(received(receiver)) >= 2 and received(receiver), 20, "two callbacks"
+        lambda: len(received(receiver)) >= 2 and received(receiver), PATIENCE, "two callbacks"
     )
     by_method = {r["method"]: r for r in records}
 
@@ -163,7 +164,9 @@ def test_three_failures_then_success_is_one_success_after_four_attempts(
     )
     attach_to_waba(gateway, "SID1", "KEY1", "WABA1", profile["profile_id"])
     upload(gateway)
-    records = wait_until(lambda: len(received(receiver)) >= 4 and received(receiver), 30, "4 tries")
+    records = wait_until(
+        lambda: len(received(receiver)) >= 4 and received(receiver), PATIENCE, "4 tries"
+    )
     time.sleep(2.5)  # nothing more may come after the success
     records = received(receiver)
     assert len(records) == 4
@@ -189,7 +192,9 @@ def test_retry_after_on_429_is_honoured(
     )  # fmt: skip
     attach_to_waba(gateway, "SID1", "KEY1", "WABA1", profile["profile_id"])
     upload(gateway)
-    records = wait_until(lambda: len(received(receiver)) >= 2 and received(receiver), 20, "retry")
+    records = wait_until(
+        lambda: len(received(receiver)) >= 2 and received(receiver), PATIENCE, "retry"
+    )
     assert records[1]["at"] - records[0]["at"] >= 2.0
 
 
@@ -220,7 +225,7 @@ def test_a_hanging_endpoint_does_not_delay_another(
         got = [r for r in received(receiver) if r["target"].startswith("/ok/healthy")]
         return got if len(got) >= 20 else []
 
-    got = wait_until(healthy_done, 30, "20 healthy callbacks")
+    got = wait_until(healthy_done, PATIENCE, "20 healthy callbacks")
     created = {
         d["id"]: d["created_at"] for d in deliveries(gateway, profile_id=healthy["profile_id"])
     }

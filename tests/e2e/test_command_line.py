@@ -158,7 +158,12 @@ def test_mistakes_are_one_line_on_stderr_without_a_traceback(
         (("wabas", "attach", "WABA1", "--sid", "SID1", "--profile-id", "nope"), "nope"),
         ((*upload, "--url", closed), "cannot connect"),
         ((*upload, "--url", "127.0.0.1:8080"), "not a gateway URL"),
-    ):
+        (
+            ("numbers", "create", "--sid", "SID1", "--waba-id", "WABA1",
+             "--number", "+1 555 abc", "--phone-number-id", "PN-BAD"),
+            "number: must be an E.164 number",
+        ),
+    ):  # fmt: skip
         result = wagate(env, *args)
         assert result.returncode != 0, args
         assert "Traceback" not in result.stderr, result.stderr

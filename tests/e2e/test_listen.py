@@ -25,7 +25,7 @@ from tests.e2e.conftest import GatewayFactory
 from tests.e2e.messaging import META_ENV, SEED_002_FIELDS, messages_env, patch_number, sent
 from tests.e2e.sandbox import sandbox_process
 from tests.e2e.uploads import create_number, create_tenant
-from tests.support import free_port, wagate_command, wait_until
+from tests.support import PATIENCE, free_port, wagate_command, wait_until
 
 NUMBER, PHONE_NUMBER_ID = "15550001001", "106540000000001"
 SEED_002_QUERY = "&".join(f"{name}=<{name}>" for name in SEED_002_FIELDS)
@@ -51,7 +51,7 @@ class Listening:
                 return True
             return False
 
-        wait_until(accepting, 60, "wagate listen to accept connections")
+        wait_until(accepting, PATIENCE, "wagate listen to accept connections")
 
     def lines(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.output.read_text().splitlines() if line]
@@ -59,7 +59,7 @@ class Listening:
     def wait_for(self, count: int) -> list[dict[str, Any]]:
         return wait_until(
             lambda: self.lines() if len(self.lines()) >= count else None,
-            30,
+            PATIENCE,
             f"{count} requests printed by wagate listen",
         )
 

@@ -58,7 +58,7 @@ from tests.e2e.messaging import (
     wait_settled,
 )
 from tests.e2e.sandbox import Sandbox, sandbox_process
-from tests.support import RunningProcess, temporary_postgres_database, wait_until
+from tests.support import PATIENCE, RunningProcess, temporary_postgres_database, wait_until
 
 BURST_MESSAGES = 160
 BURST_WEBHOOKS = 200  # one status for each message, then duplicates of some
@@ -80,7 +80,7 @@ def wait_for_pushes(world: World, wamid: str, count: int) -> None:
     def enough() -> bool:
         return len(pushes_about(world.receiver, "/ok/push-b", wamid)) >= count
 
-    wait_until(enough, 20, f"{count} pushes about {wamid}")
+    wait_until(enough, PATIENCE, f"{count} pushes about {wamid}")
 
 
 @pytest.fixture(scope="module")
@@ -298,7 +298,7 @@ def wait_for_statuses(world: World, message_id: str, seen: list[str]) -> None:
     def check() -> bool:
         return statuses_at_profile(world, message_id) == seen
 
-    wait_until(check, 20, f"callbacks {seen} of {message_id}")
+    wait_until(check, PATIENCE, f"callbacks {seen} of {message_id}")
 
 
 def test_duplicates_reach_the_customer_once_and_a_late_delivered_not_at_all(
@@ -324,7 +324,7 @@ def test_duplicates_reach_the_customer_once_and_a_late_delivered_not_at_all(
     auto_id, auto_wamid = sent(world.gateway, NUMBER_B)
     wait_until(
         lambda: len(sandbox.webhooks(auto_wamid)) == 6,
-        20,
+        PATIENCE,
         "six status webhooks",
     )
     wait_settled(world.gateway)
@@ -473,7 +473,7 @@ def test_kill_9_after_acknowledging_a_burst_loses_no_status(
             keys = {(q["id"], q["status"]) for q in map(query_of, got)}
             return got if keys >= expected else None
 
-        wait_until(every_status, 60, f"{len(expected)} callbacks")
+        wait_until(every_status, PATIENCE, f"{len(expected)} callbacks")
         wait_settled(restarted)
         records = to_path(world.receiver, prefix)
         listed = deliveries(restarted)

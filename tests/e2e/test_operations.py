@@ -13,7 +13,7 @@ import httpx
 from tests.e2e.conftest import GatewayFactory
 from tests.e2e.deployment import start_worker
 from tests.e2e.uploads import create_tenant
-from tests.support import run_wagate, wagate_command, wait_until
+from tests.support import PATIENCE, run_wagate, wagate_command, wait_until
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 1000
 
@@ -31,7 +31,7 @@ def test_ready_and_metrics_count_what_happened(start_gateway: GatewayFactory) ->
     assert httpx.get(gateway.url + "/healthz").status_code == 200
     ready = wait_until(
         lambda: (answer := httpx.get(gateway.url + "/readyz")).status_code == 200 and answer,
-        60,
+        PATIENCE,
         "the gateway and its worker to be ready",
     )
     assert ready.json()["checks"] == {

@@ -50,7 +50,7 @@ from tests.e2e.messaging import (
 )
 from tests.e2e.sandbox import Sandbox, sandbox_process, wait_for_status
 from tests.e2e.uploads import PNG_SIGNATURE, create_number, create_tenant
-from tests.support import RunningProcess, wait_until
+from tests.support import PATIENCE, RunningProcess, wait_until
 
 SESSION_COOKIE = "wagate_portal"
 
@@ -260,7 +260,7 @@ def test_an_upload_through_the_api_appears_with_its_handle_link_and_callbacks(
     row = page.get_by_role("row").filter(has=link)
     expect(row).to_contain_text("image/png")
     expect(row).to_contain_text("2.9 KB")
-    record = wait_for_status(world.gateway, upload_id, "UPLOADED", timeout=30)
+    record = wait_for_status(world.gateway, upload_id, "UPLOADED", timeout=PATIENCE)
 
     link.click()
     tab.audit()
@@ -373,7 +373,7 @@ def test_replay_sends_the_delivery_again_and_its_attempt_appears(
         ]
         return found[0] if found else None
 
-    target = wait_until(sent_callback, 30, "the sent callback to succeed")
+    target = wait_until(sent_callback, PATIENCE, "the sent callback to succeed")
 
     tab.open("/portal/deliveries")
     page.get_by_label("Status").select_option("succeeded")
@@ -398,7 +398,7 @@ def test_replay_sends_the_delivery_again_and_its_attempt_appears(
             if r["headers"].get("webhook-id") == target["id"]
         ]
 
-    wait_until(lambda: len(arrivals()) == 2, 30, "the replayed request at the receiver")
+    wait_until(lambda: len(arrivals()) == 2, PATIENCE, "the replayed request at the receiver")
     first, again = arrivals()
     assert first["target"] == again["target"]
     assert first["headers"]["webhook-timestamp"] <= again["headers"]["webhook-timestamp"]
@@ -421,7 +421,7 @@ def test_recover_shows_how_many_before_replaying_them(world: World, tab: PortalT
             found = [d for d in deliveries_of(world, message_id) if d["attempts"] >= 1]
             return found if len(found) == 3 else None
 
-        failed = wait_until(failed_three, 30, "three failed callbacks")
+        failed = wait_until(failed_three, PATIENCE, "three failed callbacks")
         tab.open(f"/portal/profiles/{failing['profile_id']}")
         since = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
         page.get_by_label("Since (UTC)").fill(since)
@@ -439,7 +439,7 @@ def test_recover_shows_how_many_before_replaying_them(world: World, tab: PortalT
             logs = [delivery(world.gateway, d["id"])["attempt_log"] for d in failed]
             return all(any(a["trigger"] == "manual" for a in log) for log in logs)
 
-        wait_until(replayed_by_hand, 30, "a manual attempt of each recovered delivery")
+        wait_until(replayed_by_hand, PATIENCE, "a manual attempt of each recovered delivery")
     finally:
         api(world.gateway, "DELETE", f"/v1/SID1/callback/profiles/{failing['profile_id']}")
 
@@ -545,7 +545,7 @@ def test_a_second_account_sees_none_of_the_firsts_data(world: World, browser: An
     ref = f"mine-{uuid.uuid4().hex[:8]}"
     message_id, _ = sent(world.gateway, NUMBER_B, to=unique_recipient(), ref=ref)
     upload_id = upload(world, f"first-{uuid.uuid4().hex[:6]}.png")
-    delivery_id = wait_until(lambda: succeeded_delivery(world, message_id), 30, "a callback")
+    delivery_id = wait_until(lambda: succeeded_delivery(world, message_id), PATIENCE, "a callback")
     profile_id = world.uploads_profile["profile_id"]
 
     with portal_tab(browser, world.url) as tab:
@@ -602,7 +602,7 @@ def test_a_change_without_this_sessions_csrf_token_or_from_another_site_is_refus
     world: World, tab: PortalTab
 ) -> None:
     message_id, _ = sent(world.gateway, NUMBER_B, to=unique_recipient())
-    target_id = wait_until(lambda: succeeded_delivery(world, message_id), 30, "a callback")
+    target_id = wait_until(lambda: succeeded_delivery(world, message_id), PATIENCE, "a callback")
     target = delivery(world.gateway, target_id)
     tab.open(f"/portal/deliveries/{target_id}")
     token = tab.page.locator('input[name="csrf_token"]').first.get_attribute("value")

@@ -25,7 +25,7 @@ from tests.e2e.sandbox import (
 )
 from tests.e2e.test_transfer import files_under, gateway_env, make_media, parse_time, post_media
 from tests.e2e.uploads import BOUNDARY, endless_png_body
-from tests.support import S3Server, running_s3_server, wait_until
+from tests.support import PATIENCE, S3Server, running_s3_server, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_an_upload_lives_in_the_bucket_reaches_meta_and_is_purged_from_it(
     media = make_media(tmp_path, "bucket.png", 12_000_000)
 
     upload_id = post_media(gateway, media)
-    record = wait_for_status(gateway, upload_id, "UPLOADED", timeout=30)
+    record = wait_for_status(gateway, upload_id, "UPLOADED", timeout=PATIENCE)
 
     stored = s3_server.keys(prefix + "/uploads/")
     assert len(stored) == 1, stored
@@ -85,8 +85,10 @@ def test_an_upload_lives_in_the_bucket_reaches_meta_and_is_purged_from_it(
     assert part.status_code == 206
     assert part.content == media.path.read_bytes()[:100]
 
-    wait_for_status(gateway, upload_id, "EXPIRED", timeout=15)
-    wait_until(lambda: get_upload(gateway, upload_id).status_code == 404 or None, 20, "the purge")
+    wait_for_status(gateway, upload_id, "EXPIRED", timeout=PATIENCE)
+    wait_until(
+        lambda: get_upload(gateway, upload_id).status_code == 404 or None, PATIENCE, "the purge"
+    )
     assert s3_server.keys(prefix + "/uploads/") == []
     assert httpx.get(link, timeout=10).status_code == 404, "the object itself is gone"
 

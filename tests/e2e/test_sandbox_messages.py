@@ -23,7 +23,7 @@ import pytest
 from aiohttp import web
 
 from tests.e2e.sandbox import start_sandbox
-from tests.support import RunningProcess, free_port, start_process
+from tests.support import PATIENCE, RunningProcess, free_port, start_process
 
 SECRET = "e2e-app-secret"
 TOKEN = "e2e-token"
@@ -148,7 +148,7 @@ async def http(sandbox: RunningProcess) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def eventually(check: Callable[[], T | None], what: str, timeout: float = 10.0) -> T:
+async def eventually(check: Callable[[], T | None], what: str, timeout: float = PATIENCE) -> T:
     deadline = time.monotonic() + timeout
     while True:
         result = check()

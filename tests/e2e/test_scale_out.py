@@ -45,6 +45,7 @@ from tests.e2e.traffic import (
 )
 from tests.postgres_server import private_postgres
 from tests.support import (
+    PATIENCE,
     RunningProcess,
     S3Server,
     run_wagate,
@@ -203,7 +204,7 @@ def test_two_apis_and_two_workers_transfer_every_upload_once_and_deliver_every_c
             post_statuses(apis, wamids)
             for api in apis:  # a forged webhook is refused, and counted as such
                 assert meta_webhook(api, status_webhook(wamids[0]), "not-the-secret") == 401
-            wait_until(lambda: succeeded(apis[1], CALLBACKS), 120, f"{CALLBACKS} callbacks")
+            wait_until(lambda: succeeded(apis[1], CALLBACKS), PATIENCE, f"{CALLBACKS} callbacks")
             elapsed = time.monotonic() - started
             records = [
                 upload_record(apis[n % 2], upload_id) for n, upload_id in enumerate(upload_ids)
@@ -333,7 +334,7 @@ def test_a_worker_sigtermed_during_a_burst_exits_0_in_its_grace_period_and_the_o
             hold = httpx.post(f"{receiver.url}/_receiver/hold?after={ANSWER_BEFORE_HOLD}")
             hold.raise_for_status()
             post_statuses([api], wamids)
-            wait_until(lambda: held(receiver) == 2 * IN_FLIGHT, 30, "both workers full")
+            wait_until(lambda: held(receiver) == 2 * IN_FLIGHT, PATIENCE, "both workers full")
 
             stopped.process.send_signal(signal.SIGTERM)
             signalled = time.monotonic()
@@ -344,7 +345,7 @@ def test_a_worker_sigtermed_during_a_burst_exits_0_in_its_grace_period_and_the_o
                 pytest.fail(f"still running {waited}s after SIGTERM:\n{stopped.log()}")
             exited_after = time.monotonic() - signalled
             httpx.post(f"{receiver.url}/_receiver/release").raise_for_status()
-            final = wait_until(lambda: succeeded(api, burst), 30, "the rest of the burst")
+            final = wait_until(lambda: succeeded(api, burst), PATIENCE, "the rest of the burst")
             listed = deliveries(api)
             got = received(receiver)
             assert remaining.process.poll() is None
@@ -406,7 +407,7 @@ def test_readyz_fails_while_postgresql_is_stopped_and_recovers_without_a_restart
             for process in processes:
                 status, body = wait_until(
                     lambda process=process: (answer := readiness(process))[0] != 200 and answer,
-                    30,
+                    PATIENCE,
                     f"{process.log_path.stem} to be unready",
                     every=0.2,
                 )
@@ -429,7 +430,7 @@ def test_readyz_fails_while_postgresql_is_stopped_and_recovers_without_a_restart
             for process in processes:
                 wait_until(
                     lambda process=process: readiness(process)[0] == 200,
-                    30,
+                    PATIENCE,
                     f"{process.log_path.stem} to be ready again",
                     every=0.2,
                 )
@@ -439,4 +440,4 @@ def test_readyz_fails_while_postgresql_is_stopped_and_recovers_without_a_restart
             # Not only /readyz: the API stores again, and the worker claims and runs again.
             assert meta_webhook(api, {"object": "whatsapp_business_account"}) == 200
             worker = running.workers[0]
-            wait_until(lambda: "inbox.batch" in worker.log(), 30, "the webhook processed")
+            wait_until(lambda: "inbox.batch" in worker.log(), PATIENCE, "the webhook processed")

@@ -41,7 +41,7 @@ from tests.e2e.messaging import (
     to_path,
 )
 from tests.e2e.sandbox import sandbox_process
-from tests.support import RunningProcess, temporary_postgres_database, wait_until
+from tests.support import PATIENCE, RunningProcess, temporary_postgres_database, wait_until
 
 MESSAGES = 120
 STATUSES = ("sent", "delivered", "read")
@@ -163,7 +163,7 @@ def test_every_callback_arrives_in_each_message_s_order(
             keys = {(q["id"], q["status"]) for q in map(query_of, got)}
             return got if keys >= expected else None
 
-        records = wait_until(everything, 120, f"{len(expected)} callbacks")
+        records = wait_until(everything, PATIENCE, f"{len(expected)} callbacks")
 
     firsts: dict[str, list[str]] = {}
     seen: set[tuple[str, str]] = set()

@@ -36,7 +36,7 @@ from tests.e2e.sandbox import (
     wait_for_status,
 )
 from tests.e2e.uploads import create_tenant, make_png
-from tests.support import RunningProcess, temporary_postgres_database, wait_until
+from tests.support import PATIENCE, RunningProcess, temporary_postgres_database, wait_until
 
 MIB = 1024 * 1024
 DEFAULT_CHUNK = 4 * MIB
@@ -170,12 +170,14 @@ def test_a_fault_half_way_through_30_mb_is_resumed_to_uploaded(
     started = time.monotonic()
     upload_id = post_media(gateway, media)
     before = wait_until(
-        lambda: session_at_least(sandbox, media.name, FOURTH_CHUNK), 30, "three chunks at Meta"
+        lambda: session_at_least(sandbox, media.name, FOURTH_CHUNK),
+        PATIENCE,
+        "three chunks at Meta",
     )
     sandbox.arm(**fault, delay_ms=0)
     assert before["file_offset"] == FOURTH_CHUNK, "missed the window before the 4th chunk"
 
-    record = wait_for_status(gateway, upload_id, "UPLOADED", timeout=30)
+    record = wait_for_status(gateway, upload_id, "UPLOADED", timeout=PATIENCE)
     elapsed = time.monotonic() - started
     session = sandbox.session_of(media.name)
     assert session is not None
@@ -200,7 +202,7 @@ def test_a_bad_token_fails_the_upload_with_metas_error_190_without_retrying(
     media = make_media(tmp_path, "bad-token.png", 300_000)
     started = time.monotonic()
     upload_id = post_media(gateway, media)
-    record = wait_for_status(gateway, upload_id, "FAILED", timeout=10)
+    record = wait_for_status(gateway, upload_id, "FAILED", timeout=PATIENCE)
     elapsed = time.monotonic() - started
 
     error = record["error"]
@@ -228,7 +230,7 @@ def test_a_gateway_killed_mid_transfer_resumes_the_same_meta_session(
     media = make_media(tmp_path, "killed.png", 24_000_000)
     sandbox.arm(delay_ms=150)
     upload_id = post_media(gateway, media)
-    wait_until(lambda: session_at_least(sandbox, media.name, 3 * chunk), 30, "three chunks")
+    wait_until(lambda: session_at_least(sandbox, media.name, 3 * chunk), PATIENCE, "three chunks")
     gateway.kill()
     at_kill = sandbox.session_of(media.name)
     assert at_kill is not None
@@ -238,7 +240,7 @@ def test_a_gateway_killed_mid_transfer_resumes_the_same_meta_session(
     sandbox.reset()
     started = time.monotonic()
     restarted = start_gateway(env=env, data_dir=data_dir)
-    record = wait_for_status(restarted, upload_id, "UPLOADED", timeout=30)
+    record = wait_for_status(restarted, upload_id, "UPLOADED", timeout=PATIENCE)
     elapsed = time.monotonic() - started
 
     sessions = sandbox.sessions_of(media.name)
@@ -281,7 +283,7 @@ def test_the_handle_expires_then_everything_is_purged(
     media_dir = data_dir / "media"
     media = make_media(tmp_path, f"short-lived-{restarted}.png", 200_000)
     upload_id = post_media(gateway, media)
-    uploaded = wait_for_status(gateway, upload_id, "UPLOADED", timeout=10)
+    uploaded = wait_for_status(gateway, upload_id, "UPLOADED", timeout=PATIENCE)
     handle = uploaded["uploaded_file_handle"]
     created_at = parse_time(uploaded["created_at"])
     expires_at = parse_time(uploaded["expires_at"])
@@ -293,7 +295,7 @@ def test_the_handle_expires_then_everything_is_purged(
         gateway.stop()
         sleep_until(expires_at)
         gateway = start_gateway(env=env, data_dir=data_dir)
-    expired = wait_for_status(gateway, upload_id, "EXPIRED", timeout=10)
+    expired = wait_for_status(gateway, upload_id, "EXPIRED", timeout=PATIENCE)
     expired_seen = datetime.now(UTC)
     assert expired_seen >= expires_at
     assert expired["uploaded_file_handle"] == handle
@@ -305,7 +307,7 @@ def test_the_handle_expires_then_everything_is_purged(
         response = get_upload(gateway, upload_id)
         return response if response.status_code == 404 else None
 
-    gone = wait_until(purged, retention + 10, "the upload to be purged", every=0.1)
+    gone = wait_until(purged, PATIENCE, "the upload to be purged", every=0.1)
     purged_seen = datetime.now(UTC)
     assert purged_seen >= purge_at
     assert gone.json()["code"] == "WA404"
@@ -343,7 +345,7 @@ def test_two_workers_on_postgresql_transfer_every_upload_exactly_once(
             sandbox.arm(delay_ms=100)
             started = time.monotonic()
             ids = [post_media(api, item) for item in media]
-            records = [wait_for_status(api, upload_id, "UPLOADED", 60) for upload_id in ids]
+            records = [wait_for_status(api, upload_id, "UPLOADED", PATIENCE) for upload_id in ids]
             elapsed = time.monotonic() - started
             logs = [worker.log() for worker in workers]
             api_log = api.log()

@@ -27,6 +27,7 @@ from wagate.store import Database
 from wagate.store.tables import deliveries, message_statuses, messages, uploads
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+NUMBERS = {"SID1": "15550000001", "SID2": "15550000002"}
 DELIVERED = {"status": "delivered", "pricing": {"billable": True, "category": "marketing"}}
 
 
@@ -39,7 +40,7 @@ class World:
     async def message(self, sid: str, index: int, **fields: Any) -> str:
         message_id = f"{uuid.uuid4()}:0"
         values = {
-            "id": message_id, "sid": sid, "waba_id": f"WABA-{sid}", "number": f"1555{sid}",
+            "id": message_id, "sid": sid, "waba_id": f"WABA-{sid}", "number": NUMBERS[sid],
             "phone_number_id": f"PN-{sid}", "recipient": f"91987654{index:04d}",
             "wamid": f"wamid.{uuid.uuid4().hex}", "type": "template",
             "template_name": "order_update", "forwarded_rank": 0,
@@ -85,7 +86,7 @@ async def world(database_url: str) -> AsyncIterator[World]:
     for sid in ("SID1", "SID2"):
         await tenancy.create_account(sid, f"C-{sid}", rate_card={"marketing": "0.0107"})
         await tenancy.create_waba(sid, f"WABA-{sid}")
-        await tenancy.create_number(sid, f"WABA-{sid}", f"1555{sid}", f"PN-{sid}")
+        await tenancy.create_number(sid, f"WABA-{sid}", NUMBERS[sid], f"PN-{sid}")
     try:
         yield World(database, ActivityService(database), tenancy)
     finally:
@@ -177,7 +178,7 @@ async def test_a_subjects_deliveries_are_its_own_accounts_in_order(world: World)
 async def test_wabas_and_numbers_are_the_accounts(world: World) -> None:
     wabas, numbers = await world.tenancy.wabas_and_numbers("SID2")
     assert [w.waba_id for w in wabas] == ["WABA-SID2"]
-    assert [n.number for n in numbers] == ["1555SID2"]
+    assert [n.number for n in numbers] == [NUMBERS["SID2"]]
     account = await world.tenancy.account("SID2")
     assert account is not None
     assert account.company_id == "C-SID2"

@@ -44,12 +44,23 @@ async def test_duplicates_conflict(services: Services) -> None:
         await services.tenancy.create_account("SID1", "other")
     with pytest.raises(errors.Conflict):
         await services.tenancy.create_waba("SID1", "WABA1")
-    await services.tenancy.create_number("SID1", "WABA1", "911", "PNID1")
+    await services.tenancy.create_number("SID1", "WABA1", "15550000911", "PNID1")
     with pytest.raises(errors.Conflict):
-        await services.tenancy.create_number("SID1", "WABA1", "912", "PNID1")
+        await services.tenancy.create_number("SID1", "WABA1", "15550000912", "PNID1")
+
+
+@pytest.mark.parametrize(
+    "number", ["+1 555 abc", "+15550000914", "1555-000-0914", "0555000091", "12345", "1" * 16, ""]
+)
+async def test_a_number_must_be_e164_digits(services: Services, number: str) -> None:
+    with pytest.raises(errors.InvalidPayload) as refused:
+        await services.tenancy.create_number("SID1", "WABA1", number, "PNID1")
+    assert "E.164" in refused.value.details["number"]
+    _, numbers = await services.tenancy.wabas_and_numbers("SID1")
+    assert numbers == []
 
 
 async def test_a_number_needs_a_waba_of_the_same_account(services: Services) -> None:
     await services.tenancy.create_account("SID3", "CID3")
     with pytest.raises(errors.NotFound):
-        await services.tenancy.create_number("SID3", "WABA1", "913", "PNID3")
+        await services.tenancy.create_number("SID3", "WABA1", "15550000913", "PNID3")

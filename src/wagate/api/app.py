@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from wagate.api import envelope, platform, reference
+from wagate.api.body_bounds import BodyBounds, BodyLimits
 from wagate.api.gateway import Gateway
 from wagate.api.meta_ingress import MetaIngress
 from wagate.api.request_log import RequestLogMiddleware
@@ -32,11 +33,14 @@ from wagate.settings import Settings
 log = structlog.get_logger("wagate.api")
 
 
-def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, run_worker: bool = True, lock_fd: int | None = None
+) -> FastAPI:
     """A gateway application; its lifespan opens and closes the shared resources.
 
     With ``run_worker`` the worker runs beside it, in a child process
-    (:class:`~wagate.api.worker_process.WorkerProcess`) that starts and stops with it.
+    (:class:`~wagate.api.worker_process.WorkerProcess`) that starts and stops with it,
+    and holds the data directory's lock (``lock_fd``) with it.
     """
     settings = settings or Settings()
 
@@ -44,7 +48,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gateway = await Gateway.start(settings)
         if run_worker:
-            await gateway.start_worker_process()
+            await gateway.start_worker_process(lock_fd=lock_fd)
         app.state.gateway = gateway
         try:
             yield
@@ -53,9 +57,15 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
 
     app = FastAPI(title="wagate", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     reference.install(app)
+    limits = BodyLimits(
+        idle_seconds=settings.request_idle_timeout_seconds,
+        deadline_seconds=settings.request_body_deadline_seconds,
+        min_bytes_per_second=settings.upload_min_bytes_per_second,
+    )
+    app.add_middleware(BodyBounds, limits=limits, streamed=resumable_media.receives_upload)
     app.add_middleware(RequestLogMiddleware)
     # Outermost: Meta's webhooks are answered before the rest of the stack is entered.
-    app.add_middleware(MetaIngress, ingress=lambda: app.state.gateway.ingress)
+    app.add_middleware(MetaIngress, ingress=lambda: app.state.gateway.ingress, limits=limits)
     app.include_router(health.router)
     app.include_router(resumable_media.router)
     app.include_router(media.router)

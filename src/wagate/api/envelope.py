@@ -25,6 +25,9 @@ WA401_VERSION = (
     "The waba_id you're using is associated with different Version of our WA API. "
     "Please use the appropriate endpoint."
 )
+#: An answer given before the body was read whole ends the connection: what the
+#: client still sends is not read.
+CLOSE_CONNECTION = {"Connection": "close"}
 WA_401_NOT_AVAILABLE = (
     "API is not available for given customer.Please contact support for more info"
 )
@@ -97,6 +100,17 @@ def for_error(exc: errors.WagateError) -> EnvelopeResponse:
             return invalid_payload(exc.details)
         case errors.InvalidFileName():
             return envelope(400, "WA400", WA400_FILE_NAME, [], {"file_name": WA400_FILE_NAME})
+        case errors.TooManyUploadsInProgress():
+            return envelope(
+                429,
+                "WA429",
+                "Too many requests",
+                {},
+                {
+                    "error": "Too many uploads in progress for this account, "
+                    "please try again when one has finished"
+                },
+            )
         case errors.RateLimited():
             return envelope(
                 429,
@@ -118,7 +132,11 @@ def for_error(exc: errors.WagateError) -> EnvelopeResponse:
                     "error": "The file size exceeds the 100 MB limit. "
                     "Please upload a file smaller than 100 MB."
                 },
-                headers={"Connection": "close"},
+                headers=CLOSE_CONNECTION,
+            )
+        case errors.RequestTimeout():
+            return envelope(
+                408, "WA408", "Request timeout", {}, {"error": exc.reason}, CLOSE_CONNECTION
             )
         case errors.NotFound():
             return envelope(404, "WA404", "Resource not found", {}, {"error": str(exc)})

@@ -32,6 +32,7 @@ from wagate.services.lifecycle import LifecycleService
 from wagate.services.messages import MessageService
 from wagate.services.operations import OperationsService
 from wagate.services.profiles import ProfileService
+from wagate.services.retention import RetentionService
 from wagate.services.tenancy import TenancyService
 from wagate.services.transfers import TransferPolicy, TransferService
 from wagate.services.uploads import UploadService
@@ -41,6 +42,7 @@ from wagate.store.notify import JobListener
 from wagate.upstream.graph import GraphClient
 from wagate.worker.delivery_lane import DeliveryLane
 from wagate.worker.inbox_lane import InboxLane
+from wagate.worker.retention_lane import RetentionLane
 from wagate.worker.runner import JobSource, Lane, Worker, WorkerSettings
 
 log = structlog.get_logger("wagate")
@@ -72,6 +74,7 @@ class Gateway:
     ingress: IngressService
     inbox: InboxProcessor
     operations: OperationsService
+    retention: RetentionService
     worker: Worker | None = None
     worker_process: WorkerProcess | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -139,6 +142,12 @@ class Gateway:
             ),
             inbox=InboxProcessor(database),
             operations=OperationsService(database, blobs),
+            retention=RetentionService(
+                database,
+                blobs,
+                retention=timedelta(seconds=settings.retention_seconds),
+                batch_size=settings.retention_batch_size,
+            ),
         )
         if run_worker:
             await gateway._start_worker()
@@ -175,6 +184,7 @@ class Gateway:
                 Lane("lifecycle", lifecycle, LIFECYCLE_CONCURRENCY),
                 inbox,
                 deliveries,
+                RetentionLane(self.retention, interval=settings.retention_sweep_seconds),
             ],
             settings=WorkerSettings(
                 lease=lease,
@@ -194,9 +204,10 @@ class Gateway:
         self.worker = worker
         self._tasks.append(asyncio.create_task(worker.run()))
 
-    async def start_worker_process(self) -> None:
-        """Run the worker in a child process, woken whenever this process adds work."""
-        child = WorkerProcess(grace_seconds=self.settings.worker_grace_seconds)
+    async def start_worker_process(self, *, lock_fd: int | None = None) -> None:
+        """Run the worker in a child process, woken whenever this process adds work (and
+        holding the data directory's lock, ``lock_fd``, with this one)."""
+        child = WorkerProcess(grace_seconds=self.settings.worker_grace_seconds, lock_fd=lock_fd)
         await child.start()
         self.database.on_work_added(child.wake)
         self.worker_process = child

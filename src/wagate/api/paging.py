@@ -53,15 +53,17 @@ def page_params(request: Request) -> tuple[int, int]:
 
 
 def parse_time(value: datetime | int | str | None, name: str = "since") -> datetime:
-    """An epoch-seconds or ISO 8601 time as an aware UTC datetime."""
+    """An epoch-seconds or ISO 8601 time as an aware UTC datetime; a time no calendar
+    of the databases can hold is :class:`InvalidPayload`."""
     if value is None:
         raise errors.InvalidPayload({name: "is required"})
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
     try:
-        if isinstance(value, int) or value.isdigit():
-            return datetime.fromtimestamp(int(value), UTC)
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if isinstance(value, datetime):
+            parsed = value
+        elif isinstance(value, int) or value.isdigit():
+            parsed = datetime.fromtimestamp(int(value), UTC)
+        else:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
     except (ValueError, OverflowError, OSError):
         raise errors.InvalidPayload({name: "must be epoch seconds or ISO 8601"}) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wagate.api.envelope import EnvelopeResponse, envelope
+from wagate.api.envelope import CLOSE_CONNECTION, EnvelopeResponse, envelope
 from wagate.domain import errors
 
 
@@ -36,6 +36,10 @@ def for_error(exc: errors.WagateError, not_found: str) -> EnvelopeResponse:
             return bad_request(exc.details)
         case errors.NotFound():
             return envelope(404, "RBC302", not_found, {}, {"error": str(exc)})
+        case errors.RequestTimeout():
+            return envelope(
+                408, "RBC408", "Request timeout", {}, {"error": exc.reason}, CLOSE_CONNECTION
+            )
         case errors.DatabaseUnavailable():
             return envelope(
                 503, "RBC503", "Please try again later", {}, {"error": "Service unavailable"}

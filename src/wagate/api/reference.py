@@ -41,9 +41,11 @@ DESCRIPTIONS = {
     400: "The request is malformed: error names each field at fault.",
     401: "Wrong SID or API key, no WhatsApp plan, or a WABA or number not in the account.",
     404: "No such resource in this account.",
+    408: "The request body stalled, crawled, or took too long; the connection is closed.",
     413: "The file is larger than 100 MB.",
     403: "Meta refused the message (the error is Meta's).",
-    429: "Too many requests: uploads for this WABA in the last hour, or Meta's throttling.",
+    429: "Too many requests: uploads for this WABA in the last hour, uploads of the account "
+    "in progress at once, or Meta's throttling.",
     500: "Something failed inside the gateway; try again later.",
     502: "Meta failed or could not be reached; the message may be sent again.",
     503: "The database is unavailable; try again later.",

@@ -37,8 +37,9 @@ STABLE_SECONDS = 60.0
 class WorkerProcess:
     """Starts, wakes, asks and stops the ``wagate worker`` child of an API process."""
 
-    def __init__(self, *, grace_seconds: float) -> None:
+    def __init__(self, *, grace_seconds: float, lock_fd: int | None = None) -> None:
         self._grace = grace_seconds
+        self._lock_fd = lock_fd
         self._directory = Path(tempfile.mkdtemp(prefix="wagate-worker-"))
         self.socket_path = self._directory / "status.sock"
         self._process: subprocess.Popen[bytes] | None = None
@@ -59,9 +60,14 @@ class WorkerProcess:
             sys.executable, "-m", "wagate", "worker",
             "--status-socket", str(self.socket_path), "--wake-fd", str(read_fd),
         ]  # fmt: skip
+        passed = [read_fd]
+        if self._lock_fd is not None:
+            # The child is part of this server: it holds the data directory's lock with it.
+            command += ["--lock-fd", str(self._lock_fd)]
+            passed.append(self._lock_fd)
         try:
             self._process = subprocess.Popen(  # noqa: S603
-                command, pass_fds=(read_fd,), preexec_fn=_yield_to_the_api
+                command, pass_fds=passed, preexec_fn=_yield_to_the_api
             )
         finally:
             os.close(read_fd)

@@ -44,9 +44,13 @@ def serve(
     worker: bool = typer.Option(True, help="Also run the worker (as a child process)."),
 ) -> None:
     """Serve the gateway API (and, unless --no-worker, run the worker)."""
+    from wagate.cli.server_lock import hold
+
+    settings = load_settings()
+    lock = hold(settings)
     from wagate.cli.server import run_server
 
-    run_server(load_settings(), host=host, port=port, run_worker=worker)
+    run_server(settings, host=host, port=port, run_worker=worker, lock=lock)
 
 
 @app.command("worker")
@@ -57,13 +61,16 @@ def run_worker(
     ),
     status_socket: str | None = typer.Option(None, hidden=True),
     wake_fd: int | None = typer.Option(None, hidden=True),
+    lock_fd: int | None = typer.Option(None, hidden=True),
 ) -> None:
     """Run the worker alone: transfers, expiry, purge, callbacks, Meta webhooks."""
+    from wagate.cli.server_lock import hold
+
+    settings = load_settings()
+    hold(settings, lock_fd)  # the child of `wagate serve` is given its parent's lock
     from wagate.cli.worker import run_worker_process
 
-    run_worker_process(
-        load_settings(), host=host, port=port, status_socket=status_socket, wake_fd=wake_fd
-    )
+    run_worker_process(settings, host=host, port=port, status_socket=status_socket, wake_fd=wake_fd)
 
 
 app.command()(sandbox)

@@ -10,19 +10,31 @@ from contextlib import contextmanager
 import uvicorn
 
 from wagate.api.app import create_app
+from wagate.api.http_protocol import head_timeout_protocol
+from wagate.cli.server_lock import ServerLock
 from wagate.logs import configure_logging
 from wagate.settings import Settings
 
 
-def run_server(settings: Settings, *, host: str, port: int, run_worker: bool = True) -> None:
-    """Serve the gateway on ``host:port`` (and run the worker) until SIGINT or SIGTERM."""
+def run_server(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    run_worker: bool = True,
+    lock: ServerLock | None = None,
+) -> None:
+    """Serve the gateway on ``host:port`` (and run the worker) until SIGINT or SIGTERM.
+
+    ``lock``, the data directory's (on SQLite), is handed down to the worker child.
+    """
     configure_logging(settings)
     config = uvicorn.Config(
-        create_app(settings, run_worker=run_worker),
+        create_app(settings, run_worker=run_worker, lock_fd=lock.fd if lock else None),
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=head_timeout_protocol(settings.request_idle_timeout_seconds),
         lifespan="on",
         log_config=None,
         access_log=False,

@@ -16,6 +16,8 @@ from wagate.domain.errors import CallbackTargetRefused
 
 RESPONSE_BODY_LIMIT = 16 * 1024
 USER_AGENT = "wagate-callbacks/1"
+#: The ``error_class`` of a request the address policy refused: it was never sent.
+REFUSED_TARGET = "refused_target"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +81,7 @@ class CallbackSender:
         started = time.perf_counter()
         refused = check_url(url, self._addresses)
         if refused is not None:
-            return _failure(started, "refused_target", refused)
+            return _failure(started, REFUSED_TARGET, refused)
         try:
             # encoded=True: send the target byte for byte as rendered and signed;
             # yarl would otherwise re-normalise its percent-encoding.
@@ -100,7 +102,7 @@ class CallbackSender:
                     retry_after=response.headers.get("Retry-After"),
                 )
         except CallbackTargetRefused as exc:
-            return _failure(started, "refused_target", str(exc))
+            return _failure(started, REFUSED_TARGET, str(exc))
         except TimeoutError as exc:
             return _failure(started, "timeout", str(exc) or "timed out")
         except aiohttp.ClientConnectorError as exc:

@@ -8,6 +8,8 @@
     ├── InvalidPayload              the request body is not what the API takes
     ├── InvalidFileName             the file name breaks the naming rules
     ├── RateLimited                 too many accepted uploads in the window
+    │   └── TooManyUploadsInProgress    the account is sending too many uploads at once
+    ├── RequestTimeout              a request body stalled, crawled or ran past its deadline
     ├── PayloadTooLarge             the file is over the size limit
     ├── NotFound                    an id the caller may not see or that is gone
     ├── Conflict                    a create that collides with what exists
@@ -64,6 +66,21 @@ class InvalidFileName(WagateError):
 
 class RateLimited(WagateError):
     """The WABA has used up its uploads for the current window."""
+
+
+class TooManyUploadsInProgress(RateLimited):
+    """The account already has as many uploads arriving as it may have at once."""
+
+
+class RequestTimeout(WagateError):
+    """A request body sent nothing for too long, arrived too slowly, or ran past its deadline.
+
+    ``reason`` says which, in a sentence the client is told.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 class PayloadTooLarge(WagateError):

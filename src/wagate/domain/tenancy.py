@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+
+#: A number in E.164 as WhatsApp writes it: the country code and number, 7 to 15
+#: digits, without '+', spaces or punctuation.
+E164_DIGITS = re.compile(r"[1-9][0-9]{6,14}")
+E164_PROBLEM = "must be an E.164 number: 7 to 15 digits, no '+', spaces or punctuation"
+
+
+def is_e164_digits(number: str) -> bool:
+    """Whether ``number`` is E.164 digits (``15550783881``), as numbers are stored."""
+    return E164_DIGITS.fullmatch(number) is not None
 
 
 class ApiVersion(enum.StrEnum):

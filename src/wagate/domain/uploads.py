@@ -49,6 +49,8 @@ class UploadPolicy:
     handle_ttl: timedelta
     retention: timedelta
     idempotency_ttl: timedelta
+    #: Uploads one account may be sending at once (per API process).
+    max_in_progress: int = 10
 
 
 @dataclass(frozen=True, slots=True)

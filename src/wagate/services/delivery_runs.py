@@ -12,7 +12,7 @@ import structlog
 
 from wagate import metrics
 from wagate.delivery.request import Signing, prepare, redact
-from wagate.delivery.sender import CallbackSender, SendResult
+from wagate.delivery.sender import REFUSED_TARGET, CallbackSender, SendResult
 from wagate.domain.callbacks import Attempt, Delivery, DeliveryStatus
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.endpoint_health import EndpointHealth
@@ -180,6 +180,8 @@ class DeliveryRunner:
         next_at: datetime | None = None
         if result.succeeded:
             status = DeliveryStatus.SUCCEEDED
+        elif result.error_class == REFUSED_TARGET:  # policy refuses it: no retry can succeed
+            status = DeliveryStatus.DEAD
         else:
             retry_after = (
                 parse_retry_after(result.retry_after, now)

@@ -11,7 +11,7 @@ from wagate.domain.uploads import UploadStatus
 from wagate.services.file_links import FileLinks
 from wagate.services.upload_events import record_upload_event
 from wagate.store import Database, queue
-from wagate.store import events as event_rows
+from wagate.store import retention as retention_rows
 from wagate.store import uploads as upload_rows
 
 log = structlog.get_logger("wagate.lifecycle")
@@ -47,13 +47,17 @@ class LifecycleService:
             log.info("upload.expired", upload_id=job.subject_id)
 
     async def purge(self, job: Job) -> None:
-        """Delete an upload's bytes, then its record, events and other jobs."""
+        """Delete an upload's bytes, then its record and everything about it: events,
+        deliveries and their attempts, idempotency keys, jobs (this one too).
+
+        A delivery of it being sent right now is left alone; the retention pass
+        purges what is left once it is not.
+        """
         async with self._db.transaction() as connection:
             upload = await upload_rows.get_upload_by_id(connection, job.subject_id)
         if upload is not None:
             await self._blobs.delete(upload.blob_key)
         async with self._db.transaction() as connection:
-            await upload_rows.delete_upload(connection, job.subject_id)
-            await event_rows.delete_for_subject(connection, job.subject_id)
+            purged = await retention_rows.purge_uploads(connection, [job.subject_id], self._clock())
             await queue.delete_for_subject(connection, job.subject_id)
-        log.info("upload.purged", upload_id=job.subject_id)
+        log.info("upload.purged", upload_id=job.subject_id, **dict(sorted((+purged).items())))

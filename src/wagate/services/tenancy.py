@@ -8,7 +8,15 @@ from wagate.delivery.signing import new_secret
 from wagate.domain import errors
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.ids import api_key_matches, hash_api_key, new_api_key
-from wagate.domain.tenancy import ACCOUNT_TYPES, Account, ApiVersion, PhoneNumber, Waba
+from wagate.domain.tenancy import (
+    ACCOUNT_TYPES,
+    E164_PROBLEM,
+    Account,
+    ApiVersion,
+    PhoneNumber,
+    Waba,
+    is_e164_digits,
+)
 from wagate.services.recent import RecentlyRead
 from wagate.store import Connection, Database, tenancy
 from wagate.store import messages as message_rows
@@ -104,7 +112,10 @@ class TenancyService:
 
         The number gets its signing secret at once, so the callbacks to its
         messages' ``callback_url`` are signed even before a ``webhook_url`` is set.
+        A number that is not E.164 digits is :class:`InvalidPayload`.
         """
+        if not is_e164_digits(number):
+            raise errors.InvalidPayload({"number": E164_PROBLEM})
         phone = PhoneNumber(
             number=number,
             sid=sid,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractContextManager
 
 from wagate.blobs import BlobStore, BlobWriter
 from wagate.domain import errors
@@ -12,6 +13,7 @@ from wagate.domain.jobs import JobKind
 from wagate.domain.media import canonical_type, describe_content, is_valid_file_name, sniff_type
 from wagate.domain.uploads import ReceivedFile, Upload, UploadPolicy, UploadStatus
 from wagate.services.tenancy import WabaAccess
+from wagate.services.upload_slots import UploadSlots
 from wagate.store import Database, queue, tenancy
 from wagate.store import uploads as upload_rows
 
@@ -30,6 +32,12 @@ class UploadService:
         self._blobs = blobs
         self.policy = policy
         self._clock = clock
+        self._slots = UploadSlots(policy.max_in_progress)
+
+    def receiving(self, sid: str) -> AbstractContextManager[None]:
+        """Hold one of the account's slots for an upload whose body is being received;
+        :class:`~wagate.domain.errors.TooManyUploadsInProgress` when none is free."""
+        return self._slots.hold(sid)
 
     async def admit(self, access: WabaAccess, idempotency_key: str | None) -> Upload | None:
         """Decide, before the body is read, whether to read it.

@@ -40,7 +40,12 @@ class Database:
         parsed = make_url(url)
         self.url = url
         self.dialect = parsed.get_backend_name()
-        options: dict[str, Any] = {"echo": echo, "pool_pre_ping": self.dialect != "sqlite"}
+        # hide_parameters: an error's message (which may be logged) never carries a secret.
+        options: dict[str, Any] = {
+            "echo": echo,
+            "pool_pre_ping": self.dialect != "sqlite",
+            "hide_parameters": True,
+        }
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

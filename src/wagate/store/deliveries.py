@@ -9,7 +9,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.callbacks import Attempt, AttemptTrigger, Delivery, DeliveryStatus
@@ -216,15 +216,6 @@ async def cancel_for_profile(connection: AsyncConnection, profile_id: str, now: 
         ).scalars()
     )
     await drop_heads(connection, keys)
-
-
-async def delete_for_subject(connection: AsyncConnection, subject_id: str) -> None:
-    """Drop the deliveries and attempts about a purged subject."""
-    ids = select(deliveries.c.id).where(deliveries.c.subject_id == subject_id)
-    await connection.execute(
-        delete(delivery_attempts).where(delivery_attempts.c.delivery_id.in_(ids))
-    )
-    await connection.execute(delete(deliveries).where(deliveries.c.subject_id == subject_id))
 
 
 async def count_by_status(connection: AsyncConnection) -> dict[str, int]:

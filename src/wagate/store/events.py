@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.store.bulk import BulkInsert, execute_many
@@ -109,8 +109,3 @@ async def events_for_subject(
         }
         for row in rows
     ]
-
-
-async def delete_for_subject(connection: AsyncConnection, subject_id: str) -> None:
-    """Drop the events of a purged subject."""
-    await connection.execute(delete(events).where(events.c.subject_id == subject_id))

@@ -86,6 +86,7 @@ uploads = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("purge_at", UtcDateTime, nullable=False),
     Index("ix_uploads_waba_id_created_at", "waba_id", "created_at"),
+    Index("ix_uploads_purge_at", "purge_at"),
 )
 
 idempotency_keys = Table(
@@ -95,6 +96,8 @@ idempotency_keys = Table(
     Column("key", String(255), primary_key=True),
     Column("upload_id", String(36), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_idempotency_keys_upload_id", "upload_id"),
+    Index("ix_idempotency_keys_created_at", "created_at"),
 )
 
 # The queue: work due at ``run_at``, claimed under a lease (``locked_until``).
@@ -127,6 +130,7 @@ events = Table(
     Column("payload", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_events_subject_id", "subject_id"),
+    Index("ix_events_created_at", "created_at"),
 )
 
 callback_profiles = Table(
@@ -184,6 +188,7 @@ deliveries = Table(
     Index("ix_deliveries_status_run_at", "status", "run_at"),
     Index("ix_deliveries_sid_created_at", "sid", "created_at"),
     Index("ix_deliveries_order_key_seq", "order_key", "seq"),
+    Index("ix_deliveries_created_at", "created_at"),
 )
 
 # For each order key with unfinished deliveries, the one that goes next (pending);
@@ -227,6 +232,7 @@ delivery_attempts = Table(
     Column("error", Text, nullable=True),
     Column("next_attempt_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_delivery_attempts_created_at", "created_at"),
 )
 
 # Messages sent through the gateway, with what their callbacks need.
@@ -256,6 +262,7 @@ messages = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_messages_sid_created_at", "sid", "created_at"),
+    Index("ix_messages_created_at", "created_at"),
 )
 
 # Each (wamid, status) Meta reported, once, and whether it was forwarded.
@@ -275,6 +282,7 @@ message_statuses = Table(
     Column("payload", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("wamid", "status"),
+    Index("ix_message_statuses_created_at", "created_at"),
 )
 
 # The ordered stream the processor applies: Meta's webhooks exactly as received

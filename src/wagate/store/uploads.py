@@ -206,11 +206,3 @@ async def transition(
     if result.rowcount != 1:
         return None
     return await get_upload_by_id(connection, upload_id)
-
-
-async def delete_upload(connection: AsyncConnection, upload_id: str) -> None:
-    """Remove an upload's record and the idempotency keys that point at it."""
-    await connection.execute(
-        delete(idempotency_keys).where(idempotency_keys.c.upload_id == upload_id)
-    )
-    await connection.execute(delete(uploads).where(uploads.c.id == upload_id))

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from wagate import metrics
 from wagate.api import envelope, schemas
@@ -86,8 +87,20 @@ _UPLOAD_ANSWERS = responses(
             "Unauthorized WABA": example(envelope.for_error(errors.WabaNotFound())),
             "Unauthorized WABA version": example(envelope.for_error(errors.WabaWrongVersion())),
         },
+        408: {
+            "Request timeout": example(
+                envelope.for_error(
+                    errors.RequestTimeout("the request body sent nothing for 30 s")
+                )
+            )
+        },
         413: {"Request size is too large": example(envelope.for_error(errors.PayloadTooLarge()))},
-        429: {"Too many requests": example(envelope.for_error(errors.RateLimited()))},
+        429: {
+            "Too many requests": example(envelope.for_error(errors.RateLimited())),
+            "Too many uploads in progress": example(
+                envelope.for_error(errors.TooManyUploadsInProgress())
+            ),
+        },
         500: {"Internal Server Error": example(envelope.internal_error())},
         503: {"Database unavailable": example(envelope.for_error(errors.DatabaseUnavailable()))},
     },
@@ -114,6 +127,12 @@ _LOOKUP_ANSWERS = responses(
 )  # fmt: skip
 
 
+def receives_upload(scope: Scope) -> bool:
+    """Whether a request is an upload: its body streams for as long as its size needs."""
+    path: str = scope["path"]
+    return scope["method"] == "POST" and path.endswith("/resumable_media")
+
+
 @router.post(
     PATH,
     status_code=202,
@@ -136,7 +155,9 @@ async def upload_resumable_media(
     resuming after any interruption; the WABA's callback profile hears of
     UPLOADED (with Meta's file handle) or FAILED, and of EXPIRED 24 hours
     after creation. Everything is purged 3 days after creation. At most 20
-    uploads per WABA per hour are accepted.
+    uploads per WABA per hour are accepted, and an account may send at most
+    10 at once (429 beyond). A body that sends nothing for 30 seconds, or
+    arrives slower than 32 KiB a second, is cut with 408.
     """
     access = await tenancy.authorize_waba(sid, api_key, waba_id, api_version=ApiVersion.V2)
     idempotency_key = request.headers.get("idempotency-key")
@@ -154,12 +175,13 @@ async def upload_resumable_media(
         if int(declared_length) > uploads.policy.max_bytes + NON_FILE_ALLOWANCE:
             raise errors.PayloadTooLarge()
 
-    form = await read_upload_form(
-        request.headers.get("content-type"),
-        request.stream(),
-        uploads.open_blob,
-        max_file_bytes=uploads.policy.max_bytes,
-    )
+    with uploads.receiving(access.account.sid):
+        form = await read_upload_form(
+            request.headers.get("content-type"),
+            request.stream(),
+            uploads.open_blob,
+            max_file_bytes=uploads.policy.max_bytes,
+        )
     upload = await uploads.accept(access, form.file, form.fields.get("type"), idempotency_key)
     metrics.UPLOADS_ACCEPTED.inc()
     metrics.UPLOAD_BYTES_RECEIVED.inc(upload.size)

@@ -1,7 +1,7 @@
 """endpoint health: each endpoint's breaker, shared by the workers
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-30 13:10:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from wagate.store.types import UtcDateTime
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,39 @@
+"""One embedded server per data directory: a second one exits at once, naming the first."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.conftest import GatewayFactory
+from tests.support import PATIENCE, free_port, wagate_command
+
+
+def test_a_second_server_on_the_same_data_directory_exits_with_its_message(
+    start_gateway: GatewayFactory, data_dir: Path
+) -> None:
+    first = start_gateway(data_dir=data_dir)
+    for command in (["serve", "--host", "127.0.0.1", "--port", str(free_port())], ["worker"]):
+        second = subprocess.run(
+            wagate_command(*command),
+            env={**os.environ, **first.env},
+            capture_output=True,
+            text=True,
+            timeout=PATIENCE,
+            check=False,
+        )
+        assert second.returncode != 0, command
+        assert second.stderr.startswith(
+            f"error: another wagate server is running on {data_dir.resolve()} "
+            f"(pid {first.pid}: wagate serve --host 127.0.0.1 --port "
+        ), second.stderr
+        assert second.stdout == ""
+    # The first one and its worker (which shares its lock) go on as before.
+    ready = httpx.get(first.url + "/readyz", timeout=PATIENCE).json()
+    assert ready["checks"]["worker"] == "ok", ready
+    assert first.stop() == 0
+    replacement = start_gateway(data_dir=data_dir)
+    assert httpx.get(replacement.url + "/readyz", timeout=PATIENCE).status_code == 200
