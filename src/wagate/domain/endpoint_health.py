@@ -1,7 +1,8 @@
 """How an endpoint has been answering, and what that allows: a circuit breaker, as pure rules.
 
-An endpoint is ``healthy`` until it fails ``OPEN_AFTER`` times in a row (an
-error status, a timeout, a refused or reset connection): then it is ``open``
+An endpoint is ``healthy`` until it fails to answer ``OPEN_AFTER`` times in a
+row (a timeout, a refused or reset connection; an error status is an answer,
+and its delivery is retried on its own schedule): then it is ``open``
 and nothing is sent to it until ``open_until``. After that one request, a
 probe, is let through (``probing``): its success makes the endpoint healthy
 again, its failure opens it for twice as long, up to ``MAX_COOLDOWN``.

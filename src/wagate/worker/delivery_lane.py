@@ -23,7 +23,6 @@ import structlog
 
 from wagate.domain import wakeups
 from wagate.domain.backoff import Backoff
-from wagate.domain.callbacks import DeliveryStatus
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.endpoint_health import EndpointState
 from wagate.domain.errors import DatabaseUnavailable
@@ -205,9 +204,11 @@ class DeliveryLane:
     async def _judge(self, endpoint: str, outcome: Outcome) -> None:
         """Take an attempt into its endpoint's health; act on a change of state."""
         attempt = outcome.attempt
+        # The breaker judges whether the host answers: an error status is an answer (its
+        # delivery is retried on its own schedule); no answer at all is what opens it.
         changed = self.slots.judge(
             endpoint,
-            succeeded=outcome.status is DeliveryStatus.SUCCEEDED,
+            succeeded=attempt.response_status is not None,
             seconds=attempt.duration_ms / 1000,
             error=attempt.error,
             now=attempt.created_at,
