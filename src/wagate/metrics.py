@@ -45,6 +45,11 @@ META_WEBHOOKS_INVALID = Counter(
     "Stored Meta webhooks whose body could not be parsed.",
     registry=REGISTRY,
 )
+META_WEBHOOKS_FAILED = Counter(
+    "wagate_meta_webhooks_failed_total",
+    "Stored Meta webhooks set aside because processing them raised (see wagate webhooks list).",
+    registry=REGISTRY,
+)
 INBOX_BATCHES = Counter(
     "wagate_inbox_batches_total",
     "Batches of the inbox processed (each one transaction).",

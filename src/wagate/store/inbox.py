@@ -192,3 +192,13 @@ async def count_by_outcome(connection: AsyncConnection, kind: InboxKind) -> dict
         )
     ).all()
     return {str(row[0]): int(row[1]) for row in rows}
+
+
+async def mark_failed(connection: AsyncConnection, seq: int, detail: str, now: datetime) -> bool:
+    """Set an entry aside: processing it raised. False when it was processed meanwhile."""
+    result = await connection.execute(
+        update(inbox)
+        .where(inbox.c.seq == seq, inbox.c.processed_at.is_(None))
+        .values(processed_at=now, outcome="failed", detail=detail)
+    )
+    return result.rowcount == 1

@@ -305,6 +305,7 @@ async def numbers_by_phone_number_id(
             callback_profile_id=row.callback_profile_id,
             webhook_url=row.webhook_url,
             created_at=row.created_at,
+            incoming_callback_profile_id=row.incoming_callback_profile_id,
         )
         for row in rows
     }
