@@ -34,6 +34,12 @@ TRANSFER_RESUMES = Counter(
 TRANSFERS_FINISHED = Counter(
     "wagate_transfers_finished_total", "Transfers by outcome.", ["outcome"], registry=REGISTRY
 )
+MEDIA_DOWNLOADS = Counter(
+    "wagate_media_downloads_total",
+    "Downloads of incoming messages' media, by outcome (stored, failed).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 META_WEBHOOKS = Counter(
     "wagate_meta_webhooks_total",
     "Meta webhooks received, by result (stored or rejected).",

@@ -41,6 +41,7 @@ DESCRIPTIONS = {
     400: "The request is malformed: error names each field at fault.",
     401: "Wrong SID or API key, no WhatsApp plan, or a WABA or number not in the account.",
     404: "No such resource in this account.",
+    409: "An earlier request with this Idempotency-Key is still under way; retry later.",
     413: "The file is larger than 100 MB.",
     403: "Meta refused the message (the error is Meta's).",
     429: "Too many requests: uploads for this WABA in the last hour, or Meta's throttling.",
