@@ -77,9 +77,9 @@ def next_allowed(rate: SendRate, ready_at: datetime | None, now: datetime) -> da
 
 
 def throttled(rate: SendRate, now: datetime) -> datetime:
-    """The bucket's instant after Meta said the number sent too much: nothing for a while."""
-    pause = max(THROTTLE_PAUSE, rate.tolerance + rate.interval) if rate.limited else THROTTLE_PAUSE
-    return now + pause
+    """The bucket's instant after Meta said the number sent too much: empty, and nothing
+    more for :data:`THROTTLE_PAUSE`."""
+    return now + THROTTLE_PAUSE + (rate.tolerance if rate.limited else timedelta(0))
 
 
 def pair_pause(attempts: int) -> timedelta:
