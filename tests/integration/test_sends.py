@@ -25,10 +25,9 @@ from wagate.services.messages import MessageService, SendPolicy
 from wagate.services.queued_sends import QueuedSendService
 from wagate.services.tenancy import TenancyService
 from wagate.settings import Settings
-from wagate.store import Database
+from wagate.store import Database, send_queue
 from wagate.store import deliveries as delivery_rows
 from wagate.store import messages as message_rows
-from wagate.store import send_queue
 from wagate.upstream.graph import GraphClient
 
 TOKEN = "integration-token"
