@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.callbacks import DeliveryStatus
 from wagate.store import inbox as inbox_rows
+from wagate.store import send_queue
 from wagate.store.tables import deliveries, jobs, uploads
 
 
@@ -26,6 +27,7 @@ async def state_counts(connection: AsyncConnection) -> dict[str, dict[str, float
         DeliveryStatus.PENDING.value, 0.0
     ) + result["deliveries"].get(DeliveryStatus.QUEUED.value, 0.0)
     result["queue"]["process_meta_webhook"] = float(await inbox_rows.pending_count(connection))
+    result["queue"]["queued_send"] = float(await send_queue.waiting_count(connection))
     return result
 
 
