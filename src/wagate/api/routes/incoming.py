@@ -12,7 +12,7 @@ from starlette.responses import Response
 from wagate.api import envelope, schemas
 from wagate.api.deps import ApiKeyDep, GatewayDep, NumberPath, SidPath
 from wagate.api.reference import example, query, request_body, responses
-from wagate.api.routes.messages import unknown_number
+from wagate.api.routes.messages import number_of_account, unknown_number
 from wagate.domain import errors
 from wagate.services.incoming_media import IncomingView
 
@@ -76,9 +76,9 @@ async def get_incoming(
 ) -> Response:  # fmt: skip
     """One message a user sent to the number, by Meta's id, with its media's state and
     ``media_url`` once the media is stored."""
-    response = await _authorized(gateway, sid, phone_number, api_key)
-    if response is not None:
-        return response
+    phone = await number_of_account(gateway, sid, phone_number, api_key)
+    if isinstance(phone, Response):
+        return phone
     wamid = request.query_params.get("id")
     if not wamid or len(wamid) > MAX_ID_LENGTH:
         raise errors.InvalidPayload({"id": f"Meta's message id, 1 to {MAX_ID_LENGTH} characters"})
@@ -102,9 +102,9 @@ async def retry_incoming_media(
     """After Meta kept failing (the incoming callback carried an ``error`` and no
     ``media_url``), download the media again; once it is stored the customer gets the
     incoming callback again, with ``media_url``."""
-    response = await _authorized(gateway, sid, phone_number, api_key)
-    if response is not None:
-        return response
+    phone = await number_of_account(gateway, sid, phone_number, api_key)
+    if isinstance(phone, Response):
+        return phone
     try:
         document: Any = json.loads(await request.body() or b"null")
     except ValueError:
@@ -115,19 +115,6 @@ async def retry_incoming_media(
     view = await gateway.incoming_media.retry(sid, phone_number, wamid)
     wire = incoming_to_wire(view)
     return envelope.envelope(202, "WA202", "Request Processed Successfully", wire, {})
-
-
-async def _authorized(
-    gateway: Any, sid: str, phone_number: str, api_key: str | None
-) -> Response | None:
-    account = await gateway.tenancy.authenticate(sid, api_key)
-    if not account.whatsapp_enabled:
-        raise errors.WhatsAppNotEnabled()
-    try:
-        await gateway.messages.number_of(sid, phone_number)
-    except errors.WabaNotFound:
-        return unknown_number()
-    return None
 
 
 def incoming_to_wire(view: IncomingView) -> dict[str, Any]:

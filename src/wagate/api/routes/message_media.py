@@ -11,7 +11,12 @@ from wagate.api import envelope, schemas
 from wagate.api.deps import ApiKeyDep, GatewayDep, NumberPath, SidPath
 from wagate.api.multipart import NON_FILE_ALLOWANCE, read_upload_form
 from wagate.api.reference import example, responses
-from wagate.api.routes.messages import META_ERROR_EXAMPLE, meta_error, unknown_number
+from wagate.api.routes.messages import (
+    META_ERROR_EXAMPLE,
+    meta_error,
+    number_of_account,
+    unknown_number,
+)
 from wagate.domain import errors
 from wagate.domain.media import MESSAGE_MEDIA_TYPES
 
@@ -87,13 +92,9 @@ async def upload_message_media(
     stickers (image/webp) are taken too. Send the id as ``image.id``,
     ``document.id``… of a message; Meta keeps it 30 days.
     """
-    account = await gateway.tenancy.authenticate(sid, api_key)
-    if not account.whatsapp_enabled:
-        raise errors.WhatsAppNotEnabled()
-    try:
-        phone = await gateway.messages.number_of(sid, phone_number)
-    except errors.WabaNotFound:
-        return unknown_number()
+    phone = await number_of_account(gateway, sid, phone_number, api_key)
+    if isinstance(phone, Response):
+        return phone
     media = gateway.outbound_media
     declared_length = request.headers.get("content-length")
     if declared_length is not None:

@@ -11,10 +11,12 @@ from starlette.responses import Response
 
 from wagate.api import envelope, schemas
 from wagate.api.deps import ApiKeyDep, GatewayDep, NumberPath, SidPath
+from wagate.api.gateway import Gateway
 from wagate.api.reference import example, request_body, responses
 from wagate.api.request_log import bind_ids
 from wagate.domain import errors
 from wagate.domain.message_types import SEND_TYPES
+from wagate.domain.tenancy import PhoneNumber
 from wagate.services.messages import MAX_IDEMPOTENCY_KEY_LENGTH
 
 router = APIRouter()
@@ -243,13 +245,9 @@ async def send_message(
     answered 202 ``queued`` and sent when allowed. Other Meta 4xx answers are
     passed on with their status.
     """
-    account = await gateway.tenancy.authenticate(sid, api_key)
-    if not account.whatsapp_enabled:
-        raise errors.WhatsAppNotEnabled()
-    try:
-        phone = await gateway.messages.number_of(sid, phone_number)
-    except errors.WabaNotFound:
-        return unknown_number()
+    phone = await number_of_account(gateway, sid, phone_number, api_key)
+    if isinstance(phone, Response):
+        return phone
     try:
         document: Any = json.loads(await request.body() or b"null")
     except ValueError:
@@ -270,6 +268,20 @@ async def send_message(
         return envelope.accepted(sent.id, "queued")
     bind_ids(message_id=sent.id, wamid=sent.wamid)
     return envelope.ok({"id": sent.id, "wamid": sent.wamid})
+
+
+async def number_of_account(
+    gateway: Gateway, sid: str, phone_number: str, api_key: str | None
+) -> PhoneNumber | Response:
+    """The business number the caller may use, checked in the provider's order (key,
+    WhatsApp plan, number); the ``401`` to answer when the number is not the account's."""
+    account = await gateway.tenancy.authenticate(sid, api_key)
+    if not account.whatsapp_enabled:
+        raise errors.WhatsAppNotEnabled()
+    try:
+        return await gateway.messages.number_of(sid, phone_number)
+    except errors.WabaNotFound:
+        return unknown_number()
 
 
 def meta_error(exc: errors.MetaError) -> Response:
