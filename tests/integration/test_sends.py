@@ -173,6 +173,18 @@ async def test_an_idempotency_key_answers_the_first_result_and_sends_once(world:
     assert (replayed.value.status, replayed.value.code) == (400, refused.value.code)
 
 
+async def test_after_meta_failed_a_retry_with_the_key_sends(world: World) -> None:
+    messages, _ = world.services(SendPolicy(rate=SendRate(0), addresses=LOOPBACK))
+    phone = await messages.number_of("SID1", NUMBER)
+    await world.control("faults", {"fail_next": 1, "fail_status": 503})
+    with pytest.raises(errors.MetaTransientError):
+        await messages.send(phone, text(), None, "order-46")
+    retried = await messages.send(phone, text(), None, "order-46")
+    assert retried.wamid is not None
+    assert [m["id"] for m in await world.accepted_by_meta()] == [retried.wamid]
+    assert await messages.send(phone, text(), None, "order-46") == retried
+
+
 async def test_a_queued_send_past_its_time_gets_a_failed_callback(world: World) -> None:
     policy = SendPolicy(rate=SendRate(1.0), queue_ttl=timedelta(milliseconds=200),
                         addresses=LOOPBACK)  # fmt: skip

@@ -162,8 +162,9 @@ class MessageService:
         address). A send the number's bucket does not allow now, or that Meta
         throttles, is queued (the outcome has no wamid). A request repeating an
         earlier one's ``idempotency_key`` gets the earlier one's outcome and
-        sends nothing. A :class:`MetaError` from Meta is raised once the message
-        is marked rejected.
+        sends nothing; after Meta failed or could not be reached (a transient
+        error), the key is free again and a retry sends. A :class:`MetaError`
+        from Meta is raised once the message is marked rejected.
         """
         if idempotency_key is not None and not (
             1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH
@@ -223,7 +224,11 @@ class MessageService:
                 found = await send_queue.key_answer(
                     connection, number, key, self._clock() - self.policy.idempotency_ttl
                 )
-            if found is not None and found[1] is not None:
+            if found is None:
+                raise errors.Conflict(
+                    f"the first request with Idempotency-Key {key!r} failed; send it again"
+                )
+            if found[1] is not None:
                 return outcome_of(found[1])
             if time.monotonic() >= deadline:
                 raise errors.Conflict(f"a request with Idempotency-Key {key!r} is still under way")
@@ -315,7 +320,17 @@ class MessageService:
         requeued = [w for w in writes if isinstance(w, _Requeued)]
         accepted = [w for w in writes if isinstance(w, _Accepted)]
         for r in refused:
-            _answer(answers, r.message, r.key, refusal_answer(r.message.id, r.error))
+            if not r.error.transient:
+                _answer(answers, r.message, r.key, refusal_answer(r.message.id, r.error))
+        # Meta failed or could not be reached: a retry with the same key sends again.
+        await send_queue.release_keys(
+            connection,
+            [
+                (r.message.number, r.key, r.message.id)
+                for r in refused
+                if r.key and r.error.transient
+            ],
+        )
         for q in requeued:
             _answer(answers, q.message, q.key, answer_of(q.message.id, None))
         for a in accepted:

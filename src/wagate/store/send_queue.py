@@ -322,3 +322,15 @@ async def set_key_answers(
             for n, k, m, a in answers
         ],
     )
+
+
+async def release_keys(connection: AsyncConnection, keys: Sequence[tuple[str, str, str]]) -> None:
+    """Forget (number, key, message id)s whose request may be tried again with the key."""
+    for number, key, message_id in keys:
+        await connection.execute(
+            delete(send_keys).where(
+                send_keys.c.number == number,
+                send_keys.c.key == key,
+                send_keys.c.message_id == message_id,
+            )
+        )
