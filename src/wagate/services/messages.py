@@ -53,6 +53,8 @@ TARGET_CACHE_SECONDS = 60.0
 #: How long a retried request waits for the first one's answer before it answers 409.
 REPLAY_WAIT_SECONDS = 30.0
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+#: Users whose pause (Meta's 131056) one process remembers before it forgets the ended ones.
+MAX_PAUSED_USERS = 10_000
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,8 @@ class MessageService:
             return SendOutcome(message.id, None)
         if error.code == PAIR_RATE_EXCEEDED:
             until = now + pair_pause(1)
+            if len(self._paused) >= MAX_PAUSED_USERS:
+                self._paused = {k: v for k, v in self._paused.items() if v > now}
             self._paused[(message.phone_number_id, message.recipient)] = until
             await self._ledger.submit(_Requeued(message, body, key, until, throttled=False))
             return SendOutcome(message.id, None)
