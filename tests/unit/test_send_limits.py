@@ -73,3 +73,11 @@ def test_the_sandbox_refuses_past_its_rate_and_between_a_pair_too_soon() -> None
     assert limits.admit("PN1", "15550000001") == "pair"
     assert limits.admit("PN1", "15550000002") is None
     assert limits.as_json()["pair_throttled"] == 1
+
+
+def test_a_rate_below_one_a_second_allows_one_at_a_time() -> None:
+    slow = SendRate(0.5)
+    first = grant(slow, None, T0, 5)
+    assert first.granted == 1
+    assert grant(slow, first.ready_at, T0 + timedelta(seconds=1), 5).granted == 0
+    assert grant(slow, first.ready_at, T0 + timedelta(seconds=2), 5).granted == 1

@@ -46,8 +46,9 @@ class SendRate:
 
     @property
     def tolerance(self) -> timedelta:
-        """How far ahead of now the bucket may be booked: one second's sends, less one."""
-        return timedelta(seconds=1.0) - self.interval
+        """How far ahead of now the bucket may be booked: one second's sends, less one (none
+        below one send a second: one at a time)."""
+        return max(timedelta(0), timedelta(seconds=1.0) - self.interval)
 
 
 @dataclass(frozen=True, slots=True)
