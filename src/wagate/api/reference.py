@@ -69,8 +69,13 @@ verify it.
 
 **Not listed here**: `/webhooks/meta` (Meta's own webhooks, signed by Meta),
 `/healthz`, `/readyz` and `/metrics` (for operators), and `/media/{token}`
-(the `file_link` an upload's callbacks and record carry: a capability URL, not
-an endpoint to call by hand).
+(the `file_link` an upload's callbacks and record carry, and the `media_url` of
+an incoming message's media: a capability URL, not an endpoint to call by
+hand).
+
+**Sends** take every Cloud API message type, checked before Meta sees it, and
+an optional `Idempotency-Key`; a send over the number's rate, or that Meta
+throttles, is answered `202` with `status: queued` and sent when allowed.
 """
 
 
