@@ -90,6 +90,7 @@ async def bucket_instants(
     query = (
         select(send_buckets.c.phone_number_id, send_buckets.c.ready_at)
         .where(send_buckets.c.phone_number_id.in_(list(phone_number_ids)))
+        .order_by(send_buckets.c.phone_number_id)  # one lock order: no deadlock between two
         .with_for_update()
     )
     return {row.phone_number_id: row.ready_at for row in await connection.execute(query)}
@@ -106,7 +107,8 @@ async def save_buckets(connection: AsyncConnection, instants: Mapping[str, datet
         set_={"ready_at": statement.excluded.ready_at},
     )
     await connection.execute(
-        statement, [{"phone_number_id": n, "ready_at": at} for n, at in instants.items()]
+        statement,
+        [{"phone_number_id": n, "ready_at": at} for n, at in sorted(instants.items())],
     )
 
 
