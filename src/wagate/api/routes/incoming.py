@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,7 +11,7 @@ from starlette.responses import Response
 from wagate.api import envelope, schemas
 from wagate.api.deps import ApiKeyDep, GatewayDep, NumberPath, SidPath
 from wagate.api.reference import example, query, request_body, responses
-from wagate.api.routes.messages import number_of_account, unknown_number
+from wagate.api.routes.messages import json_object, number_of_account, unknown_number
 from wagate.domain import errors
 from wagate.services.incoming_media import IncomingView
 
@@ -105,11 +104,7 @@ async def retry_incoming_media(
     phone = await number_of_account(gateway, sid, phone_number, api_key)
     if isinstance(phone, Response):
         return phone
-    try:
-        document: Any = json.loads(await request.body() or b"null")
-    except ValueError:
-        raise errors.InvalidPayload({"payload": "the body is not JSON"}) from None
-    wamid = document.get("id") if isinstance(document, dict) else None
+    wamid = (await json_object(request)).get("id")
     if not isinstance(wamid, str) or not 1 <= len(wamid) <= MAX_ID_LENGTH:
         raise errors.InvalidPayload({"id": f"Meta's message id, 1 to {MAX_ID_LENGTH} characters"})
     view = await gateway.incoming_media.retry(sid, phone_number, wamid)

@@ -248,12 +248,7 @@ async def send_message(
     phone = await number_of_account(gateway, sid, phone_number, api_key)
     if isinstance(phone, Response):
         return phone
-    try:
-        document: Any = json.loads(await request.body() or b"null")
-    except ValueError:
-        raise errors.InvalidPayload({"payload": "the body is not JSON"}) from None
-    if not isinstance(document, dict):
-        raise errors.InvalidPayload({"payload": "the body must be a JSON object"})
+    document = await json_object(request)
     try:
         sent = await gateway.messages.send(
             phone,
@@ -268,6 +263,17 @@ async def send_message(
         return envelope.accepted(sent.id, "queued")
     bind_ids(message_id=sent.id, wamid=sent.wamid)
     return envelope.ok({"id": sent.id, "wamid": sent.wamid})
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request's body, which must be a JSON object; :class:`InvalidPayload` if not."""
+    try:
+        document: Any = json.loads(await request.body() or b"null")
+    except ValueError:
+        raise errors.InvalidPayload({"payload": "the body is not JSON"}) from None
+    if not isinstance(document, dict):
+        raise errors.InvalidPayload({"payload": "the body must be a JSON object"})
+    return document
 
 
 async def number_of_account(
