@@ -25,10 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 #: The Meta app of the benchmarks: a sandbox and the gateways that talk to it share it.
+#: Gateways send without a rate per number unless a benchmark measures the rate.
 META_ENV = {
     "WAGATE_META_APP_ID": "wagate-bench-app",
     "WAGATE_META_ACCESS_TOKEN": "wagate-bench-token",
     "WAGATE_META_APP_SECRET": "wagate-bench-secret",
+    "WAGATE_SEND_RATE_PER_NUMBER": "0",
 }
 
 

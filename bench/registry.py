@@ -18,6 +18,7 @@ BENCHMARK_MODULES: tuple[str, ...] = (
     "bench.deliveries",
     "bench.pipeline",
     "bench.retention",
+    "bench.sends",
 )
 
 

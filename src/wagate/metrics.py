@@ -34,6 +34,12 @@ TRANSFER_RESUMES = Counter(
 TRANSFERS_FINISHED = Counter(
     "wagate_transfers_finished_total", "Transfers by outcome.", ["outcome"], registry=REGISTRY
 )
+MEDIA_DOWNLOADS = Counter(
+    "wagate_media_downloads_total",
+    "Downloads of incoming messages' media, by outcome (stored, failed).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 META_WEBHOOKS = Counter(
     "wagate_meta_webhooks_total",
     "Meta webhooks received, by result (stored or rejected).",
@@ -43,6 +49,11 @@ META_WEBHOOKS = Counter(
 META_WEBHOOKS_INVALID = Counter(
     "wagate_meta_webhooks_invalid_total",
     "Stored Meta webhooks whose body could not be parsed.",
+    registry=REGISTRY,
+)
+META_WEBHOOKS_FAILED = Counter(
+    "wagate_meta_webhooks_failed_total",
+    "Stored Meta webhooks set aside because processing them raised (see wagate webhooks list).",
     registry=REGISTRY,
 )
 INBOX_BATCHES = Counter(

@@ -135,6 +135,29 @@ class Settings(BaseSettings):
         description="Inbox partitions one worker processes at once on PostgreSQL "
         "(SQLite always processes one batch at a time).",
     )
+    send_rate_per_number: float = Field(
+        80.0,
+        ge=0,
+        description="Sends per second per business number (Meta's default throughput); "
+        "more are queued and sent when allowed. 0: no limit.",
+    )
+    send_queue_ttl_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="A queued send not sent within this many seconds gets a failed callback.",
+    )
+    send_concurrency: int = Field(
+        32, ge=1, description="Queued sends in flight to Meta at once, per worker."
+    )
+    media_download_concurrency: int = Field(
+        4, ge=1, description="Incoming media downloaded from Meta at once, per worker."
+    )
+    media_download_max_attempts: int = Field(
+        5,
+        ge=1,
+        description="Runs of an incoming media download (each a few quick tries) before the "
+        "customer is told it failed.",
+    )
     profile_auto_disable_seconds: float = Field(
         86400.0,
         description="A profile whose deliveries have all failed this long is auto-disabled.",

@@ -65,6 +65,8 @@ def messages_env(sandbox: Sandbox, **extra: str) -> dict[str, str]:
         "WAGATE_CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8",
         "WAGATE_RETRY_SCHEDULE": "1,1,1,1,1,1",
         "WAGATE_LOG_FORMAT": "console",
+        # Bursts here are about order and crashes, not Meta's rate: none is queued for it.
+        "WAGATE_SEND_RATE_PER_NUMBER": "0",
         **extra,
     }
 

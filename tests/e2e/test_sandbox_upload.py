@@ -395,6 +395,8 @@ async def test_faults_are_set_shown_and_reset_over_http(
             "fail_next": 2,
             "fail_status": 500,
             "delay_ms": 5,
+            "cut_download_after_bytes": None,
+            "wrong_sha256_next": 0,
         }
     async with http.post(url, json={"fail_status": 404}) as response:
         assert response.status == 400
@@ -404,6 +406,8 @@ async def test_faults_are_set_shown_and_reset_over_http(
             "fail_next": 0,
             "fail_status": 503,
             "delay_ms": 0,
+            "cut_download_after_bytes": None,
+            "wrong_sha256_next": 0,
         }
 
 
@@ -433,6 +437,8 @@ async def test_the_command_arms_faults_from_flags_and_stops_on_sigterm(
                 "fail_next": 1,
                 "fail_status": 500,
                 "delay_ms": 0,
+                "cut_download_after_bytes": None,
+                "wrong_sha256_next": 0,
             }
         client = graph(http, running)
         with pytest.raises(MetaTransientError) as caught:

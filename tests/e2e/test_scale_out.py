@@ -116,6 +116,7 @@ def scale_env(
         "WAGATE_META_APP_SECRET": APP_SECRET,
         "WAGATE_CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8",
         "WAGATE_UPLOAD_RATE_LIMIT": "100000",
+        "WAGATE_SEND_RATE_PER_NUMBER": "0",
         "WAGATE_RETRY_SCHEDULE": "1,1,1,1,1,1",
         "WAGATE_LOG_FORMAT": "json",
         **storage,

@@ -8,6 +8,7 @@ import pytest
 
 from wagate.domain.activity import (
     ACCEPTED,
+    INCOMING_EVENTS,
     MESSAGE_EVENTS,
     UPLOAD_EVENTS,
     DeliveryKind,
@@ -90,10 +91,13 @@ def test_credentials_in_headers_are_hidden_and_signatures_are_not() -> None:
 
 def test_a_profile_offers_the_placeholders_of_what_it_is_attached_to() -> None:
     assert placeholder_groups(on_wabas=True, on_numbers=False) == [UPLOAD_EVENTS]
-    assert placeholder_groups(on_wabas=False, on_numbers=True) == [MESSAGE_EVENTS]
-    both = [UPLOAD_EVENTS, MESSAGE_EVENTS]
-    assert placeholder_groups(on_wabas=True, on_numbers=True) == both
-    assert placeholder_groups(on_wabas=False, on_numbers=False) == both
-    assert set(UPLOAD_EVENTS.names) | set(MESSAGE_EVENTS.names) == ALL_PLACEHOLDERS
+    on_numbers = [MESSAGE_EVENTS, INCOMING_EVENTS]
+    assert placeholder_groups(on_wabas=False, on_numbers=True) == on_numbers
+    every = [UPLOAD_EVENTS, *on_numbers]
+    assert placeholder_groups(on_wabas=True, on_numbers=True) == every
+    assert placeholder_groups(on_wabas=False, on_numbers=False) == every
+    names = set(UPLOAD_EVENTS.names) | set(MESSAGE_EVENTS.names) | set(INCOMING_EVENTS.names)
+    assert names == ALL_PLACEHOLDERS
+    assert {"media_url", "wanumber", "reply_to"} <= set(INCOMING_EVENTS.names)
     assert "uploaded_file_handle" in UPLOAD_EVENTS.names
     assert "ref1" in MESSAGE_EVENTS.names

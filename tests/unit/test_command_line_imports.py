@@ -31,7 +31,7 @@ def test_help_answers_for_every_command() -> None:
         ["serve"], ["worker"], ["sandbox"], ["listen"], ["upload"], ["migrate"], ["demo"],
         ["accounts", "list"], ["accounts", "create"], ["wabas", "attach"], ["numbers", "attach"],
         ["profiles", "create"], ["profiles", "update"], ["deliveries", "list"],
-        ["uploads", "list"],
+        ["uploads", "list"], ["webhooks", "list"], ["webhooks", "reprocess"],
     ):  # fmt: skip
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, (command, result.output)

@@ -25,6 +25,8 @@ def test_an_update_changes_only_what_it_names() -> None:
         "fail_next": 3,
         "fail_status": 503,
         "delay_ms": 250,
+        "cut_download_after_bytes": None,
+        "wrong_sha256_next": 0,
     }
     faults.update({"cut_after_bytes": 10, "delay_ms": 0})
     faults.update({"cut_after_bytes": None})

@@ -24,8 +24,10 @@ from wagate.sandbox import AutoProgression, create_sandbox_app
 from wagate.sandbox.conversations import Conversation, Conversations
 from wagate.sandbox.driver import WebhookDriver
 from wagate.sandbox.graph_errors import GraphApiError
+from wagate.sandbox.inbound import InboundOrder, inbound_webhook
 from wagate.sandbox.messages import SentMessage, new_wamid, wa_id_of
 from wagate.sandbox.messaging import Messaging
+from wagate.sandbox.numbers import BusinessNumber
 from wagate.sandbox.orders import ButtonOrder, StatusOrder
 from wagate.sandbox.progression import Progressions
 from wagate.sandbox.send import parse_send_request
@@ -555,3 +557,60 @@ async def test_webhooks_are_signed_retried_and_recorded() -> None:
     assert all(a.error for a in lost.attempts)
     assert not lost.delivered
     assert [r.id for r in driver.records(WAMID)] == [record.id, lost.id]
+
+
+# --- inbound messages ---------------------------------------------------------------------
+
+
+def test_an_inbound_order_of_any_type_becomes_metas_webhook() -> None:
+    order = InboundOrder.parse(
+        {
+            "phone_number_id": "106540352242922",
+            "from": "+1 650-555-1234",
+            "type": "poll_vote",
+            "poll_vote": {"option": "2"},
+            "context": {"from": "15550783881", "id": "wamid.X"},
+        }
+    )
+    number = BusinessNumber("106540352242922", "15550783881", "102290129340398")
+    payload = inbound_webhook(number, order, message_id="wamid.Y", timestamp=1739321024)
+    value = payload["entry"][0]["changes"][0]["value"]  # type: ignore[index]
+    assert value["contacts"] == [{"profile": {"name": "Sandbox User"}, "wa_id": "16505551234"}]
+    assert value["messages"] == [
+        {
+            "from": "16505551234",
+            "id": "wamid.Y",
+            "timestamp": "1739321024",
+            "type": "poll_vote",
+            "poll_vote": {"option": "2"},
+            "context": {"from": "15550783881", "id": "wamid.X"},
+        }
+    ]
+
+
+def test_an_inbound_order_may_leave_out_the_profile_or_the_contacts() -> None:
+    number = BusinessNumber("PN1", "15550783881", "W1")
+    nameless = InboundOrder.parse({"phone_number_id": "PN1", "from": "1555", "type": "text",
+                                   "text": {"body": "hi"}, "name": None})  # fmt: skip
+    value = inbound_webhook(number, nameless, message_id="m", timestamp=1)["entry"][0]
+    assert value["changes"][0]["value"]["contacts"] == [{"wa_id": "1555"}]  # type: ignore[index]
+    system = InboundOrder.parse(
+        {"phone_number_id": "PN1", "from": "1555", "type": "system", "system": {"body": "x"}}
+    )
+    value = inbound_webhook(number, system, message_id="m", timestamp=1)["entry"][0]
+    assert "contacts" not in value["changes"][0]["value"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("order", "problem"),
+    [
+        ({"from": "1555", "type": "text"}, "phone_number_id"),
+        ({"phone_number_id": "PN1", "type": "text"}, "from"),
+        ({"phone_number_id": "PN1", "from": "1555"}, "type"),
+        ({"phone_number_id": "PN1", "from": "1555", "type": "text", "duplicate": 11}, "duplicate"),
+        ({"phone_number_id": "PN1", "from": "1555", "type": "text", "name": 7}, "name"),
+    ],
+)
+def test_a_wrong_inbound_order_is_refused(order: dict[str, object], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        InboundOrder.parse(order)

@@ -20,7 +20,9 @@ from wagate.api.routes import (
     callback_profiles,
     deliveries,
     health,
+    incoming,
     media,
+    message_media,
     messages,
     meta_webhooks,
     resumable_media,
@@ -73,6 +75,8 @@ def create_app(
     app.include_router(deliveries.router)
     app.include_router(wabas.router)
     app.include_router(messages.router)
+    app.include_router(message_media.router)
+    app.include_router(incoming.router)
     app.include_router(meta_webhooks.router)
     if settings.portal_enabled:
         install_portal(app)

@@ -22,16 +22,20 @@ from wagate.delivery.sender import CallbackSender
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain.jobs import JobKind
 from wagate.domain.retry import parse_schedule
+from wagate.domain.send_limits import SendRate
 from wagate.services.deliveries import DeliveryService
 from wagate.services.delivery_runs import DeliveryPolicy, DeliveryRunner
 from wagate.services.file_links import FileLinks
 from wagate.services.inbox_processing import InboxProcessor
+from wagate.services.incoming_media import IncomingMediaService, MediaPolicy
 from wagate.services.ingress import IngressService
 from wagate.services.jobs import JobQueue
 from wagate.services.lifecycle import LifecycleService
-from wagate.services.messages import MessageService
+from wagate.services.messages import MessageService, SendPolicy
 from wagate.services.operations import OperationsService
+from wagate.services.outbound_media import OutboundMediaService
 from wagate.services.profiles import ProfileService
+from wagate.services.queued_sends import QueuedSendService
 from wagate.services.retention import RetentionService
 from wagate.services.tenancy import TenancyService
 from wagate.services.transfers import TransferPolicy, TransferService
@@ -44,6 +48,7 @@ from wagate.worker.delivery_lane import DeliveryLane
 from wagate.worker.inbox_lane import InboxLane
 from wagate.worker.retention_lane import RetentionLane
 from wagate.worker.runner import JobSource, Lane, Worker, WorkerSettings
+from wagate.worker.send_lane import SendLane
 
 log = structlog.get_logger("wagate")
 
@@ -71,6 +76,9 @@ class Gateway:
     delivery_runner: DeliveryRunner
     sender: CallbackSender
     messages: MessageService
+    queued_sends: QueuedSendService
+    incoming_media: IncomingMediaService
+    outbound_media: OutboundMediaService
     ingress: IngressService
     inbox: InboxProcessor
     operations: OperationsService
@@ -112,6 +120,17 @@ class Gateway:
             max_connections=settings.delivery_concurrency,
         )
         links = FileLinks(settings.public_url, blobs)
+        sends = SendPolicy(
+            rate=SendRate(settings.send_rate_per_number),
+            queue_ttl=timedelta(seconds=settings.send_queue_ttl_seconds),
+            idempotency_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+            addresses=addresses,
+        )
+        media = MediaPolicy(
+            max_runs=settings.media_download_max_attempts,
+            max_bytes=settings.upload_max_bytes,
+            retention=timedelta(seconds=settings.retention_seconds),
+        )
         gateway = cls(
             settings=settings,
             database=database,
@@ -134,7 +153,10 @@ class Gateway:
                 ),
             ),
             sender=sender,
-            messages=MessageService(database, graph),
+            messages=MessageService(database, graph, sends),
+            queued_sends=QueuedSendService(database, graph, sends),
+            incoming_media=IncomingMediaService(database, blobs, graph, links, media),
+            outbound_media=OutboundMediaService(blobs, graph, settings.upload_max_bytes),
             ingress=IngressService(
                 database,
                 app_secret=settings.meta_app_secret,
@@ -156,6 +178,7 @@ class Gateway:
     async def _start_worker(self) -> None:
         settings = self.settings
         transfers = JobSource(self.queue, {JobKind.TRANSFER_UPLOAD: self.transfers.run})
+        downloads = JobSource(self.queue, {JobKind.DOWNLOAD_MEDIA: self.incoming_media.run})
         lifecycle = JobSource(
             self.queue,
             {
@@ -178,13 +201,21 @@ class Gateway:
             poll_interval=settings.worker_poll_seconds,
             grace_period=settings.worker_grace_seconds,
         )
+        sends = SendLane(
+            self.queued_sends,
+            concurrency=settings.send_concurrency,
+            poll_interval=settings.worker_poll_seconds,
+            grace_period=settings.worker_grace_seconds,
+        )
         worker = Worker(
             lanes=[
                 Lane("transfers", transfers, settings.transfer_concurrency),
+                Lane("media", downloads, settings.media_download_concurrency),
                 Lane("lifecycle", lifecycle, LIFECYCLE_CONCURRENCY),
                 inbox,
                 deliveries,
                 RetentionLane(self.retention, interval=settings.retention_sweep_seconds),
+                sends,
             ],
             settings=WorkerSettings(
                 lease=lease,
@@ -248,6 +279,7 @@ class Gateway:
                 await task
         await self.ingress.close()
         await self.messages.close()
+        await self.queued_sends.close()
         await self.delivery_runner.close()
         await self.sender.close()
         await self.http.close()

@@ -42,6 +42,7 @@ DESCRIPTIONS = {
     401: "Wrong SID or API key, no WhatsApp plan, or a WABA or number not in the account.",
     404: "No such resource in this account.",
     408: "The request body stalled, crawled, or took too long; the connection is closed.",
+    409: "An earlier request with this Idempotency-Key is still under way; retry later.",
     413: "The file is larger than 100 MB.",
     403: "Meta refused the message (the error is Meta's).",
     429: "Too many requests: uploads for this WABA in the last hour, uploads of the account "
@@ -70,8 +71,13 @@ verify it.
 
 **Not listed here**: `/webhooks/meta` (Meta's own webhooks, signed by Meta),
 `/healthz`, `/readyz` and `/metrics` (for operators), and `/media/{token}`
-(the `file_link` an upload's callbacks and record carry: a capability URL, not
-an endpoint to call by hand).
+(the `file_link` an upload's callbacks and record carry, and the `media_url` of
+an incoming message's media: a capability URL, not an endpoint to call by
+hand).
+
+**Sends** take every Cloud API message type, checked before Meta sees it, and
+an optional `Idempotency-Key`; a send over the number's rate, or that Meta
+throttles, is answered `202` with `status: queued` and sent when allowed.
 """
 
 

@@ -203,10 +203,42 @@ class NumberTargets(Document):
 
     number: str
     callback_profile_id: str | None
+    incoming_callback_profile_id: str | None = None
     webhook_url: str | None
     webhook_secret: str = Field(
         description="Signs the number's webhook pushes and its messages' callback_url callbacks."
     )
+
+
+class MessageQueued(Document):
+    """Our id of a message that waits until its number may send; its callbacks follow."""
+
+    id: str = Field(examples=["ad97e2f3-c923-4b1e-b3a3-0b1d2e3f4d97:0"])
+    status: Literal["queued"]
+
+
+class MediaUploaded(Document):
+    """Meta's id of the uploaded file: send it as ``image.id``, ``document.id``…"""
+
+    id: str = Field(examples=["1037543291543636"])
+
+
+class IncomingMessage(Document):
+    """A message a user sent to the number, with its media's state."""
+
+    id: str = Field(
+        description="Meta's message id.",
+        examples=["wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA="],
+    )
+    type: str = Field(examples=["image"])
+    from_: str = Field(alias="from", examples=["16505551234"])
+    created_at: Timestamp
+    media_status: Literal["pending", "stored", "failed"] | None = Field(
+        None, description="pending (being downloaded), stored, or failed; absent without media."
+    )
+    media_url: str | None = Field(None, description="Our link to the stored media.")
+    mime_type: str | None = None
+    error: str | None = Field(None, description="Why the media could not be had.")
 
 
 class MessageSent(Document):

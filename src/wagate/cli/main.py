@@ -17,6 +17,7 @@ from wagate.cli.running import load_settings, with_database
 from wagate.cli.sandbox_command import sandbox
 from wagate.cli.tenants_command import accounts_app, numbers_app, wabas_app
 from wagate.cli.uploads_command import upload, uploads_app
+from wagate.cli.webhooks_command import webhooks_app
 
 if TYPE_CHECKING:
     from wagate.settings import Settings
@@ -35,6 +36,7 @@ app.add_typer(numbers_app, name="numbers")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(uploads_app, name="uploads")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 @app.command()

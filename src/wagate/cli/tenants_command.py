@@ -189,6 +189,9 @@ def create_number(
     callback_profile_id: str | None = typer.Option(
         None, help="Profile for outgoing-message status callbacks."
     ),
+    incoming_callback_profile_id: str | None = typer.Option(
+        None, help="Profile for the messages the number's users send."
+    ),
 ) -> None:
     """Add a WhatsApp number to a WABA."""
 
@@ -196,7 +199,12 @@ def create_number(
         from wagate.services.tenancy import TenancyService
 
         await TenancyService(database).create_number(
-            sid, waba_id, number, phone_number_id, callback_profile_id=callback_profile_id
+            sid,
+            waba_id,
+            number,
+            phone_number_id,
+            callback_profile_id=callback_profile_id,
+            incoming_callback_profile_id=incoming_callback_profile_id,
         )
 
     with_database(work)
@@ -226,6 +234,7 @@ def list_numbers(
                 "waba_id": phone.waba_id,
                 "phone_number_id": phone.phone_number_id,
                 "callback_profile_id": phone.callback_profile_id,
+                "incoming_callback_profile_id": phone.incoming_callback_profile_id,
                 "webhook_url": phone.webhook_url,
                 "created_at": _iso(phone.created_at),
             }
@@ -253,12 +262,18 @@ def attach_to_number(
         None, help="The profile that gets the number's message-status callbacks."
     ),
     webhook_url: str | None = typer.Option(
-        None, help="Where the number's webhook pushes (statuses, button clicks) go."
+        None, help="Where the number's webhook pushes (statuses, incoming messages) go."
+    ),
+    incoming_callback_profile_id: str | None = typer.Option(
+        None, help="The profile that gets the messages the number's users send."
     ),
     detach_profile: bool = typer.Option(False, "--detach-profile", help="Remove the profile."),
     detach_webhook: bool = typer.Option(False, "--detach-webhook", help="Remove the webhook URL."),
+    detach_incoming_profile: bool = typer.Option(
+        False, "--detach-incoming-profile", help="Remove the incoming-message profile."
+    ),
 ) -> None:
-    """Attach a profile and/or a webhook URL to a number; prints them and the signing secret.
+    """Attach profiles and/or a webhook URL to a number; prints them and the signing secret.
 
     As PATCH /v2/{sid}/whatsapp/{waba_id}/numbers/{number}. The secret signs the
     number's webhook pushes and the callbacks to its messages' callback_url.
@@ -267,8 +282,17 @@ def attach_to_number(
         raise typer.BadParameter("give --profile-id or --detach-profile, not both")
     if webhook_url is not None and detach_webhook:
         raise typer.BadParameter("give --webhook-url or --detach-webhook, not both")
-    if profile_id is None and webhook_url is None and not (detach_profile or detach_webhook):
-        raise typer.BadParameter("give --profile-id, --webhook-url or a --detach-… option")
+    if incoming_callback_profile_id is not None and detach_incoming_profile:
+        raise typer.BadParameter(
+            "give --incoming-callback-profile-id or --detach-incoming-profile, not both"
+        )
+    given = (profile_id, webhook_url, incoming_callback_profile_id)
+    detached = (detach_profile, detach_webhook, detach_incoming_profile)
+    if all(value is None for value in given) and not any(detached):
+        raise typer.BadParameter(
+            "give --profile-id, --webhook-url, --incoming-callback-profile-id or a --detach-… "
+            "option"
+        )
 
     async def work(database: Database, settings: Settings) -> dict[str, Any]:
         phone, secret = await profile_service(database, settings).attach_to_number(
@@ -279,10 +303,13 @@ def attach_to_number(
             webhook_url=webhook_url,
             clear_profile=detach_profile,
             clear_webhook=detach_webhook,
+            incoming_profile_id=incoming_callback_profile_id,
+            clear_incoming_profile=detach_incoming_profile,
         )
         return {
             "number": phone.number,
             "callback_profile_id": phone.callback_profile_id,
+            "incoming_callback_profile_id": phone.incoming_callback_profile_id,
             "webhook_url": phone.webhook_url,
             "webhook_secret": secret,
         }

@@ -137,6 +137,18 @@ def validate_template(http_method: str, url: str, body: str | None) -> list[str]
     return problems
 
 
+def template_placeholders(url: str, body: str | None) -> set[str]:
+    """Every placeholder a template uses, in its URL's query and its JSON body."""
+    names = set(_URL_PLACEHOLDER_RE.findall(urlsplit(url).query))
+    if body is not None and body.strip():
+        try:
+            document = json.loads(body, parse_constant=_reject_constant)
+        except (ValueError, RecursionError):
+            return names
+        _collect(document, names)
+    return names
+
+
 def _clean(text: str) -> str:
     """``text`` with lone surrogates (which UTF-8 cannot carry) replaced by U+FFFD."""
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")

@@ -15,6 +15,7 @@ from typing import Any, Final
 from wagate.domain.callbacks import DeliveryStatus
 from wagate.domain.messages import STATUS_RANK
 from wagate.domain.placeholders import (
+    INCOMING_MESSAGE_PLACEHOLDERS,
     MESSAGE_STATUS_PLACEHOLDERS,
     RESUMABLE_MEDIA_PLACEHOLDERS,
 )
@@ -146,17 +147,20 @@ UPLOAD_EVENTS: Final = PlaceholderGroup(
 MESSAGE_EVENTS: Final = PlaceholderGroup(
     "Message status (a number's messages)", tuple(sorted(MESSAGE_STATUS_PLACEHOLDERS))
 )
+INCOMING_EVENTS: Final = PlaceholderGroup(
+    "Incoming message (what a number's users send)", tuple(sorted(INCOMING_MESSAGE_PLACEHOLDERS))
+)
 
 
 def placeholder_groups(*, on_wabas: bool, on_numbers: bool) -> list[PlaceholderGroup]:
     """The placeholders a profile's events offer: those of what it is attached to.
 
-    A profile attached to nothing yet may be attached to either, so it gets both.
+    A profile attached to nothing yet may be attached to anything, so it gets them all.
     """
     groups = [UPLOAD_EVENTS] if on_wabas else []
     if on_numbers:
-        groups.append(MESSAGE_EVENTS)
-    return groups or [UPLOAD_EVENTS, MESSAGE_EVENTS]
+        groups += [MESSAGE_EVENTS, INCOMING_EVENTS]
+    return groups or [UPLOAD_EVENTS, MESSAGE_EVENTS, INCOMING_EVENTS]
 
 
 REDACTED: Final = "[redacted]"

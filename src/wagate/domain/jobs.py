@@ -13,11 +13,12 @@ class JobKind(enum.StrEnum):
     TRANSFER_UPLOAD = "transfer_upload"
     EXPIRE_UPLOAD = "expire_upload"
     PURGE_UPLOAD = "purge_upload"
+    DOWNLOAD_MEDIA = "download_media"
 
     @property
     def subject_field(self) -> str:
         """The name a log line gives this kind's subject id."""
-        return "upload_id"
+        return "incoming_id" if self is JobKind.DOWNLOAD_MEDIA else "upload_id"
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,38 @@ MESSAGE_STATUS_PLACEHOLDERS: Final[frozenset[str]] = frozenset(
     }
 )
 
-ALL_PLACEHOLDERS: Final[frozenset[str]] = RESUMABLE_MEDIA_PLACEHOLDERS | MESSAGE_STATUS_PLACEHOLDERS
+#: An incoming message's: the provider's incoming fields, ``id`` (Meta's message id),
+#: ``error`` (why its media could not be had), and, when it replies to a message the
+#: gateway sent, that message's id and refs.
+INCOMING_MESSAGE_PLACEHOLDERS: Final[frozenset[str]] = frozenset(
+    {
+        "id",
+        "body",
+        "mime_type",
+        "media_url",
+        "from",
+        "name",
+        "type",
+        "created_at",
+        "reply_to",
+        "wanumber",
+        "mobile",
+        "custom_response",
+        "message",
+        "contacts",
+        "location",
+        "error",
+        "reply_to_message_id",
+        "ref",
+        "ref1",
+        "ref2",
+        "callback_profile_id",
+    }
+)
+
+ALL_PLACEHOLDERS: Final[frozenset[str]] = (
+    RESUMABLE_MEDIA_PLACEHOLDERS | MESSAGE_STATUS_PLACEHOLDERS | INCOMING_MESSAGE_PLACEHOLDERS
+)
 
 PLACEHOLDER_RE: Final = re.compile(r"<([a-z0-9_]+)>")
 

@@ -63,3 +63,5 @@ class PhoneNumber:
     callback_profile_id: str | None
     webhook_url: str | None
     created_at: datetime
+    #: The profile that gets the messages the number's users send.
+    incoming_callback_profile_id: str | None = None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Final
 
-#: Transfers, expiry and purge jobs.
+#: Transfers, media downloads, expiry and purge jobs.
 JOBS: Final = "jobs"
 #: Inbox entries (Meta's webhooks, records of sent messages) to process.
 INBOX: Final = "inbox"
 #: Deliveries to send.
 DELIVERIES: Final = "deliveries"
+#: Messages queued until their number may send again.
+SENDS: Final = "sends"
 #: Every channel: what a process that may have missed wake-ups looks at again.
-ALL: Final = (JOBS, INBOX, DELIVERIES)
+ALL: Final = (JOBS, INBOX, DELIVERIES, SENDS)

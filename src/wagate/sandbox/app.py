@@ -1,6 +1,7 @@
 """The sandbox's HTTP surface: Meta's Resumable Upload API and the fault controls.
 
-The messaging endpoints (send, status and button webhooks) are in ``message_routes``.
+The messaging endpoints (send, status, button and inbound webhooks, limits) are
+in ``message_routes``, the media endpoints in ``media_routes``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from wagate.sandbox import graph_errors
 from wagate.sandbox.auth import authenticate
 from wagate.sandbox.faults import Faults
 from wagate.sandbox.graph_errors import GraphApiError
+from wagate.sandbox.media import MediaStore
+from wagate.sandbox.media_routes import MediaServer, add_media_routes
 from wagate.sandbox.message_routes import add_message_routes
 from wagate.sandbox.messaging import Messaging
 from wagate.sandbox.progression import AutoProgression
@@ -73,8 +76,14 @@ def create_sandbox_app(
     app.router.add_delete("/_sandbox/faults", _reset_faults)
     app.router.add_get("/_sandbox/sessions", _list_sessions)
     app.router.add_get("/_sandbox/sessions/{session_id}", _show_session)
-    messaging = Messaging(settings, webhook_url=webhook_url, auto=auto)
+    media = MediaStore()
+    messaging = Messaging(settings, webhook_url=webhook_url, auto=auto, media=media)
     add_message_routes(app, messaging, version=_VERSION)
+    add_media_routes(
+        app,
+        MediaServer(media, app[FAULTS], settings.meta_access_token),
+        version=_VERSION,
+    )
     app.router.add_post(f"/{_VERSION}/{{app_id}}/uploads", _start_session)
     app.router.add_post(f"/{_VERSION}/{{node}}", _upload_chunk)
     app.router.add_get(f"/{_VERSION}/{{node}}", _read_offset)

@@ -108,3 +108,30 @@ def unexpected(status: int) -> GraphApiError:
 def unknown_path() -> GraphApiError:
     """A path no Graph endpoint of the sandbox serves: code 2500."""
     return GraphApiError(400, 2500, "Unknown path components", error_type="OAuthException")
+
+
+def throughput_exceeded() -> GraphApiError:
+    """The number sent more than its throughput allows: code 130429."""
+    return GraphApiError(
+        400,
+        130429,
+        "(#130429) Rate limit hit",
+        error_data={
+            "messaging_product": "whatsapp",
+            "details": "Cloud API message throughput has been reached.",
+        },
+    )
+
+
+def pair_rate_exceeded() -> GraphApiError:
+    """Too many messages from the number to one user in a short time: code 131056."""
+    return GraphApiError(
+        400,
+        131056,
+        "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+        error_data={
+            "messaging_product": "whatsapp",
+            "details": "Too many messages sent from the sender phone number to the same "
+            "recipient phone number in a short period of time.",
+        },
+    )

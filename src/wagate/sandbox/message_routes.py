@@ -9,6 +9,8 @@ Controls (the sandbox's own, under ``/_sandbox/``):
 - ``GET /_sandbox/messages``, ``GET /_sandbox/messages/{wamid}``: accepted messages.
 - ``POST /_sandbox/messages/{wamid}/statuses``: send a status webhook.
 - ``POST /_sandbox/messages/{wamid}/button``: send a quick-reply click webhook.
+- ``POST /_sandbox/inbound``: send the webhook of a user's message of any type.
+- ``GET|POST /_sandbox/limits``: Meta's throughput limits (130429, 131056).
 - ``GET|DELETE /_sandbox/webhooks``: the webhooks sent (``?wamid=`` filters).
 - ``GET|POST /_sandbox/numbers``: business numbers the webhooks name.
 - ``GET|POST /_sandbox/config``: where webhooks go (``webhook_url``).
@@ -22,12 +24,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from wagate.sandbox import graph_errors
 from wagate.sandbox.auth import authenticate
 from wagate.sandbox.driver import WebhookRecord
+from wagate.sandbox.inbound import InboundOrder
 from wagate.sandbox.messages import SentMessage
-from wagate.sandbox.messaging import Messaging
+from wagate.sandbox.messaging import MEDIA_TYPES, Messaging
 from wagate.sandbox.orders import ButtonOrder, StatusOrder
-from wagate.sandbox.send import parse_send_request, send_response
+from wagate.sandbox.send import SendRequest, parse_send_request, send_response
 
 MESSAGING = web.AppKey("messaging", Messaging)
 
@@ -44,6 +48,9 @@ def add_message_routes(app: web.Application, messaging: Messaging, *, version: s
     app.router.add_get("/_sandbox/messages/{wamid}", _show_message)
     app.router.add_post("/_sandbox/messages/{wamid}/statuses", _send_status)
     app.router.add_post("/_sandbox/messages/{wamid}/button", _click_button)
+    app.router.add_post("/_sandbox/inbound", _send_inbound)
+    app.router.add_get("/_sandbox/limits", _get_limits)
+    app.router.add_post("/_sandbox/limits", _set_limits)
     app.router.add_get("/_sandbox/webhooks", _list_webhooks)
     app.router.add_delete("/_sandbox/webhooks", _clear_webhooks)
     app.router.add_get("/_sandbox/numbers", _list_numbers)
@@ -111,8 +118,26 @@ async def _send_message(request: web.Request) -> web.Response:
     except ValueError:
         body = {}
     send = parse_send_request(body)
-    message = messaging.accept(request.match_info["phone_number_id"], send)
+    phone_number_id = request.match_info["phone_number_id"]
+    _check_media(messaging, send)
+    refused = messaging.limits.admit(phone_number_id, send.wa_id)
+    if refused == "throughput":
+        raise graph_errors.throughput_exceeded()
+    if refused == "pair":
+        raise graph_errors.pair_rate_exceeded()
+    message = messaging.accept(phone_number_id, send)
     return web.json_response(send_response(send, message.wamid))
+
+
+def _check_media(messaging: Messaging, send: SendRequest) -> None:
+    """A media message by id must name a file the sandbox holds, as with Meta."""
+    body = send.body.get(send.type)
+    if not (send.type in MEDIA_TYPES and isinstance(body, dict) and "id" in body):
+        return
+    if messaging.media.get(str(body["id"])) is None:
+        raise graph_errors.whatsapp_invalid_parameter(
+            "Invalid parameter", details=f"Param {send.type}['id'] is not a valid media id"
+        )
 
 
 async def _list_messages(request: web.Request) -> web.Response:
@@ -143,6 +168,28 @@ async def _click_button(request: web.Request) -> web.Response:
         return _bad_request(str(exc))
     payload, records = await request.app[MESSAGING].click_button(message, order)
     return _sent(payload, records)
+
+
+async def _send_inbound(request: web.Request) -> web.Response:
+    try:
+        order = InboundOrder.parse(await _json_object(request))
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    payload, records = await request.app[MESSAGING].inbound(order)
+    return _sent(payload, records)
+
+
+async def _get_limits(request: web.Request) -> web.Response:
+    return web.json_response(request.app[MESSAGING].limits.as_json())
+
+
+async def _set_limits(request: web.Request) -> web.Response:
+    limits = request.app[MESSAGING].limits
+    try:
+        limits.update(await _json_object(request))
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return web.json_response(limits.as_json())
 
 
 async def _list_webhooks(request: web.Request) -> web.Response:

@@ -14,6 +14,9 @@ import structlog
 
 from wagate.sandbox.conversations import Conversation, Conversations
 from wagate.sandbox.driver import WebhookDriver, WebhookRecord
+from wagate.sandbox.inbound import InboundOrder, inbound_webhook
+from wagate.sandbox.limits import Limits
+from wagate.sandbox.media import MediaStore
 from wagate.sandbox.messages import MessageStore, SentMessage, new_wamid
 from wagate.sandbox.numbers import BusinessNumbers
 from wagate.sandbox.orders import ButtonOrder, StatusOrder
@@ -33,10 +36,12 @@ log = structlog.get_logger("wagate.sandbox")
 
 #: The statuses of a template message that carry its conversation and pricing.
 _PRICED_STATUSES = frozenset({"sent", "delivered"})
+#: The message types whose object names a media file.
+MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
 
 
 class Messaging:
-    """Accepts messages and sends the status and button webhooks about them.
+    """Accepts messages and sends the status, button and inbound webhooks about them.
 
     ``start`` must run before webhooks can be sent; ``close`` cancels every
     pending progression and closes the HTTP client.
@@ -49,9 +54,12 @@ class Messaging:
         webhook_url: str | None = None,
         auto: AutoProgression | None = None,
         driver: WebhookDriver | None = None,
+        media: MediaStore | None = None,
     ) -> None:
         self.access_token = settings.meta_access_token
         self.messages = MessageStore()
+        self.media = media if media is not None else MediaStore()
+        self.limits = Limits()
         self.numbers = BusinessNumbers(settings.meta_app_id)
         self.conversations = Conversations()
         self.driver = driver or WebhookDriver(
@@ -172,6 +180,32 @@ class Messaging:
             timestamp=order.timestamp if order.timestamp is not None else int(time.time()),
         )
         records = await self.driver.send("button", message.wamid, payload)
+        return payload, records
+
+    async def inbound(self, order: InboundOrder) -> tuple[dict[str, object], list[WebhookRecord]]:
+        """Send the webhook of a user's message to a business number, and its duplicates.
+
+        A media message naming a file the sandbox holds gets the file's
+        ``mime_type`` and ``sha256`` where the order left them out, as Meta's do.
+        """
+        members = dict(order.members)
+        body = members.get(order.type)
+        if order.type in MEDIA_TYPES and isinstance(body, dict):
+            media = self.media.get(str(body.get("id", "")))
+            if media is not None:
+                members[order.type] = {
+                    "mime_type": media.mime_type, "sha256": media.sha256, **body
+                }  # fmt: skip
+        order = InboundOrder(**{**order.__dict__, "members": members})
+        message_id = order.id or new_wamid(order.from_wa_id)
+        timestamp = order.timestamp if order.timestamp is not None else int(time.time())
+        payload = inbound_webhook(
+            self.numbers.get(order.phone_number_id),
+            order,
+            message_id=message_id,
+            timestamp=timestamp,
+        )
+        records = await self.driver.send("inbound", message_id, payload, copies=1 + order.duplicate)
         return payload, records
 
     async def _progress(

@@ -127,12 +127,15 @@ def parse_send_request(body: object) -> SendRequest:
     if message_type not in MESSAGE_TYPES:
         raise unsupported_message_type(message_type)
     content = params.get(message_type)
-    if not isinstance(content, dict):
+    if message_type == "contacts":
+        if not isinstance(content, list) or not content:
+            raise _required("contacts")
+    elif not isinstance(content, dict):
         raise _required("text['body']" if message_type == "text" else message_type)
     name = language = None
-    if message_type == "text":
+    if message_type == "text" and isinstance(content, dict):
         _check_text(content)
-    elif message_type == "template":
+    elif message_type == "template" and isinstance(content, dict):
         name, language = _check_template(content)
     return SendRequest(
         to=to,

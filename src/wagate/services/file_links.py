@@ -1,8 +1,9 @@
-"""Where a customer downloads an upload's file until the upload is purged."""
+"""Where a customer downloads a stored file (an upload's, an incoming message's media)
+until it is purged."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from wagate.blobs import BlobStore
 from wagate.domain.uploads import Upload
@@ -20,6 +21,15 @@ class FileLinks:
     def __init__(self, public_url: str, blobs: BlobStore) -> None:
         self._public_url = public_url.rstrip("/")
         self._blobs = blobs
+
+    async def link(self, token: str, blob_key: str, lifetime: timedelta) -> str:
+        """The link of a stored file: a presigned URL living ``lifetime`` from a bucket, or the
+        gateway's ``/media/{token}``."""
+        if self._blobs.local_path(blob_key) is None and lifetime.total_seconds() > 0:
+            signed = await self._blobs.signed_url(blob_key, lifetime)
+            if signed:
+                return signed
+        return f"{self._public_url}/media/{token}"
 
     async def for_upload(self, upload: Upload, now: datetime) -> str | None:
         """The upload's ``file_link``: None before it has one."""

@@ -1,11 +1,16 @@
 """Processing the inbox: a batch of Meta's webhooks (and of our sent records) at a time.
 
 One batch is one transaction with one statement per stage: claim the entries,
-record the wamids Meta gave our messages, read the numbers, messages and
-statuses the batch names, decide (:func:`~wagate.domain.status_flow.decide_batch`,
+record the wamids Meta gave our messages, read the numbers, messages, statuses
+and incoming messages the batch names, decide (:func:`~wagate.domain.status_flow.decide_batch`,
 the rule that runs), write the statuses, the messages' forwarded ranks, the
-events and their deliveries, and mark the entries processed. A crash anywhere
-rolls the whole batch back; it is taken again, in the same order.
+incoming messages (once each) and the downloads of their media, the events
+and their deliveries, and mark the entries processed. A crash anywhere rolls
+the whole batch back; it is taken again, in the same order.
+
+An entry that makes processing raise never holds up the others: the batch is
+taken again one entry at a time, and the one at fault is set aside as
+``failed``, its error in its detail, for an operator to reprocess after a fix.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from typing import Any
 import structlog
 
 from wagate import metrics
-from wagate.delivery.render import render_query
-from wagate.domain.callbacks import CallbackProfile, Delivery
+from wagate.domain.callbacks import CallbackProfile
 from wagate.domain.clock import Clock, utcnow
+from wagate.domain.errors import DatabaseUnavailable
+from wagate.domain.inbound import InboundMessage, inbound_messages
 from wagate.domain.inbox import (
     InboxKind,
     change_values,
@@ -30,13 +36,8 @@ from wagate.domain.inbox import (
     phone_number_id_of,
     sent_pairs,
 )
-from wagate.domain.messages import (
-    Billing,
-    Message,
-    status_callback_values,
-    webhook_button_payload,
-    webhook_status_payload,
-)
+from wagate.domain.jobs import JobKind
+from wagate.domain.messages import Message
 from wagate.domain.status_flow import (
     HeldStatus,
     ReportedStatus,
@@ -46,9 +47,11 @@ from wagate.domain.status_flow import (
     decide_batch,
 )
 from wagate.domain.tenancy import PhoneNumber
-from wagate.services.fanout import direct_delivery, profile_delivery
-from wagate.store import Database, delivery_queue
+from wagate.services.incoming_fanout import incoming_writes
+from wagate.services.status_fanout import Writes, status_profile_of, status_writes
+from wagate.store import Database, delivery_queue, queue
 from wagate.store import events as event_rows
+from wagate.store import inbound as inbound_rows
 from wagate.store import inbox as inbox_rows
 from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
@@ -69,18 +72,18 @@ class _Entry:
 
     item: InboxItem
     statuses: list[ReportedStatus] = field(default_factory=list)
-    inbound: list[tuple[dict[str, Any], list[dict[str, Any]]]] = field(default_factory=list)
+    inbound: list[InboundMessage] = field(default_factory=list)
     assigned: list[WamidAssigned] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     invalid: bool = False
 
 
 @dataclass
-class _Writes:
-    """What a batch writes besides the statuses: events and their deliveries."""
+class _Inbound:
+    """What a batch records of incoming messages: the new ones, and the media to fetch."""
 
-    events: list[event_rows.NewEvent] = field(default_factory=list)
-    deliveries: list[Delivery] = field(default_factory=list)
+    rows: list[tuple[str, inbound_rows.NewInbound]] = field(default_factory=list)
+    downloads: list[str] = field(default_factory=list)
 
 
 class InboxProcessor:
@@ -103,14 +106,56 @@ class InboxProcessor:
         """Process the next batch of one partition (of all, on SQLite); how many entries.
 
         0 when nothing is due or every pending partition is being processed elsewhere.
+        When the batch raises, its entries are taken again one at a time, and an entry
+        that raises alone (twice) is marked ``failed`` and passed over.
         """
+        claimed: list[int] = []
+        try:
+            return await self._process(self._batch_items, self._batch_entries, claimed)
+        except DatabaseUnavailable:
+            raise
+        except Exception:
+            if not claimed:
+                raise
+            log.exception("inbox.batch_failed", entries=len(claimed))
+        done = 0
+        for _ in claimed:
+            done += await self._process_alone()
+        return done
+
+    async def _process_alone(self) -> int:
+        """Process the next entry by itself; one that raises twice is set aside as failed."""
+        for attempt in (1, 2):
+            claimed: list[int] = []
+            try:
+                return await self._process(1, 1, claimed)
+            except DatabaseUnavailable:
+                raise
+            except Exception as exc:
+                if not claimed:
+                    raise
+                if attempt == 2:
+                    log.exception("inbox.entry_failed", seq=claimed[0])
+                    await self._set_aside(claimed[0], exc)
+                    return 1
+        return 0  # pragma: no cover - the loop returns
+
+    async def _set_aside(self, seq: int, error: Exception) -> None:
+        detail = json.dumps({"error": f"{type(error).__name__}: {error}"[:4000]})
+        async with self._db.transaction() as connection:
+            marked = await inbox_rows.mark_failed(connection, seq, detail, self._clock())
+        if marked:
+            metrics.META_WEBHOOKS_FAILED.inc()
+
+    async def _process(self, max_items: int, max_entries: int, claimed: list[int]) -> int:
         now = self._clock()
         async with self._db.transaction() as connection:
             items = await inbox_rows.claim_batch(
-                connection, max_items=self._batch_items, max_entries=self._batch_entries
+                connection, max_items=max_items, max_entries=max_entries
             )
             if not items:
                 return 0
+            claimed.extend(item.seq for item in items)
             entries = [_parse(item) for item in items]
             phones = await message_rows.numbers_by_phone_number_id(
                 connection, {e.item.scope for e in entries if e.item.scope}
@@ -123,12 +168,11 @@ class InboxProcessor:
                 connection, [(a.message_id, a.wamid) for a in assigned], now
             )
             wamids = {s.wamid for e in entries for s in e.statuses} | {a.wamid for a in assigned}
-            inbound_ids = {str(m.get("id", "")) for e in entries for m, _ in e.inbound}
-            contexts = {
-                str((m.get("context") or {}).get("id", "")) for e in entries for m, _ in e.inbound
-            }
-            messages = await message_rows.by_wamid(connection, wamids | contexts)
-            stored = await message_rows.statuses_of(connection, wamids | inbound_ids)
+            incoming = [m for e in entries for m in e.inbound]
+            replied_to = {m.reply_to for m in incoming if m.reply_to}
+            messages = await message_rows.by_wamid(connection, wamids | replied_to)
+            stored = await message_rows.statuses_of(connection, wamids)
+            seen = await inbound_rows.known_wamids(connection, {m.wamid for m in incoming})
 
             applied_statuses = self._decide(entries, assigned, messages, stored)
             new_statuses, released, ranks, forwarded = applied_statuses
@@ -136,10 +180,17 @@ class InboxProcessor:
             await message_rows.release_held(connection, released)
             await message_rows.set_forwarded_ranks(connection, ranks, now)
 
-            writes = _Writes()
-            await self._fan_out_statuses(connection, forwarded, messages, phones, writes, now)
-            inbound_rows = _inbound(entries, phones, messages, stored, writes, now)
-            await message_rows.insert_statuses(connection, inbound_rows, now)
+            profiles = await profile_rows.get_profiles(
+                connection, _profiles_wanted(forwarded, incoming, phones, entries)
+            )
+            writes = Writes()
+            await self._fan_out_statuses(connection, forwarded, phones, profiles, writes, now)
+            recorded = _inbound(entries, phones, messages, seen, profiles, writes, now)
+            await inbound_rows.insert_inbound(connection, recorded.rows, now)
+            if recorded.downloads:
+                await queue.enqueue_many(
+                    connection, JobKind.DOWNLOAD_MEDIA, recorded.downloads, now, now
+                )
             await event_rows.insert_events(connection, writes.events, now)
             await inbox_rows.mark_processed(connection, [_mark(e, phones) for e in entries], now)
             # Last: it locks the unfinished deliveries of the same messages until the commit.
@@ -215,30 +266,40 @@ class InboxProcessor:
         self,
         connection: Any,
         forwarded: Sequence[tuple[Message, Mapping[str, Any]]],
-        messages: dict[str, Message],
         phones: dict[str, PhoneNumber],
-        writes: _Writes,
+        profiles: Mapping[str, CallbackProfile],
+        writes: Writes,
         now: datetime,
     ) -> None:
         if not forwarded:
             return
         billing = await message_rows.billing_of(connection, {m.sid for m, _ in forwarded})
-        wanted: set[str] = set()
-        for message, _ in forwarded:
-            phone = phones.get(message.phone_number_id)
-            profile_id = message.callback_profile_id or (
-                phone.callback_profile_id if phone else None
-            )
-            if profile_id and not message.callback_url:
-                wanted.add(profile_id)
-        profiles = await profile_rows.get_profiles(connection, wanted)
         for message, status in forwarded:
             phone = phones.get(message.phone_number_id)
             if phone is None:
                 continue
-            _status_writes(
-                message, phone, dict(status), billing[message.sid], profiles, writes, now
-            )
+            status_writes(message, phone, dict(status), billing[message.sid], profiles, writes, now)
+
+
+def _profiles_wanted(
+    forwarded: Sequence[tuple[Message, Mapping[str, Any]]],
+    incoming: Sequence[InboundMessage],
+    phones: Mapping[str, PhoneNumber],
+    entries: Sequence[_Entry],
+) -> set[str]:
+    """The profiles a batch's callbacks may go through: its statuses' and its numbers'
+    incoming profiles."""
+    wanted = {
+        profile_id
+        for message, _ in forwarded
+        if (profile_id := status_profile_of(message, phones.get(message.phone_number_id)))
+    }
+    if incoming:
+        for entry in entries:
+            phone = phones.get(entry.item.scope or "")
+            if entry.inbound and phone is not None and phone.incoming_callback_profile_id:
+                wanted.add(phone.incoming_callback_profile_id)
+    return wanted
 
 
 def _new_status(
@@ -280,120 +341,52 @@ def _parse(item: InboxItem) -> _Entry:
                         status,
                     )
                 )
-        contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
-        for message in value.get("messages") or []:
-            if isinstance(message, dict):
-                entry.inbound.append((message, contacts))
+        entry.inbound.extend(inbound_messages(value))
     return entry
-
-
-def _status_writes(
-    message: Message,
-    phone: PhoneNumber,
-    status: dict[str, Any],
-    billing: Billing,
-    profiles: Mapping[str, CallbackProfile],
-    writes: _Writes,
-    now: datetime,
-) -> None:
-    """The event of a forwarded status and its deliveries: the message's ``callback_url``
-    or else its (or its number's) profile, and the number's ``webhook_url`` push."""
-    name = str(status.get("status", "")).lower()
-    event = event_rows.NewEvent(
-        event_rows.new_event_id(),
-        "message_status",
-        message.sid,
-        message.waba_id,
-        message.id,
-        name,
-        status,
-    )
-    writes.events.append(event)
-    values = status_callback_values(message, status, billing)
-    common: dict[str, Any] = {"event_id": event.id, "subject_id": message.id, "now": now}
-    if message.callback_url:
-        request = render_query(message.callback_url, values)
-        writes.deliveries.append(
-            direct_delivery(
-                sid=message.sid,
-                number=phone.number,
-                method="GET",
-                url=request.url,
-                body=None,
-                **common,
-            )
-        )
-    else:
-        profile_id = message.callback_profile_id or phone.callback_profile_id
-        profile = profiles.get(profile_id) if profile_id else None
-        if profile is not None:
-            writes.deliveries.append(profile_delivery(profile, values=values, **common))
-    if phone.webhook_url:
-        payload = webhook_status_payload(phone.number, status)
-        writes.deliveries.append(_push(phone, payload, **common))
-
-
-def _push(phone: PhoneNumber, payload: dict[str, Any], **common: Any) -> Delivery:
-    assert phone.webhook_url is not None
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return direct_delivery(
-        sid=phone.sid,
-        number=phone.number,
-        method="POST",
-        url=phone.webhook_url,
-        body=body,
-        **common,
-    )
 
 
 def _inbound(
     entries: list[_Entry],
     phones: dict[str, PhoneNumber],
     messages: dict[str, Message],
-    stored: list[message_rows.StoredStatus],
-    writes: _Writes,
+    seen: set[str],
+    profiles: Mapping[str, CallbackProfile],
+    writes: Writes,
     now: datetime,
-) -> list[message_rows.NewStatus]:
-    """Quick-reply button clicks, once each: recorded, and pushed to the number's webhook."""
-    seen = {(s.wamid, s.status) for s in stored}
-    recorded: list[message_rows.NewStatus] = []
+) -> _Inbound:
+    """Every message users sent, once each (by Meta's id): recorded, and either forwarded
+    now or, when it carries media, once its download is done."""
+    recorded = _Inbound()
+    seen = set(seen)
     for entry in entries:
         phone = phones.get(entry.item.scope or "")
-        for click, contacts in entry.inbound:
-            if phone is None:
-                continue
-            if click.get("type") != "button":
-                entry.counts["unsupported_inbound"] += 1
-                continue
-            click_id = str(click.get("id", ""))
-            if (click_id, "button") in seen:
+        if phone is None:
+            continue
+        for message in entry.inbound:
+            if message.wamid in seen:
                 entry.counts["duplicate"] += 1
                 continue
-            seen.add((click_id, "button"))
-            recorded.append(
-                message_rows.NewStatus(
-                    click_id, "button", None, entry.item.seq, "inbound", False, click
-                )
+            seen.add(message.wamid)
+            inbound_id = inbound_rows.new_inbound_id()
+            recorded.rows.append(
+                (inbound_id, inbound_rows.NewInbound(message, phone, entry.item.seq))
             )
-            entry.counts["forwarded" if phone.webhook_url else "recorded"] += 1
-            if not phone.webhook_url:
+            if message.media is not None:
+                recorded.downloads.append(inbound_id)
+                entry.counts["downloading"] += 1
                 continue
-            original = messages.get(str((click.get("context") or {}).get("id", "")))
-            subject = original.id if original else click_id
-            event = event_rows.NewEvent(
-                event_rows.new_event_id(),
-                "button_click",
-                phone.sid,
-                phone.waba_id,
-                subject,
-                "button",
-                click,
+            replied = messages.get(message.reply_to) if message.reply_to else None
+            sent = incoming_writes(
+                inbound_id,
+                message,
+                phone,
+                replied=replied,
+                profiles=profiles,
+                media=None,
+                writes=writes,
+                now=now,
             )
-            writes.events.append(event)
-            payload = webhook_button_payload(phone.number, contacts, click, original)
-            writes.deliveries.append(
-                _push(phone, payload, event_id=event.id, subject_id=subject, now=now)
-            )
+            entry.counts["forwarded" if sent else "recorded"] += 1
     return recorded
 
 
@@ -407,9 +400,8 @@ def _mark(entry: _Entry, phones: dict[str, PhoneNumber]) -> ProcessedMark:
     if item.scope is None or item.scope not in phones:
         entry.counts["unknown_number"] += 1
     counts = entry.counts
-    outcome = (
-        "processed" if counts["forwarded"] or counts["recorded"] or counts["held"] else "unknown"
-    )
+    done = counts["forwarded"] or counts["recorded"] or counts["held"] or counts["downloading"]
+    outcome = "processed" if done else "unknown"
     return ProcessedMark(item.seq, outcome, json.dumps(dict(counts), sort_keys=True))
 
 

@@ -7,12 +7,13 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from wagate.delivery.render import validate_template
+from wagate.delivery.render import template_placeholders, validate_template
 from wagate.delivery.signing import new_secret
 from wagate.delivery.ssrf import AddressPolicy, resolve_and_check
 from wagate.domain import errors
 from wagate.domain.callbacks import CallbackProfile, ProfileStatus, is_valid_title, new_profile_id
 from wagate.domain.clock import Clock, utcnow
+from wagate.domain.placeholders import INCOMING_MESSAGE_PLACEHOLDERS
 from wagate.domain.tenancy import PhoneNumber
 from wagate.services.fanout import rerender_waiting
 from wagate.store import Connection, Database, delivery_queue, tenancy
@@ -174,12 +175,16 @@ class ProfileService:
         webhook_url: str | None,
         clear_profile: bool = False,
         clear_webhook: bool = False,
+        incoming_profile_id: str | None = None,
+        clear_incoming_profile: bool = False,
     ) -> tuple[PhoneNumber, str]:
-        """Set a number's message-status profile and/or webhook push URL.
+        """Set a number's message-status profile, incoming-message profile and/or webhook
+        push URL.
 
-        Returns the number as it now is, and its signing secret: the secret
-        signs the number's webhook pushes and the callbacks to per-message
-        ``callback_url``s.
+        The incoming profile's template may use only the placeholders of an
+        incoming message. Returns the number as it now is, and its signing
+        secret: the secret signs the number's webhook pushes and the callbacks
+        to per-message ``callback_url``s.
         """
         if webhook_url is not None:
             problems = validate_template("POST", webhook_url, None)
@@ -192,6 +197,10 @@ class ProfileService:
                 raise errors.NotFound(f"number {number} is not in WABA {waba_id}")
             if profile_id is not None:
                 await self._require_own(connection, sid, profile_id)
+            if incoming_profile_id is not None:
+                check_incoming_template(
+                    await self._require_own(connection, sid, incoming_profile_id)
+                )
             await tenancy.set_number_targets(
                 connection,
                 number,
@@ -199,6 +208,8 @@ class ProfileService:
                 webhook_url=webhook_url,
                 clear_profile=clear_profile,
                 clear_webhook=clear_webhook,
+                incoming_profile_id=incoming_profile_id,
+                clear_incoming_profile=clear_incoming_profile,
             )
             secret = (await message_rows.webhook_secrets_of(connection, [number])).get(number)
             if secret is None:
@@ -208,10 +219,13 @@ class ProfileService:
         assert updated is not None
         return updated, secret
 
-    async def _require_own(self, connection: Connection, sid: str, profile_id: str) -> None:
+    async def _require_own(
+        self, connection: Connection, sid: str, profile_id: str
+    ) -> CallbackProfile:
         profile = await profile_rows.get_profile(connection, profile_id, sid)
         if profile is None:
             raise errors.NotFound(f"no callback profile {profile_id}")
+        return profile
 
     async def _validate(self, profile: CallbackProfile) -> None:
         problems = profile_problems(
@@ -231,6 +245,18 @@ class ProfileService:
             raise errors.InvalidPayload({field: str(exc)}) from exc
         except OSError as exc:
             raise errors.InvalidPayload({field: f"the host {host!r} does not resolve"}) from exc
+
+
+def check_incoming_template(profile: CallbackProfile) -> None:
+    """Refuse, as an incoming-message profile, one whose template uses a placeholder an
+    incoming message does not fill."""
+    foreign = template_placeholders(profile.url, profile.body) - INCOMING_MESSAGE_PLACEHOLDERS
+    if foreign:
+        names = ", ".join(f"<{name}>" for name in sorted(foreign))
+        raise errors.InvalidPayload(
+            {"incoming_callback_profile_id": f"the profile's template uses {names}, which an "
+             "incoming message does not fill"}
+        )  # fmt: skip
 
 
 def profile_problems(

@@ -17,6 +17,7 @@ from wagate.domain.tenancy import (
     Waba,
     is_e164_digits,
 )
+from wagate.services.profiles import check_incoming_template
 from wagate.services.recent import RecentlyRead
 from wagate.store import Connection, Database, tenancy
 from wagate.store import messages as message_rows
@@ -107,8 +108,10 @@ class TenancyService:
         phone_number_id: str,
         *,
         callback_profile_id: str | None = None,
+        incoming_callback_profile_id: str | None = None,
     ) -> PhoneNumber:
-        """Add a WhatsApp number to a WABA of the account, optionally with its status profile.
+        """Add a WhatsApp number to a WABA of the account, optionally with its status profile
+        and its incoming-message profile.
 
         The number gets its signing secret at once, so the callbacks to its
         messages' ``callback_url`` are signed even before a ``webhook_url`` is set.
@@ -124,6 +127,7 @@ class TenancyService:
             callback_profile_id=callback_profile_id,
             webhook_url=None,
             created_at=self._clock(),
+            incoming_callback_profile_id=incoming_callback_profile_id,
         )
         async with self._db.transaction() as connection:
             await tenancy.require_account(connection, sid)
@@ -131,6 +135,13 @@ class TenancyService:
             if waba is None or waba.sid != sid:
                 raise errors.NotFound(f"WABA {waba_id} is not in account {sid}")
             await _require_profile(connection, sid, callback_profile_id)
+            if incoming_callback_profile_id is not None:
+                profile = await profile_rows.get_profile(
+                    connection, incoming_callback_profile_id, sid
+                )
+                if profile is None:
+                    raise errors.NotFound(f"no callback profile {incoming_callback_profile_id}")
+                check_incoming_template(profile)
             await tenancy.insert_number(connection, phone)
             await message_rows.set_webhook_secret(connection, number, new_secret())
         return phone

@@ -77,6 +77,7 @@ async def list_numbers(
         numbers.c.callback_profile_id,
         numbers.c.webhook_url,
         numbers.c.created_at,
+        numbers.c.incoming_callback_profile_id,
     ).order_by(numbers.c.created_at, numbers.c.number)
     if sid is not None:
         query = query.where(numbers.c.sid == sid)

@@ -22,8 +22,10 @@ class MessageState:
     """Where a message we send stands on our side (the ``state`` column)."""
 
     SENDING = "sending"  # written ahead of the call to Meta
+    QUEUED = "queued"  # waits until its number may send (the send queue holds its body)
     SENT = "sent"  # Meta accepted it; its wamid is recorded through the inbox
     REJECTED = "rejected"  # Meta refused it; the customer was told so
+    EXPIRED = "expired"  # it waited in the queue past its time; the customer was told so
 
 
 def _to_message(row: Any) -> Message:
@@ -112,12 +114,14 @@ _RELEASE_HELD = (
 
 
 async def insert_messages(
-    connection: AsyncConnection, batch: Sequence[Message], now: datetime
+    connection: AsyncConnection,
+    batch: Sequence[Message],
+    now: datetime,
+    state: str = MessageState.SENDING,
 ) -> None:
-    """Write messages ahead of their call to Meta (their wamid comes through the inbox)."""
-    await execute_many(
-        connection, _INSERT_MESSAGES, [_message_row(m, MessageState.SENDING, now) for m in batch]
-    )
+    """Write messages ahead of their call to Meta (their wamid comes through the inbox),
+    or queued until their number may send."""
+    await execute_many(connection, _INSERT_MESSAGES, [_message_row(m, state, now) for m in batch])
 
 
 async def insert_message(connection: AsyncConnection, message: Message, now: datetime) -> None:
@@ -129,12 +133,27 @@ async def insert_message(connection: AsyncConnection, message: Message, now: dat
 
 async def mark_rejected(connection: AsyncConnection, ids: Collection[str], now: datetime) -> None:
     """Meta refused these messages: they will never have a wamid."""
+    await mark_state(connection, ids, MessageState.REJECTED, now)
+
+
+async def mark_state(
+    connection: AsyncConnection, ids: Collection[str], state: str, now: datetime
+) -> None:
+    """Put messages that have no wamid yet in ``state``."""
     if ids:
         await connection.execute(
             update(messages)
-            .where(messages.c.id.in_(list(ids)))
-            .values(state=MessageState.REJECTED, updated_at=now)
+            .where(messages.c.id.in_(list(ids)), messages.c.wamid.is_(None))
+            .values(state=state, updated_at=now)
         )
+
+
+async def by_ids(connection: AsyncConnection, ids: Collection[str]) -> dict[str, Message]:
+    """The messages with these ids of ours, by id."""
+    if not ids:
+        return {}
+    rows = await connection.execute(select(messages).where(messages.c.id.in_(list(ids))))
+    return {row.id: _to_message(row) for row in rows}
 
 
 async def assign_wamids(
@@ -305,6 +324,7 @@ async def numbers_by_phone_number_id(
             callback_profile_id=row.callback_profile_id,
             webhook_url=row.webhook_url,
             created_at=row.created_at,
+            incoming_callback_profile_id=row.incoming_callback_profile_id,
         )
         for row in rows
     }

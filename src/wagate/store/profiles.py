@@ -122,6 +122,11 @@ async def delete_profile(connection: AsyncConnection, profile_id: str) -> None:
         .where(numbers.c.callback_profile_id == profile_id)
         .values(callback_profile_id=None)
     )
+    await connection.execute(
+        update(numbers)
+        .where(numbers.c.incoming_callback_profile_id == profile_id)
+        .values(incoming_callback_profile_id=None)
+    )
     await connection.execute(delete(callback_profiles).where(callback_profiles.c.id == profile_id))
 
 

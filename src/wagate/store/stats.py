@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.callbacks import DeliveryStatus
-from wagate.store import endpoints
+from wagate.store import endpoints, send_queue
 from wagate.store import inbox as inbox_rows
 from wagate.store.tables import deliveries, jobs, uploads
 
@@ -30,6 +30,7 @@ async def state_counts(connection: AsyncConnection) -> dict[str, dict[str, float
     result["endpoints"] = {
         state: float(count) for state, count in (await endpoints.count_by_state(connection)).items()
     }
+    result["queue"]["queued_send"] = float(await send_queue.waiting_count(connection))
     return result
 
 

@@ -61,6 +61,7 @@ numbers = Table(
     Column("webhook_url", Text, nullable=True),
     Column("webhook_secret", String(128), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("incoming_callback_profile_id", String(128), nullable=True),
 )
 
 uploads = Table(
@@ -298,6 +299,8 @@ inbox = Table(
     Column("body", Text, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
     Column("processed_at", UtcDateTime, nullable=True),
+    # processed, recorded, unknown, invalid (unparsable), failed (processing raised: see
+    # detail), reprocessed (replaced by new entries after a fix).
     Column("outcome", String(32), nullable=True),
     Column("detail", Text, nullable=True),
     Index(
@@ -308,4 +311,74 @@ inbox = Table(
         sqlite_where=text("processed_at IS NULL"),
     ),
     sqlite_autoincrement=True,
+)
+
+# Messages users sent to business numbers, once each (Meta's id), and their media.
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("wamid", String(255), nullable=False, unique=True),
+    Column("sid", String(64), nullable=False),
+    Column("waba_id", String(64), nullable=False),
+    Column("number", String(32), nullable=False),
+    Column("phone_number_id", String(64), nullable=False),
+    Column("sender", String(32), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("reply_to", String(255), nullable=True),
+    # The inbox position of the webhook that brought it.
+    Column("seq", BigInteger, nullable=True),
+    # {"message": Meta's message object, "contact": the sender's contacts entry}
+    Column("payload", Text, nullable=False),
+    Column("media_id", String(255), nullable=True),
+    # pending (to download), stored, or failed (media_error says why).
+    Column("media_state", String(16), nullable=True),
+    Column("media_type", String(128), nullable=True),
+    Column("media_size", BigInteger, nullable=True),
+    Column("media_sha256", String(64), nullable=True),
+    Column("media_blob_key", String(255), nullable=True),
+    Column("media_token", String(64), nullable=True, unique=True),
+    Column("media_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_inbound_messages_sid_created_at", "sid", "created_at"),
+)
+
+# For each business number that sends, the instant its send bucket is full again.
+send_buckets = Table(
+    "send_buckets",
+    metadata,
+    Column("phone_number_id", String(64), primary_key=True),
+    Column("ready_at", UtcDateTime, nullable=False),
+)
+
+# Messages waiting until their number (or their user) may be sent to again.
+queued_sends = Table(
+    "queued_sends",
+    metadata,
+    Column("message_id", String(64), primary_key=True),
+    Column("phone_number_id", String(64), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    # The Cloud API body to send, as checked when it was accepted.
+    Column("request", Text, nullable=False),
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("deadline", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Column("locked_by", String(128), nullable=True),
+    Column("locked_until", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_queued_sends_phone_number_id_not_before", "phone_number_id", "not_before"),
+    Index("ix_queued_sends_deadline", "deadline"),
+)
+
+# Idempotency-Key of sends: the first request's message and, once known, its answer.
+send_keys = Table(
+    "send_keys",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("message_id", String(64), nullable=False),
+    Column("answer", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
 )

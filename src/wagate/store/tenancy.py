@@ -98,6 +98,7 @@ async def insert_number(connection: AsyncConnection, number: PhoneNumber) -> Non
                     callback_profile_id=number.callback_profile_id,
                     webhook_url=number.webhook_url,
                     created_at=number.created_at,
+                    incoming_callback_profile_id=number.incoming_callback_profile_id,
                 )
             )
     except IntegrityError as exc:
@@ -121,6 +122,7 @@ def _to_number(row: Any) -> PhoneNumber:
         callback_profile_id=row.callback_profile_id,
         webhook_url=row.webhook_url,
         created_at=row.created_at,
+        incoming_callback_profile_id=row.incoming_callback_profile_id,
     )
 
 
@@ -163,12 +165,16 @@ async def set_number_targets(
     webhook_url: str | None,
     clear_profile: bool,
     clear_webhook: bool,
+    incoming_profile_id: str | None = None,
+    clear_incoming_profile: bool = False,
 ) -> None:
-    """Set or clear a number's callback profile and webhook URL."""
+    """Set or clear a number's callback profiles (status, incoming) and webhook URL."""
     values: dict[str, str | None] = {}
     if profile_id is not None or clear_profile:
         values["callback_profile_id"] = profile_id
     if webhook_url is not None or clear_webhook:
         values["webhook_url"] = webhook_url
+    if incoming_profile_id is not None or clear_incoming_profile:
+        values["incoming_callback_profile_id"] = incoming_profile_id
     if values:
         await connection.execute(update(numbers).where(numbers.c.number == number).values(**values))

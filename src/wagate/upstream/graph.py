@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
 import aiohttp
+from aiohttp import payload as aiohttp_payload
 
 from wagate.domain.errors import MetaPermanentError, MetaTransientError
 from wagate.upstream.graph_errors import error_from_response
@@ -27,6 +28,16 @@ class UploadProgress:
     def complete(self) -> bool:
         """Whether Meta holds the whole file and gave its handle."""
         return self.handle is not None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What Meta says of a media file it holds: where to download it, and what it is."""
+
+    url: str
+    mime_type: str | None
+    sha256: str | None
+    file_size: int | None
 
 
 class GraphClient:
@@ -120,6 +131,81 @@ class GraphClient:
             data=body,
         )
 
+    async def upload_media(
+        self,
+        phone_number_id: str,
+        *,
+        file_name: str,
+        media_type: str,
+        body: AsyncIterable[bytes],
+    ) -> str:
+        """Upload a file to Meta's media endpoint of a business number; its media id."""
+        form = aiohttp.MultipartWriter("form-data")
+        product = form.append("whatsapp")
+        product.set_content_disposition("form-data", name="messaging_product")
+        kind = form.append(media_type)
+        kind.set_content_disposition("form-data", name="type")
+        file_part = aiohttp_payload.AsyncIterablePayload(body, content_type=media_type)
+        file_part.set_content_disposition("form-data", name="file", filename=file_name)
+        form.append_payload(file_part)
+        payload = await self._request(
+            "POST",
+            f"{self._root}/{phone_number_id}/media",
+            headers={"Authorization": f"Bearer {self._access_token}"},
+            data=form,
+        )
+        media_id = payload.get("id")
+        if not isinstance(media_id, str | int) or isinstance(media_id, bool) or not media_id:
+            raise MetaPermanentError(f"Meta stored the media without an id: {payload}")
+        return str(media_id)
+
+    async def media_info(self, media_id: str) -> MediaInfo:
+        """Where Meta serves a media file (the URL lives a few minutes), and its type and hash."""
+        payload = await self._request(
+            "GET",
+            f"{self._root}/{media_id}",
+            headers={"Authorization": f"Bearer {self._access_token}"},
+        )
+        url = payload.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise MetaPermanentError(f"Meta named no download URL for media {media_id}")
+        size = payload.get("file_size")
+        return MediaInfo(
+            url=url,
+            mime_type=_optional_text(payload.get("mime_type")),
+            sha256=_optional_text(payload.get("sha256")),
+            file_size=int(size) if isinstance(size, int | str) and str(size).isdigit() else None,
+        )
+
+    async def download_media(
+        self, url: str, sink: Callable[[bytes], Awaitable[None]], *, max_bytes: int
+    ) -> str | None:
+        """Stream a media file's bytes from Meta's download ``url`` into ``sink``; its
+        ``Content-Type``. A body cut short is a :class:`MetaTransientError`."""
+        headers = {"Authorization": f"Bearer {self._access_token}"}
+        received = 0
+        try:
+            async with self._session.get(
+                url, headers=headers, timeout=self._timeout, allow_redirects=False
+            ) as response:
+                if not 200 <= response.status < 300:
+                    raise error_from_response(response.status, await response.read())
+                async for chunk in response.content.iter_chunked(256 * 1024):
+                    received += len(chunk)
+                    if received > max_bytes:
+                        raise MetaPermanentError(
+                            f"the media is larger than the {max_bytes} bytes allowed"
+                        )
+                    await sink(chunk)
+                return response.content_type
+        except TimeoutError as exc:
+            raise MetaTransientError("the media download timed out") from exc
+        except aiohttp.InvalidURL as exc:
+            raise MetaPermanentError(f"invalid media URL: {self._redact(exc)}") from exc
+        except aiohttp.ClientError as exc:
+            reason = f"{type(exc).__name__}: {self._redact(exc)}"
+            raise MetaTransientError(f"the media download failed: {reason}") from exc
+
     def _session_url(self, session_id: str) -> str:
         return f"{self._root}/{session_id}"
 
@@ -138,7 +224,7 @@ class GraphClient:
         *,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-        data: AsyncIterable[bytes] | bytes | None = None,
+        data: AsyncIterable[bytes] | aiohttp.MultipartWriter | bytes | None = None,
     ) -> dict[str, object]:
         try:
             async with self._session.request(
@@ -170,6 +256,10 @@ class GraphClient:
                 f"Graph answered HTTP {status} with something not a JSON object", status=status
             )
         return payload
+
+
+def _optional_text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _offset_of(payload: Mapping[str, object]) -> int:

@@ -28,16 +28,22 @@ class WabaPatch(BaseModel):
 
 
 class NumberPatch(BaseModel):
-    """A number's message-status profile and/or webhook push URL (null detaches)."""
+    """A number's message-status profile, incoming-message profile and/or webhook push URL
+    (null detaches)."""
 
     model_config = ConfigDict(extra="forbid")
 
     callback_profile_id: str | None = Field(
         None, description="Gets the status callbacks of the number's messages; null detaches."
     )
+    incoming_callback_profile_id: str | None = Field(
+        None,
+        description="Gets the messages the number's users send (every type, with media_url "
+        "for media); its template may use only the incoming placeholders. null detaches.",
+    )
     webhook_url: str | None = Field(
         None,
-        description="Gets the webhook pushes (statuses, quick-reply clicks) as POST; "
+        description="Gets the webhook pushes (statuses, and every message users send) as POST; "
         "null removes it.",
     )
 
@@ -105,6 +111,7 @@ async def patch_waba(
         {
             "Both": {"callback_profile_id": _PROFILE_ID,
                      "webhook_url": "https://example.com/webhooks/whatsapp"},
+            "Incoming messages": {"incoming_callback_profile_id": _PROFILE_ID},
             "Webhook only": {"webhook_url": "https://example.com/webhooks/whatsapp"},
             "Remove the webhook URL": {"webhook_url": None},
         },
@@ -120,7 +127,8 @@ async def patch_number(
     gateway: GatewayDep,
     api_key: ApiKeyDep,
 ) -> Response:
-    """Attach a callback profile (seed 002 status callbacks) and/or a webhook URL (seed 003).
+    """Attach callback profiles (seed 002 status callbacks, incoming messages) and/or a
+    webhook URL (seed 003).
 
     The answer carries the number's ``webhook_secret``: it signs the pushes to
     ``webhook_url`` and the callbacks to its messages' ``callback_url``.
@@ -136,11 +144,15 @@ async def patch_number(
         webhook_url=data.webhook_url,
         clear_profile="callback_profile_id" in sent and data.callback_profile_id is None,
         clear_webhook="webhook_url" in sent and data.webhook_url is None,
+        incoming_profile_id=data.incoming_callback_profile_id,
+        clear_incoming_profile="incoming_callback_profile_id" in sent
+        and data.incoming_callback_profile_id is None,
     )
     return envelope.ok(
         {
             "number": number,
             "callback_profile_id": phone.callback_profile_id,
+            "incoming_callback_profile_id": phone.incoming_callback_profile_id,
             "webhook_url": phone.webhook_url,
             "webhook_secret": secret,
         }

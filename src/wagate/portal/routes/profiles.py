@@ -34,7 +34,11 @@ async def _uses(portal: Portal, sid: str, profile_id: str) -> tuple[list[str], l
     wabas, numbers = await portal.gateway.tenancy.wabas_and_numbers(sid)
     return (
         [w.waba_id for w in wabas if w.callback_profile_id == profile_id],
-        [n.number for n in numbers if n.callback_profile_id == profile_id],
+        [
+            n.number
+            for n in numbers
+            if profile_id in (n.callback_profile_id, n.incoming_callback_profile_id)
+        ],
     )
 
 

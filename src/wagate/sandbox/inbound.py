@@ -1,0 +1,113 @@
+"""Messages users send to a business, as the sandbox is told to emit them.
+
+``POST /_sandbox/inbound`` takes an order such as::
+
+    {"phone_number_id": "106540352242922", "from": "16505551234", "name": "Sheena Nelson",
+     "type": "image", "image": {"id": "1037543291543636", "caption": "My receipt"},
+     "context": {"id": "wamid.…"}, "duplicate": 1}
+
+``phone_number_id``, ``from`` and ``type`` are required; ``name`` null sends a
+contact without a profile, ``contact: false`` no contacts at all (as Meta's
+system messages); ``id``, ``timestamp`` and ``duplicate`` (extra copies) are
+optional. Every other member goes into the message object as given, so any
+type, known or not, can be sent: its object, ``context``, ``errors``,
+``referral``…
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from wagate.sandbox.messages import wa_id_of
+from wagate.sandbox.numbers import BusinessNumber
+from wagate.sandbox.orders import DEFAULT_PROFILE_NAME, MAX_DUPLICATES
+from wagate.sandbox.webhooks import envelope
+
+_CONTROL = frozenset(
+    {"phone_number_id", "from", "name", "type", "id", "timestamp", "duplicate", "contact"}
+)
+MAX_TYPE_LENGTH = 32
+MAX_WA_ID_DIGITS = 15
+
+
+@dataclass(frozen=True)
+class InboundOrder:
+    """One inbound message to emit, and how many extra copies of its webhook."""
+
+    phone_number_id: str
+    from_wa_id: str
+    type: str
+    members: dict[str, Any] = field(default_factory=dict)
+    name: str | None = DEFAULT_PROFILE_NAME
+    contact: bool = True
+    id: str | None = None
+    timestamp: int | None = None
+    duplicate: int = 0
+
+    @classmethod
+    def parse(cls, changes: Mapping[str, object]) -> InboundOrder:
+        """The order in a request body; ValueError if a field is wrong."""
+        number = changes.get("phone_number_id")
+        if not isinstance(number, str) or not number.strip() or len(number) > 64:
+            raise ValueError("phone_number_id must be a non-empty string")
+        sender = changes.get("from")
+        wa_id = wa_id_of(sender) if isinstance(sender, str) else ""
+        if not 1 <= len(wa_id) <= MAX_WA_ID_DIGITS:
+            raise ValueError(f"from must be a WhatsApp id of 1 to 15 digits, not {sender!r}")
+        kind = changes.get("type")
+        if not isinstance(kind, str) or not kind or len(kind) > MAX_TYPE_LENGTH:
+            raise ValueError(f"type must be a string of 1 to {MAX_TYPE_LENGTH} characters")
+        name = changes.get("name", DEFAULT_PROFILE_NAME)
+        if name is not None and not isinstance(name, str):
+            raise ValueError("name must be a string, or null for a contact without a profile")
+        contact = changes.get("contact", kind != "system")
+        if not isinstance(contact, bool):
+            raise ValueError("contact must be true or false")
+        message_id = changes.get("id")
+        if message_id is not None and (not isinstance(message_id, str) or not message_id):
+            raise ValueError("id must be a non-empty string")
+        timestamp = changes.get("timestamp")
+        if timestamp is not None and (
+            isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0
+        ):
+            raise ValueError("timestamp must be a non-negative integer")
+        duplicate = changes.get("duplicate", 0)
+        if isinstance(duplicate, bool) or not isinstance(duplicate, int):
+            raise ValueError("duplicate must be an integer")
+        if not 0 <= duplicate <= MAX_DUPLICATES:
+            raise ValueError(f"duplicate must be between 0 and {MAX_DUPLICATES}")
+        return cls(
+            phone_number_id=number,
+            from_wa_id=wa_id,
+            type=kind,
+            members={k: v for k, v in changes.items() if k not in _CONTROL},
+            name=name,
+            contact=contact,
+            id=message_id,
+            timestamp=timestamp,
+            duplicate=duplicate,
+        )
+
+
+def inbound_webhook(
+    number: BusinessNumber, order: InboundOrder, *, message_id: str, timestamp: int
+) -> dict[str, object]:
+    """The notification of a user's message to ``number``, in Meta's shape."""
+    message: dict[str, object] = {
+        "from": order.from_wa_id,
+        "id": message_id,
+        "timestamp": str(timestamp),
+        "type": order.type,
+        **order.members,
+    }
+    value: dict[str, object] = {}
+    if order.contact:
+        contact: dict[str, object] = {}
+        if order.name is not None:
+            contact["profile"] = {"name": order.name}
+        contact["wa_id"] = order.from_wa_id
+        value["contacts"] = [contact]
+    value["messages"] = [message]
+    return envelope(number, value)
