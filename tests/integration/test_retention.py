@@ -275,3 +275,33 @@ async def test_a_message_whose_callback_is_being_sent_waits_for_the_next_pass(
     world.clock.now += timedelta(minutes=1)  # the lease has run out: the sender is gone
     await world.retention().purge()
     assert mentioning(await rows(world), *identities(sent)) == {}
+
+
+def inbound_webhook(wamid: str, text: str) -> bytes:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": NUMBER, "phone_number_id": PNID},
+        "contacts": [{"profile": {"name": "Ana"}, "wa_id": "15550100100"}],
+        "messages": [
+            {"from": "15550100100", "id": wamid, "timestamp": "1700000000", "type": "text",
+             "text": {"body": text}}
+        ],
+    }  # fmt: skip
+    document = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "WABA1", "changes": [{"value": value, "field": "messages"}]}],
+    }
+    return json.dumps(document).encode()
+
+
+async def test_a_message_a_user_sent_is_purged_with_the_period(world: World) -> None:
+    body = inbound_webhook("wamid.incoming.retention", "hello, my phone is 555")
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    await world.ingress.receive(body, signature)
+    while await world.inbox.process_batch():
+        pass
+    assert mentioning(await rows(world), "wamid.incoming.retention").keys() >= {"inbound_messages"}
+    world.clock.now = T0 + RETENTION + timedelta(minutes=1)
+    purged = await world.retention().purge()
+    assert purged["inbound_messages"] == 1
+    assert mentioning(await rows(world), "wamid.incoming.retention", "my phone is 555") == {}

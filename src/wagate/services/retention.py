@@ -75,7 +75,7 @@ class RetentionService:
         return purged
 
     def _steps(self) -> list[Step]:
-        steps: list[Step] = [self._uploads, self._messages, self._deliveries]
+        steps: list[Step] = [self._uploads, self._messages, self._inbound, self._deliveries]
         steps += [self._aged(table) for table in retention_rows.AGED_TABLES]
         steps += [self._inbox, self._orphaned_heads]
         return steps
@@ -117,6 +117,23 @@ class RetentionService:
 
         purged = await self._turn(batch)
         return purged, found == self._batch and purged["messages"] > 0
+
+    async def _inbound(self) -> tuple[Counter[str], bool]:
+        cutoff = self._clock() - self._retention
+        due: list[retention_rows.DueInbound] = []
+
+        async def find(connection: Connection) -> Counter[str]:
+            due.extend(await retention_rows.inbound_due(connection, cutoff, self._batch))
+            return Counter()
+
+        await self._turn(find)
+        # Bytes first, as for uploads: a record left without its media goes next pass.
+        for message in due:
+            if message.blob_key:
+                await self._blobs.delete(message.blob_key)
+        ids = [message.id for message in due]
+        purged = await self._turn(lambda c: retention_rows.purge_inbound(c, ids))
+        return purged, len(due) == self._batch and purged["inbound_messages"] > 0
 
     async def _deliveries(self) -> tuple[Counter[str], bool]:
         now = self._clock()

@@ -29,10 +29,13 @@ from wagate.store.tables import (
     delivery_heads,
     events,
     idempotency_keys,
+    inbound_messages,
     inbox,
     jobs,
     message_statuses,
     messages,
+    queued_sends,
+    send_keys,
     uploads,
 )
 
@@ -177,6 +180,8 @@ async def purge_deliveries_before(
 #: column that tells it.
 _AGED = {
     events.name: (events, events.c.created_at),
+    send_keys.name: (send_keys, send_keys.c.created_at),
+    queued_sends.name: (queued_sends, queued_sends.c.created_at),
     message_statuses.name: (message_statuses, message_statuses.c.created_at),
     delivery_attempts.name: (delivery_attempts, delivery_attempts.c.created_at),
     idempotency_keys.name: (idempotency_keys, idempotency_keys.c.created_at),
@@ -199,6 +204,36 @@ async def purge_before(
     else:
         condition = tuple_(*table.primary_key.columns).in_([tuple(row) for row in rows])
     return Counter({table_name: await _delete(connection, table, condition)})
+
+
+@dataclass(frozen=True, slots=True)
+class DueInbound:
+    """A message a user sent us, past retention, and where its media's bytes are."""
+
+    id: str
+    blob_key: str | None
+
+
+async def inbound_due(
+    connection: AsyncConnection, cutoff: datetime, limit: int
+) -> list[DueInbound]:
+    """Up to ``limit`` incoming messages received before ``cutoff``, oldest first."""
+    rows = await connection.execute(
+        select(inbound_messages.c.id, inbound_messages.c.media_blob_key)
+        .where(inbound_messages.c.created_at < cutoff)
+        .order_by(inbound_messages.c.created_at)
+        .limit(limit)
+    )
+    return [DueInbound(row.id, row.media_blob_key) for row in rows]
+
+
+async def purge_inbound(connection: AsyncConnection, ids: Collection[str]) -> Purged:
+    """Delete incoming messages and the jobs about them (their media's download)."""
+    if not ids:
+        return Counter()
+    jobs_gone = await _delete(connection, jobs, jobs.c.subject_id.in_(list(ids)))
+    gone = await _delete(connection, inbound_messages, inbound_messages.c.id.in_(list(ids)))
+    return Counter({"inbound_messages": gone, "jobs": jobs_gone})
 
 
 async def purge_inbox_before(connection: AsyncConnection, cutoff: datetime, limit: int) -> Purged:

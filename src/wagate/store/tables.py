@@ -342,6 +342,7 @@ inbound_messages = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_inbound_messages_sid_created_at", "sid", "created_at"),
+    Index("ix_inbound_messages_created_at", "created_at"),
 )
 
 # For each business number that sends, the instant its send bucket is full again.
@@ -370,6 +371,7 @@ queued_sends = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_queued_sends_phone_number_id_not_before", "phone_number_id", "not_before"),
     Index("ix_queued_sends_deadline", "deadline"),
+    Index("ix_queued_sends_created_at", "created_at"),
 )
 
 # Idempotency-Key of sends: the first request's message and, once known, its answer.
@@ -381,4 +383,5 @@ send_keys = Table(
     Column("message_id", String(64), nullable=False),
     Column("answer", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_send_keys_created_at", "created_at"),
 )
