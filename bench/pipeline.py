@@ -550,30 +550,23 @@ def section(runs: list[Figures], skipped: str | None, sizes: dict[str, Sizes]) -
 
 
 def run(workdir: Path, quick: bool) -> str:
-    """Measure every database (and a version named by ``BENCH_BEFORE_SOURCE``)."""
+    """Measure every database (and a version named by ``BENCH_BEFORE_SOURCE``), each run
+    on a database of its own."""
     sizes = QUICK if quick else FULL
     before = os.environ.get("BENCH_BEFORE_SOURCE")
+    plans: list[tuple[str, Sizes, str | None]] = [("gateway", sizes, None)]
+    if before:
+        plans.append(("before", QUICK if quick else BEFORE, before))
     runs: list[Figures] = []
-    with scratch_directory(workdir, NAME) as directory, databases() as (variants, skipped):
-        for database, env in variants.items():
-            runs.append(
-                measure_variant(
-                    directory / f"now-{database}", "gateway", database, env, sizes, None
-                )
-            )
-        if before:
-            for database, env in variants.items():
-                runs.append(
-                    measure_variant(
-                        directory / f"before-{database}",
-                        "before",
-                        database,
-                        env,
-                        QUICK if quick else BEFORE,
-                        before,
+    left_out: str | None = None
+    with scratch_directory(workdir, NAME) as directory:
+        for label, size, source in plans:
+            with databases() as (variants, skipped):
+                left_out = skipped
+                for database, env in variants.items():
+                    runs.append(
+                        measure_variant(
+                            directory / f"{label}-{database}", label, database, env, size, source
+                        )
                     )
-                )
-        measured = {"gateway": sizes}
-        if before:
-            measured["before"] = QUICK if quick else BEFORE
-        return section(runs, skipped, measured)
+        return section(runs, left_out, {label: size for label, size, _ in plans})
