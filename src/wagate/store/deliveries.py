@@ -13,7 +13,8 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.callbacks import Attempt, AttemptTrigger, Delivery, DeliveryStatus
-from wagate.store.delivery_queue import announce, claim_heads, drop_heads
+from wagate.store import order_heads
+from wagate.store.delivery_queue import announce
 from wagate.store.delivery_rows import to_attempt, to_delivery
 from wagate.store.tables import deliveries, delivery_attempts
 
@@ -127,7 +128,7 @@ async def recover(
     candidates: dict[str, str] = {}
     for row in rows:
         candidates.setdefault(row.order_key, row.id)
-    heads = await claim_heads(connection, candidates)
+    heads = await order_heads.claim(connection, candidates)
     await connection.execute(
         update(deliveries)
         .where(deliveries.c.id == bindparam("b_id"))
@@ -215,7 +216,7 @@ async def cancel_for_profile(connection: AsyncConnection, profile_id: str, now: 
             )
         ).scalars()
     )
-    await drop_heads(connection, keys)
+    await order_heads.drop(connection, keys)
 
 
 async def count_by_status(connection: AsyncConnection) -> dict[str, int]:

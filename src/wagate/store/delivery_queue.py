@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
@@ -34,7 +32,7 @@ from wagate.domain.callbacks import (
     ProfileStatus,
     order_key,
 )
-from wagate.store import endpoints
+from wagate.store import endpoints, order_heads
 from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.delivery_rows import to_delivery
 from wagate.store.queue import wake_workers
@@ -42,7 +40,6 @@ from wagate.store.tables import (
     callback_profiles,
     deliveries,
     delivery_attempts,
-    delivery_heads,
 )
 
 _ACTIVE = (DeliveryStatus.PENDING.value, DeliveryStatus.QUEUED.value)
@@ -64,10 +61,6 @@ _INSERT_ATTEMPTS = BulkInsert(
         "next_attempt_at", "created_at",
     ],
 )  # fmt: skip
-_DROP_HEAD = delete(delivery_heads).where(
-    delivery_heads.c.order_key == bindparam("b_key"),
-    delivery_heads.c.delivery_id == bindparam("b_id"),
-)
 _RECORD_OUTCOME = (
     update(deliveries)
     .where(deliveries.c.id == bindparam("b_id"))
@@ -114,7 +107,7 @@ async def insert_deliveries(connection: AsyncConnection, batch: Sequence[Deliver
     candidates: dict[str, str] = {}
     for delivery in batch:
         candidates.setdefault(order_key(delivery), delivery.id)
-    heads = await claim_heads(connection, candidates)
+    heads = await order_heads.claim(connection, candidates)
     rows = [
         _row(
             delivery,
@@ -125,26 +118,6 @@ async def insert_deliveries(connection: AsyncConnection, batch: Sequence[Deliver
     ]
     await execute_many(connection, _INSERT_DELIVERIES, rows)
     await announce(connection)
-
-
-async def claim_heads(connection: AsyncConnection, candidates: Mapping[str, str]) -> dict[str, str]:
-    """Make each candidate its key's head unless the key has one; every key's head.
-
-    The upsert rewrites (and so locks until commit) a head that exists: a worker
-    finishing that head at the same time either waits and then sees the new
-    deliveries to promote, or has already removed it and the candidate takes
-    its place. Keys are taken in order, so two transactions never deadlock.
-    """
-    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    if not candidates:
-        return {}
-    values = insert(delivery_heads).values(
-        [{"order_key": key, "delivery_id": candidates[key]} for key in sorted(candidates)]
-    )
-    upsert = values.on_conflict_do_update(
-        index_elements=["order_key"], set_={"order_key": values.excluded.order_key}
-    ).returning(delivery_heads.c.order_key, delivery_heads.c.delivery_id)
-    return {row.order_key: row.delivery_id for row in await connection.execute(upsert)}
 
 
 def _row(delivery: Delivery, key: str, status: DeliveryStatus) -> dict[str, Any]:
@@ -377,68 +350,8 @@ async def record_outcomes(connection: AsyncConnection, outcomes: Sequence[Outcom
         for outcome in outcomes
         if outcome.status in _FINISHED
     }
-    await promote_successors(connection, finished, max(o.attempt.created_at for o in outcomes))
-
-
-async def promote_successors(
-    connection: AsyncConnection, finished: Mapping[str, str], now: datetime
-) -> int:
-    """The deliveries ``finished`` (order key → delivery id) have ended: where one was its
-    key's head, the earliest queued delivery of the key becomes head and pending. How many."""
-    if not finished:
-        return 0
-    await execute_many(
-        connection,
-        _DROP_HEAD,
-        [{"b_key": key, "b_id": finished[key]} for key in sorted(finished)],
-    )
-    return await _promote_earliest(connection, finished, now)
-
-
-async def drop_heads(connection: AsyncConnection, keys: Collection[str]) -> None:
-    """Forget the heads of these keys (their deliveries were all cancelled or purged)."""
-    if keys:
-        await connection.execute(
-            delete(delivery_heads).where(delivery_heads.c.order_key.in_(sorted(keys)))
-        )
-
-
-async def _promote_earliest(
-    connection: AsyncConnection, keys: Collection[str], now: datetime
-) -> int:
-    """Give each of ``keys`` that has no head its earliest queued delivery as head."""
-    if not keys:
-        return 0
-    headed = set(
-        (
-            await connection.execute(
-                select(delivery_heads.c.order_key).where(delivery_heads.c.order_key.in_(list(keys)))
-            )
-        ).scalars()
-    )
-    # Only the order key narrows the search: its index finds the few rows of each key.
-    rows = await connection.execute(
-        select(deliveries.c.id, deliveries.c.order_key, deliveries.c.status)
-        .where(deliveries.c.order_key.in_([key for key in keys if key not in headed]))
-        .order_by(deliveries.c.order_key, deliveries.c.seq)
-    )
-    next_up: dict[str, str] = {}
-    for row in rows:
-        if row.status == DeliveryStatus.QUEUED.value:
-            next_up.setdefault(row.order_key, row.id)
-    if not next_up:
-        return 0
-    await connection.execute(
-        delivery_heads.insert(),
-        [{"order_key": key, "delivery_id": next_up[key]} for key in sorted(next_up)],
-    )
-    await connection.execute(
-        update(deliveries)
-        .where(deliveries.c.id.in_(list(next_up.values())))
-        .values(status=DeliveryStatus.PENDING.value, run_at=now, updated_at=now)
-    )
-    await announce(connection)
-    return len(next_up)
+    finished_at = max(outcome.attempt.created_at for outcome in outcomes)
+    await order_heads.promote_successors(connection, finished, finished_at)
 
 
 def _attempt_row(attempt: Attempt) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, and_, delete, exists, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wagate.store import delivery_queue
+from wagate.store import order_heads
 from wagate.store.tables import (
     deliveries,
     delivery_attempts,
@@ -258,7 +258,7 @@ async def repair_orphaned_heads(connection: AsyncConnection, limit: int, now: da
         .limit(limit)
     )
     finished = {row.order_key: row.delivery_id for row in orphaned}
-    await delivery_queue.promote_successors(connection, finished, now)
+    await order_heads.promote_successors(connection, finished, now)
     return Counter({"delivery_heads": len(finished)})
 
 
@@ -306,7 +306,7 @@ async def _delete_deliveries(
     )
     finished = {row.order_key: row.delivery_id for row in heads if row.delivery_id in keys}
     purged["delivery_heads"] += len(finished)
-    await delivery_queue.promote_successors(connection, finished, now)
+    await order_heads.promote_successors(connection, finished, now)
     return purged
 
 
