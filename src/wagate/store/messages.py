@@ -16,6 +16,7 @@ from wagate.domain.messages import Billing, Message
 from wagate.domain.tenancy import PhoneNumber
 from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.tables import accounts, message_statuses, messages, numbers
+from wagate.store.tenancy import to_number
 
 
 class MessageState:
@@ -315,19 +316,7 @@ async def numbers_by_phone_number_id(
     rows = await connection.execute(
         select(numbers).where(numbers.c.phone_number_id.in_(list(phone_number_ids)))
     )
-    return {
-        row.phone_number_id: PhoneNumber(
-            number=row.number,
-            sid=row.sid,
-            waba_id=row.waba_id,
-            phone_number_id=row.phone_number_id,
-            callback_profile_id=row.callback_profile_id,
-            webhook_url=row.webhook_url,
-            created_at=row.created_at,
-            incoming_callback_profile_id=row.incoming_callback_profile_id,
-        )
-        for row in rows
-    }
+    return {row.phone_number_id: to_number(row) for row in rows}
 
 
 async def webhook_secrets_of(

@@ -110,10 +110,11 @@ async def insert_number(connection: AsyncConnection, number: PhoneNumber) -> Non
 async def get_number(connection: AsyncConnection, number: str) -> PhoneNumber | None:
     """The WhatsApp number, or None."""
     row = (await connection.execute(select(numbers).where(numbers.c.number == number))).first()
-    return None if row is None else _to_number(row)
+    return None if row is None else to_number(row)
 
 
-def _to_number(row: Any) -> PhoneNumber:
+def to_number(row: Any) -> PhoneNumber:
+    """A ``numbers`` row as the domain's phone number."""
     return PhoneNumber(
         number=row.number,
         sid=row.sid,
@@ -137,7 +138,7 @@ async def numbers_of(connection: AsyncConnection, sid: str) -> list[PhoneNumber]
     query = (
         select(numbers).where(numbers.c.sid == sid).order_by(numbers.c.created_at, numbers.c.number)
     )
-    return [_to_number(row) for row in await connection.execute(query)]
+    return [to_number(row) for row in await connection.execute(query)]
 
 
 async def require_account(connection: AsyncConnection, sid: str) -> Account:
