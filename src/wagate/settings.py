@@ -128,6 +128,12 @@ class Settings(BaseSettings):
     callback_endpoint_concurrency: int = Field(
         8, description="Requests in flight to one endpoint, per worker."
     )
+    callback_slow_after_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="An endpoint whose answer takes longer than this is slow: it sends one "
+        "request at a time, from a small pool of its own, until it answers quickly again.",
+    )
     delivery_concurrency: int = Field(64, description="Callback requests in flight per worker.")
     inbox_concurrency: int = Field(
         2,

@@ -310,6 +310,7 @@ RELEASE_ALLOWANCE_SECONDS = 3.0
 IN_FLIGHT = 8  # callback requests per worker (WAGATE_DELIVERY_CONCURRENCY)
 BURST_MESSAGES = 100
 ANSWER_BEFORE_HOLD = 150
+HELD_FOR_AT_MOST = 600.0
 
 
 def test_a_worker_sigtermed_during_a_burst_exits_0_in_its_grace_period_and_the_other_finishes(
@@ -324,6 +325,10 @@ def test_a_worker_sigtermed_during_a_burst_exits_0_in_its_grace_period_and_the_o
             WAGATE_JOB_LEASE_SECONDS="120",
             WAGATE_DELIVERY_CONCURRENCY=str(IN_FLIGHT),
             WAGATE_CALLBACK_ENDPOINT_CONCURRENCY=str(IN_FLIGHT),
+            # Held requests stay in flight, in the fast pool, however slowly the test
+            # gets to its signal: none times out, none makes the endpoint slow.
+            WAGATE_CALLBACK_TIMEOUT_SECONDS=str(HELD_FOR_AT_MOST),
+            WAGATE_CALLBACK_SLOW_AFTER_SECONDS=str(HELD_FOR_AT_MOST),
         )  # fmt: skip
         create_tenant_with_number(database_url)
         with deployment(tmp_path, env, apis=1, workers=2) as running:

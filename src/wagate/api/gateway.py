@@ -197,6 +197,7 @@ class Gateway:
             self.delivery_runner,
             concurrency=settings.delivery_concurrency,
             per_endpoint=settings.callback_endpoint_concurrency,
+            slow_after=settings.callback_slow_after_seconds,
             lease=lease,
             poll_interval=settings.worker_poll_seconds,
             grace_period=settings.worker_grace_seconds,

@@ -27,7 +27,7 @@ from wagate.domain.clock import Clock, utcnow
 from wagate.domain.endpoint_health import EndpointState
 from wagate.domain.errors import DatabaseUnavailable
 from wagate.services.delivery_runs import ClaimedDelivery, DeliveryRunner, Outcome
-from wagate.worker.endpoint_slots import SLOW_HOLD, EndpointSlots
+from wagate.worker.endpoint_slots import SLOW_AFTER, SLOW_HOLD, EndpointSlots
 from wagate.worker.waits import first_of
 
 log = structlog.get_logger("wagate.worker")
@@ -56,6 +56,7 @@ class DeliveryLane:
         concurrency: int,
         per_endpoint: int,
         lease: timedelta,
+        slow_after: float = SLOW_AFTER,
         poll_interval: float,
         grace_period: float,
         clock: Clock = utcnow,
@@ -74,6 +75,7 @@ class DeliveryLane:
             slow=max(4, concurrency // 4),
             per_endpoint=per_endpoint,
             hold_per_endpoint=self._endpoint_capacity,
+            slow_after=slow_after,
         )
         self._queues: OrderedDict[str, deque[ClaimedDelivery]] = OrderedDict()
         self._held: Counter[str] = Counter()

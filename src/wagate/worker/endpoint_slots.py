@@ -2,10 +2,11 @@
 
 Requests to endpoints in good standing share the *fast* pool, at most
 ``per_endpoint`` each. A request that has waited for its answer longer than
-:data:`SLOW_AFTER` gives its fast slot back and counts in the small *slow*
-pool instead, and its endpoint becomes slow: from then on that endpoint sends
-one request at a time, from the slow pool, until it answers quickly again. So
-the fast pool only ever holds requests younger than :data:`SLOW_AFTER`, and
+``slow_after`` (:data:`SLOW_AFTER` unless configured) gives its fast slot
+back and counts in the small *slow* pool instead, and its endpoint becomes
+slow: from then on that endpoint sends one request at a time, from the slow
+pool, until it answers quickly again. So the fast pool only ever holds
+requests younger than ``slow_after``, and
 however many endpoints hang, healthy endpoints wait at most that long for a
 slot. An endpoint that keeps failing is opened by its breaker
 (:mod:`wagate.domain.endpoint_health`) and gets nothing until it cools down,
@@ -20,7 +21,7 @@ from datetime import datetime
 
 from wagate.domain.endpoint_health import EndpointHealth, EndpointState
 
-#: Seconds an answer may take before its endpoint counts as slow.
+#: Seconds an answer may take before its endpoint counts as slow, unless told otherwise.
 SLOW_AFTER = 1.0
 #: Requests a slow (or probed) endpoint may have in flight.
 SLOW_PER_ENDPOINT = 1
@@ -38,8 +39,17 @@ class _Request:
 class EndpointSlots:
     """The fast and slow pools, what is in flight, and each endpoint's health."""
 
-    def __init__(self, *, fast: int, slow: int, per_endpoint: int, hold_per_endpoint: int) -> None:
+    def __init__(
+        self,
+        *,
+        fast: int,
+        slow: int,
+        per_endpoint: int,
+        hold_per_endpoint: int,
+        slow_after: float = SLOW_AFTER,
+    ) -> None:
         self.fast_size = fast
+        self.slow_after = slow_after
         self.slow_size = slow
         self.per_endpoint = per_endpoint
         self.hold_per_endpoint = hold_per_endpoint
@@ -103,7 +113,7 @@ class EndpointSlots:
         """Take an answer into the endpoint's health; the new health when its state changed."""
         before = self.state(endpoint)
         if succeeded:
-            after = before.succeeded(slow=seconds > SLOW_AFTER)
+            after = before.succeeded(slow=seconds > self.slow_after)
         else:
             after = before.failed(now, error or "failed")
         self.health[endpoint] = after
@@ -112,11 +122,11 @@ class EndpointSlots:
         return after if after.state is not before.state else None
 
     def overdue(self, at: float) -> list[str]:
-        """Move requests in flight longer than :data:`SLOW_AFTER` to the slow pool; the
+        """Move requests in flight longer than ``slow_after`` to the slow pool; the
         endpoints this made slow."""
         slowed: list[str] = []
         for request in self._requests.values():
-            if request.fast and at - request.started > SLOW_AFTER:
+            if request.fast and at - request.started > self.slow_after:
                 request.fast = False
                 self.fast_used -= 1
                 self.slow_used += 1
