@@ -17,8 +17,10 @@ BENCHMARK_MODULES: tuple[str, ...] = (
     "bench.transfer",
     "bench.deliveries",
     "bench.pipeline",
+    "bench.fairness",
     "bench.retention",
     "bench.sends",
+    "bench.cli",
 )
 
 

@@ -43,9 +43,16 @@ class Sent:
     wamid: str
 
 
-def send_request(tenant: Tenant, index: int) -> tuple[bytes, dict[str, str]]:
-    """The body and headers of one text message sent through the gateway's API."""
-    body = {"messaging_object": {"to": RECIPIENT, "type": "text", "text": {"body": f"m{index}"}}}
+def send_request(
+    tenant: Tenant, index: int, callback_url: str | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one text message sent through the gateway's API (with a
+    ``callback_url`` of its own when given)."""
+    body: dict[str, object] = {
+        "messaging_object": {"to": RECIPIENT, "type": "text", "text": {"body": f"m{index}"}}
+    }
+    if callback_url is not None:
+        body["extra_info"] = {"callback_url": callback_url}
     return json.dumps(body).encode(), {
         "api-key": tenant.api_key,
         "Content-Type": "application/json",
@@ -69,11 +76,16 @@ def meta_send_request(index: int) -> tuple[bytes, dict[str, str]]:
 
 
 async def send_messages(
-    session: aiohttp.ClientSession, gateway: Server, tenant: Tenant, count: int, concurrency: int
+    session: aiohttp.ClientSession,
+    gateway: Server,
+    tenant: Tenant,
+    count: int,
+    concurrency: int,
+    callback_url: str | None = None,
 ) -> tuple[list[Sent], float]:
     """Send ``count`` text messages, ``concurrency`` in flight; each one's ids, and the seconds."""
     url = f"{gateway.url}/v2/{tenant.sid}/whatsapp/{tenant.number}/messages"
-    requests = [send_request(tenant, index) for index in range(count)]
+    requests = [send_request(tenant, index, callback_url) for index in range(count)]
     burst = await post_burst(session, url, requests, concurrency)
     sent: list[Sent] = []
     for status, answer in zip(burst.statuses, burst.answers, strict=True):

@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     callback_connect_timeout_seconds: float = Field(5.0, description="Callback connect timeout.")
     callback_timeout_seconds: float = Field(15.0, description="Callback total timeout.")
     callback_endpoint_concurrency: int = Field(
-        8, description="Requests in flight to one endpoint, per worker."
+        32, description="Requests in flight to one endpoint, per worker."
     )
     callback_slow_after_seconds: float = Field(
         1.0,
