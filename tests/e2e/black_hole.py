@@ -18,9 +18,11 @@ def black_holes(count: int) -> Iterator[list[int]]:
     loop = asyncio.new_event_loop()
     ports: list[int] = []
     servers: list[asyncio.Server] = []
+    held: list[asyncio.StreamWriter] = []
     ready = threading.Event()
 
     async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
         with contextlib.suppress(Exception):
             while await reader.read(65536):
                 pass
@@ -48,6 +50,9 @@ def black_holes(count: int) -> Iterator[list[int]]:
         async def close() -> None:
             for server in servers:
                 server.close()
+            for writer in held:
+                writer.close()
+            await asyncio.sleep(0)
             for task in asyncio.all_tasks():
                 if task is not asyncio.current_task():
                     task.cancel()

@@ -117,7 +117,6 @@ class Gateway:
             addresses,
             connect_timeout=settings.callback_connect_timeout_seconds,
             total_timeout=settings.callback_timeout_seconds,
-            max_connections=settings.delivery_concurrency,
         )
         links = FileLinks(settings.public_url, blobs)
         sends = SendPolicy(

@@ -51,18 +51,20 @@ class CallbackSender:
         *,
         connect_timeout: float,
         total_timeout: float,
-        max_connections: int,
     ) -> None:
         self._addresses = addresses
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, sock_connect=connect_timeout)
-        self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             connector = aiohttp.TCPConnector(
                 resolver=CheckedResolver(self._addresses),
-                limit=self._max_connections,
+                # No limit of the connector's own: the delivery lane's slots decide what is
+                # sent. A request to an endpoint that does not answer leaves its fast slot
+                # after a second but holds its connection until it times out; a pool of
+                # connections would fill with those and make healthy endpoints queue.
+                limit=0,
                 limit_per_host=0,
                 ttl_dns_cache=30,
             )

@@ -89,6 +89,13 @@ class DeliveryLane:
         """Deliveries claimed and not finished: queued here or in flight."""
         return len(self._held_ids)
 
+    @property
+    def _occupied(self) -> int:
+        """What counts against the claim capacity: what is held, less the requests in the
+        slow pool. Those wait on endpoints that do not answer and may go on waiting for the
+        whole callback timeout; counting them would stop claims for everyone else."""
+        return self.held - self.slots.slow_used
+
     async def run(self, worker: str, stopping: asyncio.Event, wakeup: asyncio.Event) -> None:
         """Claim, send and record until ``stopping``; then wind down within the grace period."""
         self._worker = worker
@@ -100,7 +107,7 @@ class DeliveryLane:
             while not stopping.is_set():
                 wakeup.clear()
                 timeout = self._poll_interval
-                if self.held <= self._capacity // 2:
+                if self._occupied <= self._capacity // 2:
                     wait = last_claim + CLAIM_INTERVAL - loop.time()
                     if self.held == 0 or wait <= 0:
                         last_claim = loop.time()
@@ -131,7 +138,7 @@ class DeliveryLane:
         try:
             claimed = await self._runner.claim(
                 self._worker,
-                self._capacity - self.held,
+                self._capacity - self._occupied,
                 self._lease,
                 per_endpoint=self._endpoint_capacity,
                 held=self._room_taken(),
