@@ -24,7 +24,10 @@ taken in the same run:
   was not acknowledged, as Meta does.
 
 Every callback is checked to arrive, once per message and status, in the
-order sent → delivered → read per message.
+order sent → delivered → read per message. On PostgreSQL the same measures run
+a second time with the API (``wagate serve --no-worker``) and two ``wagate
+worker`` processes, as a deployment scales out (on SQLite every writer takes
+turns on one file, so more processes do not add throughput).
 
 ``BENCH_BEFORE_SOURCE=path/to/src`` adds the same measures (smaller) for
 another version of wagate, run by the same method, for a before/after.
@@ -78,6 +81,9 @@ from bench.traffic import (
 from wagate.settings import Settings
 
 NAME = "pipeline"
+#: The PostgreSQL deployment that scales out: one API (``--no-worker``) and this many workers.
+SCALED_OUT_WORKERS = 2
+SCALED_OUT = f"gateway, API + {SCALED_OUT_WORKERS} workers"
 TENANT = Tenant("PIPESID", "PIPEWABA", "bench-pipeline-key", "15550004321", "PIPEPNID")
 HOOKS = ROOT / "bench" / "hooks"
 TIMEOUT = 600.0
@@ -115,7 +121,12 @@ class Gateway:
     """One gateway deployment under test: its processes, its data, how to crash it."""
 
     def __init__(
-        self, directory: Path, sandbox: Server, env: dict[str, str], source: str | None
+        self,
+        directory: Path,
+        sandbox: Server,
+        env: dict[str, str],
+        source: str | None,
+        workers: int = 1,
     ) -> None:
         self.directory = directory
         self.counts = directory / "counts"
@@ -134,8 +145,8 @@ class Gateway:
             **env,
         }
         self.separate_worker = "WAGATE_DATABASE_URL" in env and source is None
-        self.worker_count = int(os.environ.get("BENCH_WORKERS", "1"))
-        if self.worker_count > 1:
+        self.worker_count = workers
+        if workers > 1:
             self.separate_worker = True
         self.api: Server | None = None
         self.worker: Server | None = None
@@ -202,9 +213,10 @@ class Gateway:
 
 @contextmanager
 def deployed(
-    directory: Path, sandbox: Server, env: dict[str, str], source: str | None
+    directory: Path, sandbox: Server, env: dict[str, str], source: str | None, workers: int = 1
 ) -> Iterator[Gateway]:
-    gateway = Gateway(directory, sandbox, env, source)
+    """A started gateway with the bench tenant and its number; stopped on exit."""
+    gateway = Gateway(directory, sandbox, env, source, workers)
     try:
         gateway.start()
         create_tenant(gateway.env, TENANT.sid, TENANT.waba_id, TENANT.api_key)
@@ -435,13 +447,14 @@ def measure_variant(
     env: dict[str, str],
     sizes: Sizes,
     source: str | None,
+    workers: int = 1,
 ) -> Figures:
     figures = Figures(label, database)
     directory.mkdir(parents=True)
     with (
         sandbox_and_receiver(directory) as (sandbox, receiver),
         running_receiver(directory / "bare.log") as bare,
-        deployed(directory / "gateway", sandbox, env, source) as gateway,
+        deployed(directory / "gateway", sandbox, env, source, workers) as gateway,
     ):
         asyncio.run(measure(gateway, sandbox, receiver, bare, sizes, figures))
     return figures
@@ -558,19 +571,23 @@ def run(workdir: Path, quick: bool) -> str:
     on a database of its own."""
     sizes = QUICK if quick else FULL
     before = os.environ.get("BENCH_BEFORE_SOURCE")
-    plans: list[tuple[str, Sizes, str | None]] = [("gateway", sizes, None)]
+    plans: list[tuple[str, Sizes, str | None, int]] = [
+        ("gateway", sizes, None, 1),
+        (SCALED_OUT, sizes, None, SCALED_OUT_WORKERS),
+    ]
     if before:
-        plans.append(("before", QUICK if quick else BEFORE, before))
+        plans.append(("before", QUICK if quick else BEFORE, before, 1))
     runs: list[Figures] = []
     left_out: str | None = None
     with scratch_directory(workdir, NAME) as directory:
-        for label, size, source in plans:
+        for label, size, source, workers in plans:
             with databases() as (variants, skipped):
                 left_out = skipped
                 for database, env in variants.items():
-                    runs.append(
-                        measure_variant(
-                            directory / f"{label}-{database}", label, database, env, size, source
-                        )
-                    )
-        return section(runs, left_out, {label: size for label, size, _ in plans})
+                    if workers > 1 and database != "PostgreSQL":
+                        continue
+                    place = directory / f"{label}-{database}".replace(" ", "-").replace(",", "")
+                    runs.append(measure_variant(place, label, database, env, size, source, workers))
+        return section(
+            runs, left_out, {label: size for label, size, _, _ in plans if label != SCALED_OUT}
+        )
