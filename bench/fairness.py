@@ -33,11 +33,12 @@ from bench.processes import (
     sandbox_and_receiver,
     scratch_directory,
 )
-from bench.report import percentile, table
+from bench.report import table
 from bench.traffic import (
     BenchmarkFailed,
     Sent,
     expected_callbacks,
+    paced_figures,
     post_paced,
     reset,
     send_messages,
@@ -132,21 +133,11 @@ async def measure_run(
     if paced.failures:
         raise BenchmarkFailed(f"{paced.failures} webhooks were not acknowledged")
     arrivals = await wait_for_callbacks(session, receiver, expected_callbacks(healthy), TIMEOUT)
-    latencies = [
-        arrivals.first[key] - acked for key, acked in paced.acked.items() if key in arrivals.first
-    ] or [0.0]
     return {
         "hanging": len(hanging_urls),
         "messages": len(everything),
         "expected": len(healthy) * 3,
-        "offered": len(paced.acked) / max(paced.last_post - paced.first_post, 1e-9),
-        "arrived": len(arrivals.first),
-        "p50": percentile(latencies, 0.5),
-        "p99": percentile(latencies, 0.99),
-        "max": max(latencies),
-        "missing": arrivals.missing,
-        "twice": arrivals.repeats,
-        "out_of_order": arrivals.out_of_order(),
+        **paced_figures(paced, arrivals),
         "states": await endpoint_states(session, gateway.url),
     }
 

@@ -70,6 +70,7 @@ from bench.traffic import (
     BenchmarkFailed,
     expected_callbacks,
     meta_send_request,
+    paced_figures,
     post_paced,
     post_waves,
     reset,
@@ -381,20 +382,7 @@ async def measure_paced(
     if paced.failures:
         raise BenchmarkFailed(f"{paced.failures} paced webhooks were not acknowledged")
     arrivals = await wait_for_callbacks(session, receiver, expected_callbacks(sent), TIMEOUT)
-    latencies = [
-        arrivals.first[key] - acked for key, acked in paced.acked.items() if key in arrivals.first
-    ] or [0.0]
-    figures.rows["paced"] = {
-        "webhooks": len(paced.acked),
-        "offered": len(paced.acked) / (paced.last_post - paced.first_post),
-        "arrived": len(arrivals.first),
-        "p50": percentile(latencies, 0.5),
-        "p99": percentile(latencies, 0.99),
-        "max": max(latencies),
-        "twice": arrivals.repeats,
-        "out_of_order": arrivals.out_of_order(),
-        "missing": arrivals.missing,
-    }
+    figures.rows["paced"] = {"webhooks": len(paced.acked), **paced_figures(paced, arrivals)}
 
 
 async def measure_crash(

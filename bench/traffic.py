@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -26,6 +27,7 @@ from bench.clients import (
     post_burst,
 )
 from bench.processes import META_ENV, Server, Tenant
+from bench.report import percentile
 
 STATUSES = ("sent", "delivered", "read")
 SECRET = META_ENV["WAGATE_META_APP_SECRET"]
@@ -284,6 +286,24 @@ async def post_paced(
 
     await asyncio.gather(*(message_statuses(i, m) for i, m in enumerate(sent)))
     return Paced(acked, first_post, last_post, failures)
+
+
+def paced_figures(paced: Paced, arrivals: Arrivals) -> dict[str, Any]:
+    """The rate offered, and the latency from each webhook's acknowledgement to its
+    callback's first arrival (p50, p99, max), with what arrived and how."""
+    latencies = [
+        arrivals.first[key] - acked for key, acked in paced.acked.items() if key in arrivals.first
+    ] or [0.0]
+    return {
+        "offered": len(paced.acked) / max(paced.last_post - paced.first_post, 1e-9),
+        "arrived": len(arrivals.first),
+        "p50": percentile(latencies, 0.5),
+        "p99": percentile(latencies, 0.99),
+        "max": max(latencies),
+        "twice": arrivals.repeats,
+        "out_of_order": arrivals.out_of_order(),
+        "missing": arrivals.missing,
+    }
 
 
 def read_counts(directory: Path) -> tuple[int, float]:
