@@ -9,13 +9,14 @@ takes its place.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import String
 
 from wagate.domain import wakeups
 from wagate.domain.callbacks import DeliveryStatus
@@ -29,6 +30,24 @@ _DROP_HEAD = delete(delivery_heads).where(
 )
 
 
+# One statement whatever the number of candidates, so that it is compiled (and on
+# PostgreSQL prepared) once: the candidates travel as two arrays, or as JSON on SQLite
+# (whose INSERT … SELECT needs a WHERE before ON CONFLICT).
+_CLAIM_POSTGRESQL = text(
+    "INSERT INTO delivery_heads (order_key, delivery_id) "
+    "SELECT k, d FROM unnest(:keys, :ids) AS candidate(k, d) ORDER BY k "
+    "ON CONFLICT (order_key) DO UPDATE SET order_key = excluded.order_key "
+    "RETURNING order_key, delivery_id"
+).bindparams(bindparam("keys", type_=ARRAY(String())), bindparam("ids", type_=ARRAY(String())))
+_CLAIM_SQLITE = text(
+    "INSERT INTO delivery_heads (order_key, delivery_id) "
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
+    "FROM json_each(:pairs) WHERE true "
+    "ON CONFLICT (order_key) DO UPDATE SET order_key = excluded.order_key "
+    "RETURNING order_key, delivery_id"
+)
+
+
 async def claim(connection: AsyncConnection, candidates: Mapping[str, str]) -> dict[str, str]:
     """Make each candidate its key's head unless the key has one; every key's head.
 
@@ -37,16 +56,16 @@ async def claim(connection: AsyncConnection, candidates: Mapping[str, str]) -> d
     deliveries to promote, or has already removed it and the candidate takes
     its place. Keys are taken in order, so two transactions never deadlock.
     """
-    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
     if not candidates:
         return {}
-    values = insert(delivery_heads).values(
-        [{"order_key": key, "delivery_id": candidates[key]} for key in sorted(candidates)]
-    )
-    upsert = values.on_conflict_do_update(
-        index_elements=["order_key"], set_={"order_key": values.excluded.order_key}
-    ).returning(delivery_heads.c.order_key, delivery_heads.c.delivery_id)
-    return {row.order_key: row.delivery_id for row in await connection.execute(upsert)}
+    keys = sorted(candidates)
+    if connection.dialect.name == "postgresql":
+        ids = [candidates[key] for key in keys]
+        rows = await connection.execute(_CLAIM_POSTGRESQL, {"keys": keys, "ids": ids})
+    else:
+        pairs = json.dumps([[key, candidates[key]] for key in keys], separators=(",", ":"))
+        rows = await connection.execute(_CLAIM_SQLITE, {"pairs": pairs})
+    return {row.order_key: row.delivery_id for row in rows}
 
 
 async def promote_successors(
