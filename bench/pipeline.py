@@ -329,9 +329,7 @@ async def measure_batched(
         "baseline": baseline.per_second,
         "cpu_per_1000": (after_cpu - cpu) / count * 1000,
         "statements_per_status": (after_statements - statements) / count,
-        "twice": arrivals.repeats,
-        "out_of_order": arrivals.out_of_order(),
-        "missing": arrivals.missing,
+        **arrivals.faults(),
     }
 
 
@@ -360,9 +358,7 @@ async def measure_acks(
         "baseline": baseline.per_second,
         "baseline_p99": percentile(baseline.latencies, 0.99),
         "all_delivered_after": max(arrivals.first.values(), default=started) - started,
-        "twice": arrivals.repeats,
-        "out_of_order": arrivals.out_of_order(),
-        "missing": arrivals.missing,
+        **arrivals.faults(),
     }
 
 
@@ -422,9 +418,7 @@ async def measure_crash(
         "killed_at": crashed["at"],
         "retried": paced.failures,
         "arrived": len(arrivals.first),
-        "twice": arrivals.repeats,
-        "out_of_order": arrivals.out_of_order(),
-        "missing": arrivals.missing,
+        **arrivals.faults(),
     }
 
 

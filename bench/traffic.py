@@ -153,6 +153,11 @@ class Arrivals:
     order: list[tuple[str, str]] = field(default_factory=list)
     missing: int = 0
 
+    def faults(self) -> dict[str, int]:
+        """What the tables report of every run: callbacks received twice, messages whose
+        callbacks arrived out of order, callbacks that never arrived."""
+        return {"twice": self.repeats, "out_of_order": self.out_of_order(), "missing": self.missing}
+
     def out_of_order(self) -> int:
         """Messages whose first callbacks did not arrive sent, delivered, read."""
         seen: dict[str, list[str]] = {}
@@ -300,9 +305,7 @@ def paced_figures(paced: Paced, arrivals: Arrivals) -> dict[str, Any]:
         "p50": percentile(latencies, 0.5),
         "p99": percentile(latencies, 0.99),
         "max": max(latencies),
-        "twice": arrivals.repeats,
-        "out_of_order": arrivals.out_of_order(),
-        "missing": arrivals.missing,
+        **arrivals.faults(),
     }
 
 
