@@ -22,6 +22,18 @@ T = TypeVar("T")
 BOUNDARY = "wagate-bench-boundary-5c1e"
 READ_CHUNK = 1024 * 1024
 RECIPIENT = "15550100200"
+#: Seconds a pooled connection may idle before it is closed: below the 5 s after which
+#: uvicorn (the gateway, the sandbox) closes an idle keep-alive connection, so a request is
+#: never written to a connection the server is closing.
+KEEPALIVE_SECONDS = 2.0
+
+
+def client_session(limit: int = 100, total_timeout: float | None = None) -> aiohttp.ClientSession:
+    """An aiohttp session for the benchmarks' clients, ``limit`` connections at most."""
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=total_timeout),
+        connector=aiohttp.TCPConnector(limit=limit, keepalive_timeout=KEEPALIVE_SECONDS),
+    )
 
 
 @dataclass(frozen=True)

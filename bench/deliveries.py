@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 
 from bench.clients import (
+    client_session,
     meta_signed,
     meta_status_webhook,
     poll,
@@ -266,8 +267,7 @@ async def paced_run(api: _Api, receiver: Server, wamids: Sequence[str]) -> Paced
 async def _measure_gateway(
     gateway: Server, receiver: Server, messages: int, paced: int
 ) -> tuple[Backlog, Paced, int]:
-    timeout = aiohttp.ClientTimeout(total=TIMEOUT)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with client_session(total_timeout=TIMEOUT) as session:
         api = _Api(gateway, session)
         profile = await api.call(
             "POST",
@@ -303,8 +303,7 @@ async def _baseline(receiver: Server, count: int, body_size: int, concurrency: i
         (body, {"Content-Type": "application/json", "webhook-id": f"baseline_{i}"})
         for i in range(count)
     ]
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with client_session(concurrency) as session:
         await _reset(session, receiver)
         released = time.time()
         burst = await post_burst(session, f"{receiver.url}/callbacks", requests, concurrency)

@@ -25,6 +25,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.clients import client_session
 from bench.pipeline import TENANT, Gateway, attach_profile, deployed
 from bench.processes import (
     HOST,
@@ -144,9 +145,7 @@ async def measure_run(
 
 async def measure(gateway: Gateway, receiver: Server, sizes: Sizes) -> list[dict[str, Any]]:
     """The baseline run, then the run beside the hanging endpoints."""
-    timeout = aiohttp.ClientTimeout(total=TIMEOUT)
-    connector = aiohttp.TCPConnector(limit=1024)
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+    async with client_session(1024, TIMEOUT) as session:
         await attach_profile(session, gateway, receiver)
         baseline = await measure_run(session, gateway, receiver, sizes, [])
         async with black_holes(HANGING_ENDPOINTS) as urls:

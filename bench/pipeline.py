@@ -46,7 +46,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.clients import post_burst, send_json
+from bench.clients import client_session, post_burst, send_json
 from bench.processes import (
     HOST,
     META_ENV,
@@ -265,9 +265,7 @@ async def measure(
     sizes: Sizes,
     figures: Figures,
 ) -> None:
-    timeout = aiohttp.ClientTimeout(total=TIMEOUT)
-    connector = aiohttp.TCPConnector(limit=1024)
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+    async with client_session(1024, TIMEOUT) as session:
         await attach_profile(session, gateway, receiver)
         await measure_sends(session, gateway, sandbox, sizes, figures)
         await measure_batched(session, gateway, receiver, sizes, figures)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.clients import RECIPIENT, post_burst
+from bench.clients import RECIPIENT, client_session, post_burst
 from bench.processes import (
     Server,
     Tenant,
@@ -152,9 +152,7 @@ def run(workdir: Path, quick: bool) -> str:
 
 
 async def _measure(directory: Path, sandbox: Server, sizes: Sizes) -> list[list[object]]:
-    timeout = aiohttp.ClientTimeout(total=TIMEOUT)
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+    async with client_session(CONCURRENCY * 2, TIMEOUT) as session:
         with messaging_gateway(
             directory / "unlimited", sandbox, TENANT, {"WAGATE_SEND_RATE_PER_NUMBER": "0"}
         ) as gateway:

@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from bench.clients import get_json, poll, post_streamed, read_range, send_json
+from bench.clients import client_session, get_json, poll, post_streamed, read_range, send_json
 from bench.processes import (
     META_ENV,
     Server,
@@ -269,8 +269,7 @@ async def _measure(
     gateway_server: Server, sandbox_server: Server, files: list[Path], sha256: str, chunk: int
 ) -> Results:
     size = files[0].stat().st_size
-    timeout = aiohttp.ClientTimeout(total=TIMEOUT)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with client_session(total_timeout=TIMEOUT) as session:
         sandbox, gateway = _Sandbox(sandbox_server, session), _Gateway(gateway_server, session)
         repeats = len(files) - 2
         direct = [

@@ -20,7 +20,14 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.clients import Posted, get_json, post_form_data, post_streamed, post_with_curl
+from bench.clients import (
+    Posted,
+    client_session,
+    get_json,
+    post_form_data,
+    post_streamed,
+    post_with_curl,
+)
 from bench.processes import (
     Memory,
     Server,
@@ -131,9 +138,7 @@ def endpoint(server: Server) -> str:
 async def _post_all(server: Server, source: Path, sha256: str, repeats: int) -> GatewayRun:
     url = endpoint(server)
     checker = _Checker(server, source.stat().st_size, sha256)
-    timeout = aiohttp.ClientTimeout(total=300)
-    connector = aiohttp.TCPConnector(limit=1)
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+    async with client_session(1, 300) as session:
 
         async def timed(label: str, post: Awaitable[Posted]) -> Timing:
             server_cpu = cpu_seconds(server.pid)
