@@ -16,6 +16,8 @@ from wagate.domain.errors import CallbackTargetRefused
 
 RESPONSE_BODY_LIMIT = 16 * 1024
 USER_AGENT = "wagate-callbacks/1"
+#: Seconds an idle connection to an endpoint is kept for the next callback.
+KEEPALIVE_SECONDS = 4.0
 #: The ``error_class`` of a request the address policy refused: it was never sent.
 REFUSED_TARGET = "refused_target"
 
@@ -66,6 +68,10 @@ class CallbackSender:
                 # connections would fill with those and make healthy endpoints queue.
                 limit=0,
                 limit_per_host=0,
+                # Idle connections close before the 5 s after which common servers
+                # (uvicorn, Node.js) close theirs: a callback written to a connection the
+                # endpoint is closing fails although the endpoint is up.
+                keepalive_timeout=KEEPALIVE_SECONDS,
                 ttl_dns_cache=30,
             )
             self._session = aiohttp.ClientSession(

@@ -302,7 +302,8 @@ class DeliveryLane:
             except Exception as exc:
                 log.warning("delivery.heartbeat_failed", error=str(exc))
                 continue
-            lost = ids - kept
+            # Deliveries finished while the leases were renewed are no longer held, not lost.
+            lost = (ids - kept) & self._held_ids
             if lost:
                 log.warning("delivery.leases_lost", count=len(lost))
                 self._drop_queued(lost)
