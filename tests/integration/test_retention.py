@@ -51,7 +51,15 @@ SECRET = "retention-app-secret"
 NUMBER, PNID = "15550009001", "PNID-RETENTION"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 #: Tables of configuration, kept until deleted: accounts, WABAs, numbers, profiles.
-CONFIGURATION = {"accounts", "wabas", "numbers", "callback_profiles", "alembic_version"}
+# The ingress spool's position is one row of bookkeeping, not data about anyone.
+CONFIGURATION = {
+    "accounts",
+    "wabas",
+    "numbers",
+    "callback_profiles",
+    "alembic_version",
+    "ingress_spool",
+}
 
 
 class Clock:

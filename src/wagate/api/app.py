@@ -49,6 +49,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gateway = await Gateway.start(settings)
+        await gateway.open_ingress_spool()
         if run_worker:
             await gateway.start_worker_process(lock_fd=lock_fd)
         app.state.gateway = gateway

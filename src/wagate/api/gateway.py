@@ -235,6 +235,14 @@ class Gateway:
         self.worker = worker
         self._tasks.append(asyncio.create_task(worker.run()))
 
+    async def open_ingress_spool(self) -> None:
+        """On the embedded SQLite file, acknowledge Meta's webhooks once spooled
+        (:mod:`wagate.store.ingress_spool`), beside the database file; for the process
+        that serves the API, which holds the data directory's lock."""
+        path = self.settings.sqlite_path()
+        if path is not None:
+            await self.ingress.open_spool(path.with_name(f"{path.name}-ingress"))
+
     async def start_worker_process(self, *, lock_fd: int | None = None) -> None:
         """Run the worker in a child process, woken whenever this process adds work (and
         holding the data directory's lock, ``lock_fd``, with this one)."""

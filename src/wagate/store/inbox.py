@@ -24,7 +24,7 @@ from wagate.domain import wakeups
 from wagate.domain.inbox import InboxEntry, InboxKind
 from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.queue import wake_workers
-from wagate.store.tables import inbox
+from wagate.store.tables import inbox, ingress_spool
 
 #: First key of the advisory locks that give a processor a partition ("wa").
 _LOCK_CLASS = 0x7761
@@ -64,10 +64,18 @@ _MARK = (
 )
 
 
-async def append(connection: AsyncConnection, entries: Sequence[InboxEntry], now: datetime) -> None:
-    """Store entries, numbered in the order given. Processors wake on commit."""
+async def append(
+    connection: AsyncConnection,
+    entries: Sequence[InboxEntry],
+    now: datetime,
+    *,
+    received_at: Sequence[datetime] | None = None,
+) -> None:
+    """Store entries, numbered in the order given, received ``now`` (or each at its own
+    time in ``received_at``). Processors wake on commit."""
     if not entries:
         return
+    times = received_at if received_at is not None else [now] * len(entries)
     await execute_many(
         connection,
         _APPEND,
@@ -78,12 +86,27 @@ async def append(connection: AsyncConnection, entries: Sequence[InboxEntry], now
                 "scope": entry.scope,
                 "item_count": entry.items,
                 "body": entry.body,
-                "received_at": now,
+                "received_at": when,
             }
-            for entry in entries
+            for entry, when in zip(entries, times, strict=True)
         ],
     )
     await wake_workers(connection, wakeups.INBOX)
+
+
+async def spool_position(connection: AsyncConnection) -> int:
+    """The number of the last webhook moved from the ingress spool into the inbox."""
+    result = await connection.execute(
+        select(ingress_spool.c.moved_through).where(ingress_spool.c.id == 1)
+    )
+    return int(result.scalar_one_or_none() or 0)
+
+
+async def set_spool_position(connection: AsyncConnection, number: int) -> None:
+    """Record, with the entries moved, that the spool is in the inbox up to ``number``."""
+    await connection.execute(
+        update(ingress_spool).where(ingress_spool.c.id == 1).values(moved_through=number)
+    )
 
 
 async def claim_batch(

@@ -313,6 +313,15 @@ inbox = Table(
     sqlite_autoincrement=True,
 )
 
+# One row: the number of the last webhook moved from the ingress spool (SQLite) into the
+# inbox, written in the same transaction as the entries.
+ingress_spool = Table(
+    "ingress_spool",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("moved_through", BigInteger, nullable=False),
+)
+
 # Messages users sent to business numbers, once each (Meta's id), and their media.
 inbound_messages = Table(
     "inbound_messages",
