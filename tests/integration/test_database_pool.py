@@ -1,4 +1,5 @@
-"""Under a burst of transactions, PostgreSQL connections are reused, not reopened."""
+"""PostgreSQL connections: reused under a burst, not reopened; replaced once the server
+ends them."""
 
 from __future__ import annotations
 
@@ -45,3 +46,36 @@ def test_the_pool_size_is_a_setting() -> None:
     with temporary_postgres_database() as url:
         backends = asyncio.run(backends_serving(url, bursts=2, width=12, pool_size=3))
     assert len(backends) <= 3
+
+
+async def serving_backend(database: Database) -> int:
+    async with database.transaction() as connection:
+        pid: int = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    return pid
+
+
+async def terminated_then_served(url: str) -> tuple[int, int]:
+    """The backend of a pooled connection, ended by the server (as a restart or an
+    administrator does), and the backend of the next transaction."""
+    database, admin = Database(url, pool_size=1), Database(url, pool_size=1)
+    try:
+        ended = await serving_backend(database)
+        async with admin.transaction() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": ended})
+        gone = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+        async with asyncio.timeout(60):
+            while True:
+                async with admin.transaction() as connection:
+                    if not (await connection.execute(gone, {"pid": ended})).scalar_one():
+                        break
+                await asyncio.sleep(0.05)
+        return ended, await serving_backend(database)
+    finally:
+        await database.close()
+        await admin.close()
+
+
+def test_a_connection_the_server_ended_is_replaced_when_taken_from_the_pool() -> None:
+    with temporary_postgres_database() as url:
+        ended, serving = asyncio.run(terminated_then_served(url))
+    assert serving != ended

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from wagate import metrics
@@ -43,7 +43,6 @@ class Database:
         # hide_parameters: an error's message (which may be logged) never carries a secret.
         options: dict[str, Any] = {
             "echo": echo,
-            "pool_pre_ping": self.dialect != "sqlite",
             "hide_parameters": True,
         }
         if self.dialect == "sqlite":
@@ -58,6 +57,8 @@ class Database:
         self._wake_callbacks: list[Callable[[set[str]], None]] = []
         self._writer_turns: WriterTurns | None = None
         _count_statements(self.engine)
+        if self.dialect == "postgresql":
+            _drop_closed_connections(self.engine)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
             if parsed.database and parsed.database != ":memory:":
@@ -92,6 +93,36 @@ class Database:
                         wake = connection.info.pop(WAKE_FLAG, None) or set()
             finally:
                 await asyncio.shield(connection.close())
+        except (OperationalError, DBAPIError) as exc:
+            if exc.connection_invalidated or isinstance(exc, OperationalError):
+                raise DatabaseUnavailable(str(exc.orig)) from exc
+            raise
+        if wake:
+            for callback in self._wake_callbacks:
+                callback(wake)
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """On PostgreSQL, a connection on which each statement is a transaction of its
+        own: one round trip for a statement that must be durable once it returns. On
+        SQLite, a transaction (:meth:`transaction`).
+
+        :class:`DatabaseUnavailable` as for :meth:`transaction`.
+        """
+        if self.is_sqlite:
+            async with self.transaction() as connection:
+                yield connection
+            return
+        wake: set[str] = set()
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                try:
+                    yield connection
+                finally:
+                    wake = connection.info.pop(WAKE_FLAG, None) or set()
+        except OSError as exc:
+            raise DatabaseUnavailable(f"cannot connect: {exc!r}") from exc
         except (OperationalError, DBAPIError) as exc:
             if exc.connection_invalidated or isinstance(exc, OperationalError):
                 raise DatabaseUnavailable(str(exc.orig)) from exc
@@ -148,6 +179,23 @@ def _count_statements(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _on_execute(*_args: Any) -> None:
         metrics.DB_STATEMENTS.inc()
+
+
+def _drop_closed_connections(engine: AsyncEngine) -> None:
+    """Replace, when it is taken from the pool, a connection the server has closed (it
+    restarted, or ended the session).
+
+    SQLAlchemy's ``pool_pre_ping`` would ask the server instead, and its asyncpg
+    dialect does so with BEGIN, an empty query and ROLLBACK: three round trips before
+    every transaction. asyncpg already knows of a connection the server closed; one
+    lost without a word fails its statement, which invalidates it like any other.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        driver_connection = getattr(dbapi_connection, "driver_connection", None)
+        if driver_connection is not None and driver_connection.is_closed():
+            raise DisconnectionError("the server closed this connection")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
