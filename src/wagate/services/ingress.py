@@ -207,11 +207,14 @@ class IngressService:
             await inbox_rows.set_spool_position(connection, batch[-1].number)
 
     async def _store(self, webhooks: list[list[InboxEntry]]) -> list[None]:
-        """Store webhooks' entries in one transaction."""
-        async with self._db.transaction() as connection:
-            await inbox_rows.append(
-                connection, [entry for entries in webhooks for entry in entries], self._clock()
-            )
+        """Store webhooks' entries in one transaction (one statement, on PostgreSQL)."""
+        entries = [entry for listed in webhooks for entry in listed]
+        if self._db.is_sqlite:
+            async with self._db.transaction() as connection:
+                await inbox_rows.append(connection, entries, self._clock())
+        else:
+            async with self._db.autocommit() as connection:
+                await inbox_rows.append_committing(connection, entries, self._clock())
         return [None] * len(webhooks)
 
     async def close(self, *, within: float = 10.0) -> None:
