@@ -34,6 +34,7 @@ from wagate.services.lifecycle import LifecycleService
 from wagate.services.messages import MessageService, SendPolicy
 from wagate.services.operations import OperationsService
 from wagate.services.outbound_media import OutboundMediaService
+from wagate.services.planner_statistics import PlannerStatistics
 from wagate.services.profiles import ProfileService
 from wagate.services.queued_sends import QueuedSendService
 from wagate.services.retention import RetentionService
@@ -47,8 +48,9 @@ from wagate.upstream.graph import GraphClient
 from wagate.worker.delivery_lane import DeliveryLane
 from wagate.worker.inbox_lane import InboxLane
 from wagate.worker.retention_lane import RetentionLane
-from wagate.worker.runner import JobSource, Lane, Worker, WorkerSettings
+from wagate.worker.runner import JobSource, Lane, RunningLane, Worker, WorkerSettings
 from wagate.worker.send_lane import SendLane
+from wagate.worker.statistics_lane import StatisticsLane
 
 log = structlog.get_logger("wagate")
 
@@ -207,16 +209,20 @@ class Gateway:
             poll_interval=settings.worker_poll_seconds,
             grace_period=settings.worker_grace_seconds,
         )
+        lanes: list[Lane | RunningLane] = [
+            Lane("transfers", transfers, settings.transfer_concurrency),
+            Lane("media", downloads, settings.media_download_concurrency),
+            Lane("lifecycle", lifecycle, LIFECYCLE_CONCURRENCY),
+            inbox,
+            deliveries,
+            RetentionLane(self.retention, interval=settings.retention_sweep_seconds),
+            sends,
+        ]
+        statistics = PlannerStatistics(self.database)
+        if statistics.needed:
+            lanes.append(StatisticsLane(statistics))
         worker = Worker(
-            lanes=[
-                Lane("transfers", transfers, settings.transfer_concurrency),
-                Lane("media", downloads, settings.media_download_concurrency),
-                Lane("lifecycle", lifecycle, LIFECYCLE_CONCURRENCY),
-                inbox,
-                deliveries,
-                RetentionLane(self.retention, interval=settings.retention_sweep_seconds),
-                sends,
-            ],
+            lanes=lanes,
             settings=WorkerSettings(
                 lease=lease,
                 poll_interval=settings.worker_poll_seconds,
