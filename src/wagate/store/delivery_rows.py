@@ -11,6 +11,8 @@ from wagate.domain.callbacks import Attempt, AttemptTrigger, Delivery, DeliveryS
 def to_delivery(row: Any) -> Delivery:
     """A delivery as the domain sees it, from a row of the deliveries table (or some of
     its columns: what a claim reads leaves out the template values and the history)."""
+    # A column a row lacks is looked up through SQLAlchemy's exception path: ask first.
+    fields = row._fields
     return Delivery(
         id=row.id,
         sid=row.sid,
@@ -19,7 +21,9 @@ def to_delivery(row: Any) -> Delivery:
         profile_id=row.profile_id,
         number=row.number,
         template_values=(
-            json.loads(row.template_values) if getattr(row, "template_values", None) else None
+            json.loads(row.template_values)
+            if "template_values" in fields and row.template_values
+            else None
         ),
         trigger=AttemptTrigger(row.trigger or AttemptTrigger.SCHEDULED.value),
         method=row.method,
@@ -32,9 +36,9 @@ def to_delivery(row: Any) -> Delivery:
         created_at=row.created_at,
         updated_at=row.updated_at,
         locked_by=row.locked_by,
-        last_response_status=getattr(row, "last_response_status", None),
-        last_error=getattr(row, "last_error", None),
-        delivered_at=getattr(row, "delivered_at", None),
+        last_response_status=row.last_response_status if "last_response_status" in fields else None,
+        last_error=row.last_error if "last_error" in fields else None,
+        delivered_at=row.delivered_at if "delivered_at" in fields else None,
         seq=row.seq,
     )
 
