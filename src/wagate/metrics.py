@@ -95,6 +95,12 @@ DELIVERY_LATENESS = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
     registry=REGISTRY,
 )
+INGRESS_SPOOLED = Gauge(
+    "wagate_ingress_spooled",
+    "Meta webhooks this API process acknowledged and spooled but has not yet moved into "
+    "the inbox (the embedded SQLite only).",
+    registry=REGISTRY,
+)
 UPLOADS_BY_STATUS = Gauge(
     "wagate_uploads", "Stored uploads by status.", ["status"], registry=REGISTRY
 )

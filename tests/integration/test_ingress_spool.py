@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from wagate import metrics
 from wagate.domain.clock import utcnow
 from wagate.domain.errors import DatabaseUnavailable
 from wagate.domain.inbox import webhook_entries
@@ -63,9 +64,11 @@ async def test_spooled_webhooks_reach_the_inbox_once_each_in_order(
     bodies = [webhook(number) for number in range(300)]
     for body in bodies:
         await service.store(body)
+    assert metrics.REGISTRY.get_sample_value("wagate_ingress_spooled") == len(bodies)
     await service.settled()
     assert await inbox_bodies(database) == [body.decode() for body in bodies]
     assert spooled_bytes(tmp_path / "spool") == 0
+    assert metrics.REGISTRY.get_sample_value("wagate_ingress_spooled") == 0
     await service.close()
 
 

@@ -212,9 +212,12 @@ def _load_object(text: str) -> dict[str, object]:
     return document
 
 
+#: Built once: ``json.dumps`` with options builds an encoder for every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def _dump(document: object) -> bytes:
-    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return _clean(text).encode()
+    return _clean(_ENCODER.encode(document)).encode()
 
 
 def _substitute_text(text: str, values: Mapping[str, str]) -> str | _Omit:

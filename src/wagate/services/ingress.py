@@ -179,6 +179,7 @@ class IngressService:
         except SpoolWriteFailed as exc:
             raise errors.DatabaseUnavailable(str(exc)) from exc
         self._unmoved.append(_Unmoved(number, received_at, entries))
+        metrics.INGRESS_SPOOLED.set(len(self._unmoved))
         if self._mover is None or self._mover.done():
             self._mover = asyncio.create_task(self._move_spooled(spool))
 
@@ -193,6 +194,7 @@ class IngressService:
                 await asyncio.sleep(MOVE_RETRY_SECONDS)
                 continue
             del self._unmoved[: len(batch)]
+            metrics.INGRESS_SPOOLED.set(len(self._unmoved))
             spool.moved_through(batch[-1].number)
             async with self._moved:
                 self._moved.notify_all()
