@@ -52,6 +52,15 @@ async def inbox_bodies(database: Database) -> list[str]:
     return list(rows.scalars())
 
 
+def spool_of_a_killed_server(directory: Path, bodies: list[bytes]) -> list[int]:
+    """Spool ``bodies`` as a server would have before it was killed; their numbers."""
+    spool = IngressSpool(directory)
+    spool.read_unmoved(0)
+    numbers = [spool.append(body, utcnow()) for body in bodies]
+    spool.close()
+    return numbers
+
+
 def spooled_bytes(directory: Path) -> int:
     return sum(path.stat().st_size for path in directory.iterdir())
 
@@ -76,16 +85,13 @@ async def test_a_restart_moves_what_a_crash_left_in_the_spool_exactly_once(
     database: Database, tmp_path: Path
 ) -> None:
     directory = tmp_path / "spool"
-    crashed = IngressSpool(directory)
-    crashed.read_unmoved(0)
     bodies = [webhook(number) for number in range(5)]
-    numbers = [crashed.append(body, utcnow()) for body in bodies]
+    numbers = spool_of_a_killed_server(directory, bodies)
     # Killed after the first two were committed to the inbox, before the spool heard of it.
     async with database.transaction() as connection:
         entries = [entry for body in bodies[:2] for entry in webhook_entries(body.decode())]
         await inbox_rows.append(connection, entries, utcnow())
         await inbox_rows.set_spool_position(connection, numbers[1])
-    crashed.close()
 
     restarted = ingress(database)
     assert await restarted.open_spool(directory) == 3
@@ -103,11 +109,7 @@ async def test_a_record_cut_short_is_dropped_and_the_spool_goes_on(
     database: Database, tmp_path: Path
 ) -> None:
     directory = tmp_path / "spool"
-    crashed = IngressSpool(directory)
-    crashed.read_unmoved(0)
-    crashed.append(webhook(0), utcnow())
-    crashed.append(webhook(1), utcnow())
-    crashed.close()
+    spool_of_a_killed_server(directory, [webhook(0), webhook(1)])
     (segment,) = directory.iterdir()
     segment.write_bytes(segment.read_bytes()[:-10])  # the last write never completed
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import (
+    AbstractAsyncContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    nullcontext,
+)
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +81,22 @@ class Database:
         :class:`DatabaseUnavailable` when no connection can be had (the server
         is down or refuses) or the connection is lost on the way.
         """
+        async with self._connected(autocommit=False) as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """On PostgreSQL, a connection on which each statement is a transaction of its
+        own: one round trip for a statement that must be durable once it returns. On
+        SQLite, a transaction (:meth:`transaction`).
+
+        :class:`DatabaseUnavailable` as for :meth:`transaction`.
+        """
+        async with self._connected(autocommit=not self.is_sqlite) as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def _connected(self, *, autocommit: bool) -> AsyncIterator[AsyncConnection]:
         wake: set[str] = set()
         connection = self.engine.connect()
         try:
@@ -86,43 +107,18 @@ class Database:
             raise DatabaseUnavailable(f"cannot connect: {exc.orig!r}") from exc
         try:
             try:
-                async with self._turn(), connection.begin():
+                async with AsyncExitStack() as scope:
+                    if autocommit:
+                        await connection.execution_options(isolation_level="AUTOCOMMIT")
+                    else:
+                        await scope.enter_async_context(self._turn())
+                        await scope.enter_async_context(connection.begin())
                     try:
                         yield connection
                     finally:
                         wake = connection.info.pop(WAKE_FLAG, None) or set()
             finally:
                 await asyncio.shield(connection.close())
-        except (OperationalError, DBAPIError) as exc:
-            if exc.connection_invalidated or isinstance(exc, OperationalError):
-                raise DatabaseUnavailable(str(exc.orig)) from exc
-            raise
-        if wake:
-            for callback in self._wake_callbacks:
-                callback(wake)
-
-    @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
-        """On PostgreSQL, a connection on which each statement is a transaction of its
-        own: one round trip for a statement that must be durable once it returns. On
-        SQLite, a transaction (:meth:`transaction`).
-
-        :class:`DatabaseUnavailable` as for :meth:`transaction`.
-        """
-        if self.is_sqlite:
-            async with self.transaction() as connection:
-                yield connection
-            return
-        wake: set[str] = set()
-        try:
-            async with self.engine.connect() as connection:
-                await connection.execution_options(isolation_level="AUTOCOMMIT")
-                try:
-                    yield connection
-                finally:
-                    wake = connection.info.pop(WAKE_FLAG, None) or set()
-        except OSError as exc:
-            raise DatabaseUnavailable(f"cannot connect: {exc!r}") from exc
         except (OperationalError, DBAPIError) as exc:
             if exc.connection_invalidated or isinstance(exc, OperationalError):
                 raise DatabaseUnavailable(str(exc.orig)) from exc
