@@ -19,13 +19,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain.callbacks import DeliveryStatus
 from wagate.domain.clock import utcnow
-from wagate.domain.inbox import SentRecord, sent_entries
+from wagate.domain.inbox import SentRecord, partition_of, sent_entries
 from wagate.domain.messages import Message
-from wagate.services.inbox_processing import InboxProcessor
+from wagate.services.inbox_processing import BatchOutcome, InboxProcessor
 from wagate.services.ingress import IngressService
 from wagate.services.profiles import ProfileService
 from wagate.services.tenancy import TenancyService
@@ -168,3 +169,26 @@ async def test_two_processors_keep_every_message_s_order(
         assert delivery.status in (DeliveryStatus.PENDING, DeliveryStatus.QUEUED)
         by_message[delivery.subject_id].append(json.loads(delivery.body or "{}")["status"])
     assert {m.id: by_message[m.id] for m in sent} == {m.id: list(PROGRESSION) for m in sent}
+
+
+async def test_a_processor_tells_a_taken_partition_from_an_empty_inbox(
+    database: Database, database_url: str
+) -> None:
+    processor = InboxProcessor(database)
+    assert await processor.process_next() == BatchOutcome(0, busy=False)
+    await fill_the_inbox(database, random.Random(3))
+    if database.is_sqlite:
+        pytest.skip("SQLite has one processor: no partition is ever another's")
+    other = Database(database_url)
+    try:
+        async with other.transaction() as connection:
+            # Another processor owns every partition for the length of its transaction.
+            for _, pnid in NUMBERS:
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:class_id, :partition)"),
+                    {"class_id": 0x7761, "partition": partition_of(pnid)},
+                )
+            assert await processor.process_next() == BatchOutcome(0, busy=True)
+        assert (await processor.process_next()).processed > 0
+    finally:
+        await other.close()

@@ -66,6 +66,19 @@ BATCH_ITEMS = 250
 BATCH_ENTRIES = 512
 
 
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """What one call of :meth:`InboxProcessor.process_next` came to."""
+
+    processed: int
+    #: Entries are pending, but every partition that has any is being processed elsewhere.
+    busy: bool = False
+
+
+class _PartitionsBusy(Exception):
+    """Every partition with pending entries is another processor's (PostgreSQL)."""
+
+
 @dataclass
 class _Entry:
     """One claimed entry, parsed: what it reports and what it came to."""
@@ -109,9 +122,18 @@ class InboxProcessor:
         When the batch raises, its entries are taken again one at a time, and an entry
         that raises alone (twice) is marked ``failed`` and passed over.
         """
+        return (await self.process_next()).processed
+
+    async def process_next(self) -> BatchOutcome:
+        """:meth:`process_batch`, telling apart an empty inbox from one whose pending
+        partitions are all being processed elsewhere."""
         claimed: list[int] = []
         try:
-            return await self._process(self._batch_items, self._batch_entries, claimed)
+            return BatchOutcome(
+                await self._process(self._batch_items, self._batch_entries, claimed)
+            )
+        except _PartitionsBusy:
+            return BatchOutcome(0, busy=True)
         except DatabaseUnavailable:
             raise
         except Exception:
@@ -121,7 +143,7 @@ class InboxProcessor:
         done = 0
         for _ in claimed:
             done += await self._process_alone()
-        return done
+        return BatchOutcome(done)
 
     async def _process_alone(self) -> int:
         """Process the next entry by itself; one that raises twice is set aside as failed."""
@@ -129,6 +151,8 @@ class InboxProcessor:
             claimed: list[int] = []
             try:
                 return await self._process(1, 1, claimed)
+            except _PartitionsBusy:
+                return 0
             except DatabaseUnavailable:
                 raise
             except Exception as exc:
@@ -153,6 +177,8 @@ class InboxProcessor:
             items = await inbox_rows.claim_batch(
                 connection, max_items=max_items, max_entries=max_entries
             )
+            if items is None:
+                raise _PartitionsBusy
             if not items:
                 return 0
             claimed.extend(item.seq for item in items)

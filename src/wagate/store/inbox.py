@@ -159,19 +159,20 @@ async def set_spool_position(connection: AsyncConnection, number: int) -> None:
 
 async def claim_batch(
     connection: AsyncConnection, *, max_items: int, max_entries: int
-) -> list[InboxItem]:
+) -> list[InboxItem] | None:
     """The oldest unprocessed entries of a partition this transaction now owns (PostgreSQL)
     or of all partitions (SQLite), up to about ``max_items`` statuses and messages.
 
     At least one entry is taken when any is due, however large. Empty when
-    nothing is pending, or every pending partition is another processor's.
+    nothing is pending; None when entries are pending but every partition that
+    has any is another processor's.
     """
     pending = inbox.c.processed_at.is_(None)
     condition: ColumnElement[bool] = pending
     if connection.dialect.name == "postgresql":
-        partition = await _lock_a_pending_partition(connection)
+        partition, any_pending = await _lock_a_pending_partition(connection)
         if partition is None:
-            return []
+            return None if any_pending else []
         condition = pending & (inbox.c.partition == partition)
     sizes = (
         await connection.execute(
@@ -200,7 +201,9 @@ async def claim_batch(
     ]
 
 
-async def _lock_a_pending_partition(connection: AsyncConnection) -> int | None:
+async def _lock_a_pending_partition(connection: AsyncConnection) -> tuple[int | None, bool]:
+    """A pending partition this transaction now owns, oldest first; and whether any
+    partition has pending entries."""
     oldest_first = (
         select(inbox.c.partition)
         .where(inbox.c.processed_at.is_(None))
@@ -208,14 +211,15 @@ async def _lock_a_pending_partition(connection: AsyncConnection) -> int | None:
         .order_by(func.min(inbox.c.seq))
         .limit(_PARTITIONS_TRIED)
     )
-    for partition in (await connection.execute(oldest_first)).scalars():
+    partitions = list((await connection.execute(oldest_first)).scalars())
+    for partition in partitions:
         locked = await connection.execute(
             text("SELECT pg_try_advisory_xact_lock(:class_id, :partition)"),
             {"class_id": _LOCK_CLASS, "partition": partition},
         )
         if locked.scalar_one():
-            return int(partition)
-    return None
+            return int(partition), True
+    return None, bool(partitions)
 
 
 async def mark_processed(

@@ -21,6 +21,8 @@ from wagate.worker.waits import first_of, sleep_unless
 log = structlog.get_logger("wagate.worker")
 
 FAILURE_BACKOFF = Backoff(base=0.5, cap=30.0, jitter=0.2)
+#: How soon a loop that found every pending partition taken looks again.
+BUSY_RECHECK_SECONDS = 0.05
 
 
 class InboxLane:
@@ -45,7 +47,7 @@ class InboxLane:
         while not stopping.is_set():
             wakeup.clear()
             try:
-                processed = await self._processor.process_batch()
+                outcome = await self._processor.process_next()
                 failures = 0
             except DatabaseUnavailable as exc:
                 failures += 1
@@ -57,5 +59,9 @@ class InboxLane:
                 log.exception("inbox.batch_failed")
                 await sleep_unless(stopping, FAILURE_BACKOFF(failures))
                 continue
-            if processed == 0:
+            if outcome.busy:
+                # The partition's owner takes whatever arrives there: asking again at
+                # every wake-up (each stored webhook) only loads the database.
+                await sleep_unless(stopping, BUSY_RECHECK_SECONDS)
+            elif outcome.processed == 0:
                 await first_of(stopping, wakeup, within=self._poll_interval)
