@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain.callbacks import DeliveryStatus
@@ -192,3 +192,29 @@ async def test_a_processor_tells_a_taken_partition_from_an_empty_inbox(
         assert (await processor.process_next()).processed > 0
     finally:
         await other.close()
+
+
+async def test_claiming_on_sqlite_reads_the_pending_entries_not_every_one_kept(
+    database: Database,
+) -> None:
+    if not database.is_sqlite:
+        pytest.skip("PostgreSQL claims within one partition, by ix_inbox_pending")
+    seen: list[tuple[str, Any]] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "FROM inbox WHERE inbox.processed_at IS NULL ORDER BY inbox.seq" in " ".join(
+            statement.split()
+        ):
+            seen.append((statement, parameters))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", remember)
+    try:
+        await InboxProcessor(database).process_batch()
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", remember)
+    assert seen, "the claim's query was not seen"
+    statement, parameters = seen[0]
+    async with database.transaction() as connection:
+        plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        details = " ".join(str(row[-1]) for row in plan)
+    assert "USING INDEX ix_inbox_pending_seq" in details, details

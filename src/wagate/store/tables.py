@@ -310,6 +310,14 @@ inbox = Table(
         postgresql_where=text("processed_at IS NULL"),
         sqlite_where=text("processed_at IS NULL"),
     ),
+    # SQLite's processor takes the oldest pending entries of every partition: without
+    # this it scanned every entry kept (3 days of webhooks) for the few pending.
+    Index(
+        "ix_inbox_pending_seq",
+        "seq",
+        postgresql_where=text("processed_at IS NULL"),
+        sqlite_where=text("processed_at IS NULL"),
+    ),
     sqlite_autoincrement=True,
 )
 
