@@ -37,6 +37,17 @@ class Services:
 
 
 @pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database of each kind (modules that need more set up define their own)."""
+    database = Database(database_url)
+    await database.upgrade_schema()
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
 async def services(database_url: str, tmp_path: Path) -> AsyncIterator[Services]:
     database = Database(database_url)
     await database.upgrade_schema()

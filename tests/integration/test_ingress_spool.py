@@ -4,7 +4,6 @@ once each, in order, across restarts and crashes."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -30,16 +29,6 @@ def webhook(number: int) -> bytes:
     }
     document = {"object": "whatsapp_business_account", "entry": [{"changes": [{"value": value}]}]}
     return json.dumps(document).encode()
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.upgrade_schema()
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 def ingress(database: Database) -> IngressService:

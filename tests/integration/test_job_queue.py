@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,16 +23,6 @@ class FakeTime:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.upgrade_schema()
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 async def add(database: Database, kind: JobKind, subject: str, run_at: datetime) -> str:
