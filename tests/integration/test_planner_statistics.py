@@ -4,7 +4,7 @@ waiting for autovacuum's next round."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,19 +21,10 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def database_url() -> Iterator[str]:
+    """PostgreSQL only, for the integration suite's ``database`` fixture."""
     with temporary_postgres_database() as url:
         yield url
-
-
-@pytest.fixture
-async def database(postgres_url: str) -> AsyncIterator[Database]:
-    database = Database(postgres_url)
-    await database.upgrade_schema()
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 async def last_analyzed(database: Database, table: str) -> object:

@@ -47,16 +47,17 @@ from wagate.store.notify import JobListener
 from wagate.upstream.graph import GraphClient
 from wagate.worker.delivery_lane import DeliveryLane
 from wagate.worker.inbox_lane import InboxLane
-from wagate.worker.retention_lane import RetentionLane
+from wagate.worker.periodic_lane import PeriodicLane
 from wagate.worker.runner import JobSource, Lane, RunningLane, Worker, WorkerSettings
 from wagate.worker.send_lane import SendLane
-from wagate.worker.statistics_lane import StatisticsLane
 
 log = structlog.get_logger("wagate")
 
 # A partial blob untouched for this long belongs to a request that died.
 ABANDONED_BLOB_SECONDS = 3600.0
 LIFECYCLE_CONCURRENCY = 4
+#: Seconds between two looks at how much the pipeline's tables changed (PostgreSQL).
+STATISTICS_INTERVAL_SECONDS = 5.0
 
 
 @dataclass
@@ -215,12 +216,22 @@ class Gateway:
             Lane("lifecycle", lifecycle, LIFECYCLE_CONCURRENCY),
             inbox,
             deliveries,
-            RetentionLane(self.retention, interval=settings.retention_sweep_seconds),
+            PeriodicLane(
+                "retention",
+                lambda stopping: self.retention.purge(stopping.is_set),
+                interval=settings.retention_sweep_seconds,
+            ),
             sends,
         ]
         statistics = PlannerStatistics(self.database)
         if statistics.needed:
-            lanes.append(StatisticsLane(statistics))
+            lanes.append(
+                PeriodicLane(
+                    "statistics",
+                    lambda _stopping: statistics.refresh(),
+                    interval=STATISTICS_INTERVAL_SECONDS,
+                )
+            )
         worker = Worker(
             lanes=lanes,
             settings=WorkerSettings(

@@ -131,7 +131,7 @@ class IngressService:
 
         :class:`DatabaseUnavailable` when it cannot be stored.
         """
-        entries = webhook_entries(body.decode("utf-8", errors="replace"))
+        entries = _entries(body)
         if self._spool is None:
             await self._storing.submit(entries)
         else:
@@ -205,7 +205,7 @@ class IngressService:
         entries = [entry for webhook in batch for entry in webhook.entries]
         times = [webhook.received_at for webhook in batch for _ in webhook.entries]
         async with self._db.transaction() as connection:
-            await inbox_rows.append(connection, entries, self._clock(), received_at=times)
+            await inbox_rows.append(connection, entries, times)
             await inbox_rows.set_spool_position(connection, batch[-1].number)
 
     async def _store(self, webhooks: list[list[InboxEntry]]) -> list[None]:
@@ -236,7 +236,11 @@ class IngressService:
         self._spool = None
 
 
+def _entries(body: bytes) -> list[InboxEntry]:
+    """The inbox entries of a webhook's body as received."""
+    return webhook_entries(body.decode("utf-8", errors="replace"))
+
+
 def _unmoved(webhook: SpooledWebhook) -> _Unmoved:
     """A webhook read back from the spool, with its inbox entries."""
-    entries = webhook_entries(webhook.body.decode("utf-8", errors="replace"))
-    return _Unmoved(webhook.number, webhook.received_at, entries)
+    return _Unmoved(webhook.number, webhook.received_at, _entries(webhook.body))

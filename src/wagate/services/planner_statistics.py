@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import structlog
+
 from wagate.store import Database, planner_statistics
+
+log = structlog.get_logger("wagate.worker")
 
 #: A table is analyzed once this many rows changed, plus :data:`CHANGED_SHARE` of its rows.
 CHANGED_ROWS = 1000
@@ -26,6 +30,9 @@ class PlannerStatistics:
         if not self.needed:
             return []
         async with self._db.transaction() as connection:
-            return await planner_statistics.analyze_stale(
+            analyzed = await planner_statistics.analyze_stale(
                 connection, changes=CHANGED_ROWS, share=CHANGED_SHARE
             )
+        if analyzed:
+            log.info("statistics.analyzed", tables=analyzed)
+        return analyzed

@@ -25,7 +25,7 @@ from sqlalchemy.types import Integer, String, Text
 from wagate.domain import wakeups
 from wagate.domain.inbox import InboxEntry, InboxKind
 from wagate.store.bulk import BulkInsert, execute_many
-from wagate.store.queue import NOTIFY_CHANNEL, WAKE_FLAG, wake_workers
+from wagate.store.queue import NOTIFY_CHANNEL, notified, wake_workers
 from wagate.store.tables import inbox, ingress_spool
 from wagate.store.types import UtcDateTime
 
@@ -70,30 +70,13 @@ _MARK = (
 async def append(
     connection: AsyncConnection,
     entries: Sequence[InboxEntry],
-    now: datetime,
-    *,
-    received_at: Sequence[datetime] | None = None,
+    received_at: datetime | Sequence[datetime],
 ) -> None:
-    """Store entries, numbered in the order given, received ``now`` (or each at its own
-    time in ``received_at``). Processors wake on commit."""
+    """Store entries, numbered in the order given, received at one time or each at its
+    own. Processors wake on commit."""
     if not entries:
         return
-    times = received_at if received_at is not None else [now] * len(entries)
-    await execute_many(
-        connection,
-        _APPEND,
-        [
-            {
-                "kind": entry.kind.value,
-                "partition": entry.partition,
-                "scope": entry.scope,
-                "item_count": entry.items,
-                "body": entry.body,
-                "received_at": when,
-            }
-            for entry, when in zip(entries, times, strict=True)
-        ],
-    )
+    await execute_many(connection, _APPEND, _rows(entries, received_at))
     await wake_workers(connection, wakeups.INBOX)
 
 
@@ -103,43 +86,54 @@ async def append(
 _APPEND_AND_NOTIFY = text(
     "WITH appended AS ("
     ' INSERT INTO inbox (kind, "partition", scope, item_count, body, received_at)'
-    " SELECT kind, part, scope, items, body, :now"
-    " FROM unnest(:kinds, :partitions, :scopes, :items, :bodies) WITH ORDINALITY"
-    " AS given(kind, part, scope, items, body, position)"
+    " SELECT kind, part, scope, items, body, received"
+    " FROM unnest(:kind, :partition, :scope, :item_count, :body, :received_at)"
+    " WITH ORDINALITY AS given(kind, part, scope, items, body, received, position)"
     " ORDER BY position"
     " RETURNING 1"
     ") SELECT pg_notify(:channel, :payload)"
 ).bindparams(
-    bindparam("kinds", type_=ARRAY(String())),
-    bindparam("partitions", type_=ARRAY(Integer())),
-    bindparam("scopes", type_=ARRAY(String())),
-    bindparam("items", type_=ARRAY(Integer())),
-    bindparam("bodies", type_=ARRAY(Text())),
-    bindparam("now", type_=UtcDateTime()),
+    bindparam("kind", type_=ARRAY(String())),
+    bindparam("partition", type_=ARRAY(Integer())),
+    bindparam("scope", type_=ARRAY(String())),
+    bindparam("item_count", type_=ARRAY(Integer())),
+    bindparam("body", type_=ARRAY(Text())),
+    bindparam("received_at", type_=ARRAY(UtcDateTime())),
 )
 
 
 async def append_committing(
-    connection: AsyncConnection, entries: Sequence[InboxEntry], now: datetime
+    connection: AsyncConnection,
+    entries: Sequence[InboxEntry],
+    received_at: datetime | Sequence[datetime],
 ) -> None:
-    """On PostgreSQL, with ``connection`` in autocommit: store entries, numbered in the
-    order given, and wake the processors; durable once this returns."""
+    """:func:`append` on PostgreSQL, with ``connection`` in autocommit: durable, and the
+    processors notified, once this returns."""
     if not entries:
         return
+    rows = _rows(entries, received_at)
+    columns = {name: [row[name] for row in rows] for name in rows[0]}
     await connection.execute(
-        _APPEND_AND_NOTIFY,
-        {
-            "kinds": [entry.kind.value for entry in entries],
-            "partitions": [entry.partition for entry in entries],
-            "scopes": [entry.scope for entry in entries],
-            "items": [entry.items for entry in entries],
-            "bodies": [entry.body for entry in entries],
-            "now": now,
-            "channel": NOTIFY_CHANNEL,
-            "payload": wakeups.INBOX,
-        },
+        _APPEND_AND_NOTIFY, {**columns, "channel": NOTIFY_CHANNEL, "payload": wakeups.INBOX}
     )
-    connection.info.setdefault(WAKE_FLAG, set()).add(wakeups.INBOX)
+    notified(connection, wakeups.INBOX)
+
+
+def _rows(
+    entries: Sequence[InboxEntry], received_at: datetime | Sequence[datetime]
+) -> list[dict[str, Any]]:
+    times = [received_at] * len(entries) if isinstance(received_at, datetime) else received_at
+    return [
+        {
+            "kind": entry.kind.value,
+            "partition": entry.partition,
+            "scope": entry.scope,
+            "item_count": entry.items,
+            "body": entry.body,
+            "received_at": when,
+        }
+        for entry, when in zip(entries, times, strict=True)
+    ]
 
 
 async def spool_position(connection: AsyncConnection) -> int:

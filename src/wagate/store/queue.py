@@ -30,13 +30,23 @@ async def wake_workers(connection: AsyncConnection, payload: str) -> None:
     """Wake the idle workers that take ``payload``'s work (a channel: ``jobs``, ``inbox``,
     ``deliveries``) once this transaction commits: in this process, and through
     ``NOTIFY`` (once per payload and transaction) in others on PostgreSQL."""
-    sent: set[str] = connection.info.setdefault(WAKE_FLAG, set())
-    if connection.dialect.name == "postgresql" and payload not in sent:
+    if connection.dialect.name == "postgresql" and payload not in _woken(connection):
         await connection.execute(
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": NOTIFY_CHANNEL, "payload": payload},
         )
-    sent.add(payload)
+    notified(connection, payload)
+
+
+def notified(connection: AsyncConnection, payload: str) -> None:
+    """Record that this transaction woke ``payload``'s workers (a statement of the
+    caller's own sent the ``NOTIFY``): this process's wake once it commits."""
+    _woken(connection).add(payload)
+
+
+def _woken(connection: AsyncConnection) -> set[str]:
+    woken: set[str] = connection.info.setdefault(WAKE_FLAG, set())
+    return woken
 
 
 async def enqueue(
