@@ -231,8 +231,9 @@ class DeliveryRunner:
             for o in outcomes
             if o.delivery.profile_id and o.status is not DeliveryStatus.SUCCEEDED
         }
+        rows = delivery_queue.outcome_rows(outcomes)
         async with self._db.transaction() as connection:
-            await delivery_queue.record_outcomes(connection, outcomes)
+            await delivery_queue.record_outcomes(connection, rows)
             disabled = await delivery_queue.record_profile_health(
                 connection,
                 succeeded=succeeded,

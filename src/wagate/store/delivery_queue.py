@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, case, func, select, update
@@ -47,6 +47,7 @@ _FINISHED = (DeliveryStatus.SUCCEEDED, DeliveryStatus.DEAD)
 # How many due deliveries, in run_at order, a claim looks at per slot it fills.
 _CANDIDATES_PER_SLOT = 4
 _last_seq = 0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DELIVERY_COLUMNS = [
     "id", "sid", "event_id", "subject_id", "profile_id", "number", "method", "url", "body",
     "template_values", "endpoint", "order_key", "seq", "status", "attempts", "run_at",
@@ -317,18 +318,22 @@ class Outcome:
     status: DeliveryStatus
 
 
-async def record_outcomes(connection: AsyncConnection, outcomes: Sequence[Outcome]) -> None:
-    """Log the attempts and move their deliveries on, then let each finished
-    delivery's successor (the next of its order key) go."""
-    if not outcomes:
-        return
-    await execute_many(
-        connection, _INSERT_ATTEMPTS, [_attempt_row(outcome.attempt) for outcome in outcomes]
-    )
-    await execute_many(
-        connection,
-        _RECORD_OUTCOME,
-        [
+@dataclass(frozen=True, slots=True)
+class OutcomeRows:
+    """A batch of outcomes as the rows :func:`record_outcomes` writes, built before its
+    transaction: on SQLite every other writer waits while that transaction is open."""
+
+    attempts: list[dict[str, Any]]
+    deliveries: list[dict[str, Any]]
+    finished: dict[str, str]
+    finished_at: datetime
+
+
+def outcome_rows(outcomes: Sequence[Outcome]) -> OutcomeRows:
+    """The rows that record ``outcomes``."""
+    return OutcomeRows(
+        attempts=[_attempt_row(outcome.attempt) for outcome in outcomes],
+        deliveries=[
             {
                 "b_id": outcome.delivery.id,
                 "b_status": outcome.status.value,
@@ -344,14 +349,26 @@ async def record_outcomes(connection: AsyncConnection, outcomes: Sequence[Outcom
             }
             for outcome in sorted(outcomes, key=lambda o: o.delivery.id)
         ],
+        finished={
+            order_key(outcome.delivery): outcome.delivery.id
+            for outcome in outcomes
+            if outcome.status in _FINISHED
+        },
+        finished_at=max((outcome.attempt.created_at for outcome in outcomes), default=_EPOCH),
     )
-    finished = {
-        order_key(outcome.delivery): outcome.delivery.id
-        for outcome in outcomes
-        if outcome.status in _FINISHED
-    }
-    finished_at = max(outcome.attempt.created_at for outcome in outcomes)
-    await order_heads.promote_successors(connection, finished, finished_at)
+
+
+async def record_outcomes(
+    connection: AsyncConnection, outcomes: Sequence[Outcome] | OutcomeRows
+) -> None:
+    """Log the attempts and move their deliveries on, then let each finished
+    delivery's successor (the next of its order key) go."""
+    rows = outcomes if isinstance(outcomes, OutcomeRows) else outcome_rows(outcomes)
+    if not rows.attempts:
+        return
+    await execute_many(connection, _INSERT_ATTEMPTS, rows.attempts)
+    await execute_many(connection, _RECORD_OUTCOME, rows.deliveries)
+    await order_heads.promote_successors(connection, rows.finished, rows.finished_at)
 
 
 def _attempt_row(attempt: Attempt) -> dict[str, Any]:

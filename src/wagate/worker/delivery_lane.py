@@ -82,6 +82,7 @@ class DeliveryLane:
         self._held_ids: set[str] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._freed = asyncio.Event()
+        self._recording = 0
         self._worker = ""
 
     @property
@@ -92,9 +93,11 @@ class DeliveryLane:
     @property
     def _occupied(self) -> int:
         """What counts against the claim capacity: what is held, less the requests in the
-        slow pool. Those wait on endpoints that do not answer and may go on waiting for the
-        whole callback timeout; counting them would stop claims for everyone else."""
-        return self.held - self.slots.slow_used
+        slow pool and (up to the capacity) the answered ones being recorded. The first wait
+        on endpoints that do not answer and may go on waiting for the whole callback
+        timeout; the second wait for a group commit. Counting either would hold back
+        claims while nothing is being sent."""
+        return self.held - self.slots.slow_used - min(self._recording, self._capacity)
 
     async def run(self, worker: str, stopping: asyncio.Event, wakeup: asyncio.Event) -> None:
         """Claim, send and record until ``stopping``; then wind down within the grace period."""
@@ -195,7 +198,11 @@ class DeliveryLane:
             self._freed.set()
             if outcome is not None:
                 await self._judge(delivery.endpoint, outcome)
-                await self._runner.record(outcome)
+                self._recording += 1
+                try:
+                    await self._runner.record(outcome)
+                finally:
+                    self._recording -= 1
         except asyncio.CancelledError:
             raise
         except Exception as exc:
