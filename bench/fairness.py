@@ -1,6 +1,6 @@
 """Fairness: a healthy endpoint's callback latency while many endpoints never answer.
 
-One gateway (``wagate serve``, its worker child), a callback profile on the
+One gateway (``wagate serve``, its worker children), a callback profile on the
 number that POSTs to a healthy receiver, and the same traffic twice: single-
 status webhooks offered at a fixed rate, each message's statuses in Meta's
 order, latency measured from our 200 to the receiver's receipt of the

@@ -1,6 +1,6 @@
 """The event pipeline under a customer's load: sends, Meta's statuses in, callbacks out.
 
-For each database, one ``wagate serve`` (API, with its worker child) talks to
+For each database, one ``wagate serve`` (API, with its worker children) talks to
 the Meta sandbox and delivers to ``bench.receiver`` through a callback profile
 attached to the number, and is measured five ways, each beside a baseline
 taken in the same run:
@@ -18,10 +18,10 @@ taken in the same run:
 - **paced**: single-status webhooks offered at a fixed rate, each message's
   statuses 0.3 s apart; latency from the gateway's 200 to the receiver's
   receipt;
-- **crash**: the same paced traffic, with the gateway (SQLite: API and worker)
-  or the worker alone (PostgreSQL: API and worker in separate processes)
-  killed with SIGKILL mid-burst and started again; the client retries what
-  was not acknowledged, as Meta does.
+- **crash**: the same paced traffic, with the gateway (API and worker
+  children) killed with SIGKILL mid-burst and started again, or, when the
+  workers are processes of their own, one worker alone; the client retries
+  what was not acknowledged, as Meta does.
 
 Every callback is checked to arrive, once per message and status, in the
 order sent → delivered → read per message. On PostgreSQL the same measures run
@@ -145,10 +145,8 @@ class Gateway:
             "PYTHONPATH": os.pathsep.join(python_path),
             **env,
         }
-        self.separate_worker = "WAGATE_DATABASE_URL" in env and source is None
+        self.separate_worker = workers > 1
         self.worker_count = workers
-        if workers > 1:
-            self.separate_worker = True
         self.api: Server | None = None
         self.worker: Server | None = None
         self.workers: list[Server] = []
@@ -163,7 +161,7 @@ class Gateway:
         return Server(self.api.process, self.url, self.api.log_path, self.env)
 
     def start(self) -> None:
-        """Start the API (with its worker child, or beside a separate worker on PostgreSQL)."""
+        """Start the API (with its worker children, or beside separate workers)."""
         command = wagate_command("serve", "--host", HOST, "--port", str(self.port))
         if self.separate_worker:
             command.append("--no-worker")
@@ -190,7 +188,7 @@ class Gateway:
             return "the worker"
         assert self.api is not None
         kill_group(self.api)
-        return "the API and its worker"
+        return "the whole gateway"
 
     def restart(self) -> None:
         if self.separate_worker:

@@ -7,13 +7,16 @@ callback per message and status, each message's first in the order sent →
 delivered → read. A second run SIGKILLs the whole gateway part-way through and
 starts it again while the client keeps retrying what was not acknowledged, as
 Meta retries: nothing is lost and the order holds, though a callback in flight
-at the kill may come twice. Counts only, no timings.
+at the kill may come twice. A third SIGKILLs only the worker child that sends
+callbacks; the gateway starts another. Counts only, no timings.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -119,13 +122,32 @@ async def post_in_order(url: str, wamids: list[str], kill_after: int | None, kil
     return retried
 
 
-@pytest.mark.parametrize("crash", [False, True], ids=["steady", "sigkill-and-restart"])
+def callback_sender(gateway_pid: int) -> int | None:
+    """The pid of the gateway's worker child that runs the deliveries lane, if it runs."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        lanes = command[command.index(b"--lanes") + 1] if b"--lanes" in command else None
+        if parent == gateway_pid and lanes == b"deliveries":
+            return int(entry.name)
+    return None
+
+
+@pytest.mark.parametrize(
+    "crash", ["none", "gateway", "callback-sender"], ids=lambda crash: f"sigkill-{crash}"
+)
 @pytest.mark.parametrize(
     "database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
 def test_every_callback_arrives_in_each_message_s_order(
     database: str,
-    crash: bool,
+    crash: str,
     meta_and_receiver: tuple[Any, RunningProcess],
     start_gateway: GatewayFactory,
     tenant_template: TenantTemplate,
@@ -146,15 +168,23 @@ def test_every_callback_arrives_in_each_message_s_order(
         restarted: list[RunningProcess] = []
         lock = threading.Lock()
 
+        killed_sender: list[int] = []
+
         def kill_and_restart() -> None:
             with lock:
                 gateway.kill()
                 port = int(gateway.url.rsplit(":", 1)[1])
                 restarted.append(start_gateway(env=env, data_dir=tmp_path / "data", port=port))
 
+        def kill_the_callback_sender() -> None:
+            sender = wait_until(lambda: callback_sender(gateway.pid), PATIENCE, "the sender")
+            os.kill(sender, signal.SIGKILL)
+            killed_sender.append(sender)
+
         total = MESSAGES * len(STATUSES)
+        kill = kill_and_restart if crash == "gateway" else kill_the_callback_sender
         retried = asyncio.run(
-            post_in_order(gateway.url, wamids, total * 2 // 5 if crash else None, kill_and_restart)
+            post_in_order(gateway.url, wamids, None if crash == "none" else total * 2 // 5, kill)
         )
         expected = {(message_id, status) for message_id, _ in messages for status in STATUSES}
 
@@ -174,8 +204,13 @@ def test_every_callback_arrives_in_each_message_s_order(
             firsts.setdefault(query["id"], []).append(query["status"])
     assert seen == expected, "every status of every message, nothing else"
     assert all(order == list(STATUSES) for order in firsts.values()), "each message's order"
-    if crash:
+    if crash == "gateway":
         assert restarted, "the gateway was killed and started again"
         assert retried > 0, "posts failed while it was down, as they would for Meta"
+    elif crash == "callback-sender":
+        assert killed_sender, "the callback sender was killed"
+        replacement = wait_until(lambda: callback_sender(gateway.pid), PATIENCE, "a new sender")
+        assert replacement != killed_sender[0]
+        assert retried == 0, "the API went on acknowledging"
     else:
         assert len(records) == len(expected), "nothing twice without a crash"

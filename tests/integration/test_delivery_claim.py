@@ -20,6 +20,7 @@ from wagate.domain.callbacks import (
     new_delivery_id,
 )
 from wagate.domain.endpoint_health import EndpointHealth
+from wagate.services.jobs import JobQueue
 from wagate.services.tenancy import TenancyService
 from wagate.store import Database, delivery_queue, endpoints
 from wagate.store import deliveries as delivery_rows
@@ -283,3 +284,17 @@ async def test_deliveries_to_an_open_endpoint_are_not_claimed_until_it_cools_dow
             per_endpoint=10,
         )  # fmt: skip
     assert Counter(d.endpoint for d in later) == {A: 2}
+
+
+async def test_releasing_stale_job_leases_leaves_the_deliveries_lanes_own(
+    database: Database,
+) -> None:
+    # On SQLite one worker child runs the job lanes and another the deliveries lane: the
+    # first, restarted, must not free what the second still sends.
+    await add(database, A, 2)
+    assert await claim(database) == {A: 2}
+    jobs = JobQueue(database)
+    assert await jobs.release_all(of_jobs=True, of_deliveries=False) == 0
+    assert await claim(database) == {}
+    assert await jobs.release_all(of_jobs=False, of_deliveries=True) == 2
+    assert await claim(database) == {A: 2}

@@ -36,3 +36,14 @@ def test_help_answers_for_every_command() -> None:
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, (command, result.output)
         assert "Usage" in result.output, command
+
+
+def test_a_worker_refuses_an_unknown_lane_and_names_the_known_ones() -> None:
+    from typer.testing import CliRunner
+
+    from wagate.cli.main import app
+
+    result = CliRunner().invoke(app, ["worker", "--lanes", "inbox,callbacks"])
+    assert result.exit_code == 2, result.output
+    assert "unknown lane callbacks" in result.output
+    assert "deliveries" in result.output

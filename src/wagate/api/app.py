@@ -40,9 +40,9 @@ def create_app(
 ) -> FastAPI:
     """A gateway application; its lifespan opens and closes the shared resources.
 
-    With ``run_worker`` the worker runs beside it, in a child process
-    (:class:`~wagate.api.worker_process.WorkerProcess`) that starts and stops with it,
-    and holds the data directory's lock (``lock_fd``) with it.
+    With ``run_worker`` the worker runs beside it, in child processes
+    (:class:`~wagate.api.worker_process.WorkerProcess`) that start and stop with it,
+    and hold the data directory's lock (``lock_fd``) with it.
     """
     settings = settings or Settings()
 
@@ -51,7 +51,7 @@ def create_app(
         gateway = await Gateway.start(settings)
         await gateway.open_ingress_spool()
         if run_worker:
-            await gateway.start_worker_process(lock_fd=lock_fd)
+            await gateway.start_worker_processes(lock_fd=lock_fd)
         app.state.gateway = gateway
         try:
             yield

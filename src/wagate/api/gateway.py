@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 import structlog
@@ -58,6 +60,25 @@ ABANDONED_BLOB_SECONDS = 3600.0
 LIFECYCLE_CONCURRENCY = 4
 #: Seconds between two looks at how much the pipeline's tables changed (PostgreSQL).
 STATISTICS_INTERVAL_SECONDS = 5.0
+RETENTION: Final = "retention"
+STATISTICS: Final = "statistics"
+#: The lanes that take jobs from the jobs table.
+JOB_LANES: Final = frozenset({"transfers", "media", "lifecycle"})
+#: Every lane a worker can run (``wagate worker --lanes``); statistics only on PostgreSQL.
+LANES: Final = (
+    *sorted(JOB_LANES),
+    InboxLane.name,
+    DeliveryLane.name,
+    SendLane.name,
+    RETENTION,
+    STATISTICS,
+)
+#: The lanes of each worker child of ``wagate serve``: callbacks go out from a child
+#: of their own.
+CHILD_LANES: Final = (
+    tuple(lane for lane in LANES if lane != DeliveryLane.name),
+    (DeliveryLane.name,),
+)
 
 
 @dataclass
@@ -87,13 +108,16 @@ class Gateway:
     operations: OperationsService
     retention: RetentionService
     worker: Worker | None = None
-    worker_process: WorkerProcess | None = None
+    worker_processes: list[WorkerProcess] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop_listening: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
-    async def start(cls, settings: Settings, *, run_worker: bool = False) -> Gateway:
-        """Open the database, migrate it, build the services, and start the worker if asked."""
+    async def start(
+        cls, settings: Settings, *, run_worker: bool = False, lanes: Collection[str] | None = None
+    ) -> Gateway:
+        """Open the database, migrate it, build the services, and start the worker if asked
+        (with only the named ``lanes``, when given: see :data:`LANES`)."""
         database = Database(settings.resolved_database_url(), pool_size=settings.database_pool_size)
         try:
             await database.upgrade_schema()
@@ -174,10 +198,10 @@ class Gateway:
             ),
         )
         if run_worker:
-            await gateway._start_worker()
+            await gateway._start_worker(LANES if lanes is None else lanes)
         return gateway
 
-    async def _start_worker(self) -> None:
+    async def _start_worker(self, selected: Collection[str]) -> None:
         settings = self.settings
         transfers = JobSource(self.queue, {JobKind.TRANSFER_UPLOAD: self.transfers.run})
         downloads = JobSource(self.queue, {JobKind.DOWNLOAD_MEDIA: self.incoming_media.run})
@@ -217,21 +241,22 @@ class Gateway:
             inbox,
             deliveries,
             PeriodicLane(
-                "retention",
+                RETENTION,
                 lambda stopping: self.retention.purge(stopping.is_set),
                 interval=settings.retention_sweep_seconds,
             ),
             sends,
         ]
         statistics = PlannerStatistics(self.database)
-        if statistics.needed:
+        if statistics.needed and STATISTICS in selected:
             lanes.append(
                 PeriodicLane(
-                    "statistics",
+                    STATISTICS,
                     lambda _stopping: statistics.refresh(),
                     interval=STATISTICS_INTERVAL_SECONDS,
                 )
             )
+        lanes = [lane for lane in lanes if lane.name in selected]
         worker = Worker(
             lanes=lanes,
             settings=WorkerSettings(
@@ -242,8 +267,12 @@ class Gateway:
         )
         self.database.on_work_added(worker.wake)
         if self.database.is_sqlite:
-            # SQLite runs one worker process: a lease still held is a crash's leftover.
-            released = await self.queue.release_all()
+            # One process of a SQLite gateway runs these lanes: a lease still held is a
+            # crash's leftover. Another process's lanes keep theirs.
+            released = await self.queue.release_all(
+                of_jobs=not JOB_LANES.isdisjoint(selected),
+                of_deliveries=DeliveryLane.name in selected,
+            )
             if released:
                 log.info("worker.released_stale_leases", count=released)
         else:
@@ -260,28 +289,57 @@ class Gateway:
         if path is not None:
             await self.ingress.open_spool(path.with_name(f"{path.name}-ingress"))
 
-    async def start_worker_process(self, *, lock_fd: int | None = None) -> None:
-        """Run the worker in a child process, woken whenever this process adds work (and
-        holding the data directory's lock, ``lock_fd``, with this one)."""
-        child = WorkerProcess(grace_seconds=self.settings.worker_grace_seconds, lock_fd=lock_fd)
-        await child.start()
-        self.database.on_work_added(child.wake)
-        self.worker_process = child
+    async def start_worker_processes(self, *, lock_fd: int | None = None) -> None:
+        """Run the worker in child processes, woken whenever this process adds work (and
+        holding the data directory's lock, ``lock_fd``, with this one).
+
+        Callbacks go out from a child of their own (:data:`CHILD_LANES`), so that
+        sending them and processing Meta's webhooks each have a core. On SQLite the
+        children hear of each other's work through this process; on PostgreSQL,
+        through NOTIFY.
+        """
+        for index, lanes in enumerate(CHILD_LANES):
+            child = WorkerProcess(
+                grace_seconds=self.settings.worker_grace_seconds,
+                lock_fd=lock_fd,
+                lanes=lanes,
+                on_report=(
+                    functools.partial(self._wake_children, besides=index)
+                    if self.database.is_sqlite
+                    else None
+                ),
+            )
+            self.worker_processes.append(child)
+            self.database.on_work_added(child.wake)
+        for child in self.worker_processes:
+            await child.start()
+
+    def _wake_children(self, channels: set[str], *, besides: int) -> None:
+        for index, child in enumerate(self.worker_processes):
+            if index != besides:
+                child.wake(channels)
 
     async def readiness_report(self) -> tuple[bool, dict[str, Any]]:
-        """Whether this process (and its worker child) is ready, and the ``/readyz`` body."""
+        """Whether this process (and its worker children) are ready, and the ``/readyz`` body."""
         extra = {}
-        if self.worker_process is not None:
-            extra["worker"] = await self.worker_process.readiness()
+        if self.worker_processes:
+            answers = await asyncio.gather(*(c.readiness() for c in self.worker_processes))
+            failing = [
+                f"{'+'.join(child.lanes or ('all lanes',))}: {answer}"
+                for child, answer in zip(self.worker_processes, answers, strict=True)
+                if answer != "ok"
+            ]
+            extra["worker"] = "; ".join(failing) or "ok"
         return await self.operations.readiness_report(extra)
 
     async def metrics_exposition(self) -> bytes:
-        """The ``/metrics`` exposition: this process's, with its worker child's counters added."""
+        """The ``/metrics`` exposition: this process's, with its worker children's counters
+        added."""
         own = await self.operations.metrics_exposition()
-        if self.worker_process is None:
+        if not self.worker_processes:
             return own
-        child = await self.worker_process.metrics()
-        return metrics.merge(own, [child] if child is not None else [])
+        children = await asyncio.gather(*(c.metrics() for c in self.worker_processes))
+        return metrics.merge(own, [child for child in children if child is not None])
 
     async def wait_worker(self) -> None:
         """Wait until the worker stops (for ``wagate worker``)."""
@@ -297,8 +355,7 @@ class Gateway:
     async def stop(self) -> None:
         """Stop the worker (within its grace period) and release what :meth:`start` opened."""
         self.request_stop()
-        if self.worker_process is not None:
-            await self.worker_process.stop()
+        await asyncio.gather(*(child.stop() for child in self.worker_processes))
         for task in self._tasks:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task

@@ -1,10 +1,10 @@
-"""The worker of ``wagate serve``, run as a child process of the API.
+"""A worker of ``wagate serve``, run as a child process of the API.
 
 Processing Meta's webhooks and sending callbacks must never compete with
 acknowledging webhooks for one event loop and one interpreter lock, so
-``wagate serve`` runs the API in its own process and the worker in a child
-(``wagate worker``), over the same database and storage. The API wakes the
-child through a pipe when it adds work (a new webhook, an upload, a replay),
+``wagate serve`` runs the API in its own process and the worker in children
+(``wagate worker --lanes …``), over the same database and storage. The API wakes
+a child through a pipe when it adds work (a new webhook, an upload, a replay),
 asks it for its readiness and counters through a Unix socket, restarts it if it
 dies, and stops it when the API stops. The child stops by itself when the pipe
 closes: a killed API leaves no orphan behind.
@@ -19,12 +19,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import aiohttp
 import structlog
 
+from wagate.api.wake_pipes import read_channels, write_channels
 from wagate.domain.backoff import Backoff
 
 log = structlog.get_logger("wagate")
@@ -37,9 +38,20 @@ STABLE_SECONDS = 60.0
 class WorkerProcess:
     """Starts, wakes, asks and stops the ``wagate worker`` child of an API process."""
 
-    def __init__(self, *, grace_seconds: float, lock_fd: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        grace_seconds: float,
+        lock_fd: int | None = None,
+        lanes: Collection[str] | None = None,
+        on_report: Callable[[set[str]], None] | None = None,
+    ) -> None:
+        """A child running ``lanes`` (all when None); ``on_report``, if given, hears the
+        wake-up channels of the work the child adds (see :mod:`.wake_pipes`)."""
         self._grace = grace_seconds
         self._lock_fd = lock_fd
+        self.lanes = None if lanes is None else tuple(lanes)
+        self._on_report = on_report
         self._directory = Path(tempfile.mkdtemp(prefix="wagate-worker-"))
         self.socket_path = self._directory / "status.sock"
         self._process: subprocess.Popen[bytes] | None = None
@@ -61,6 +73,13 @@ class WorkerProcess:
             "--status-socket", str(self.socket_path), "--wake-fd", str(read_fd),
         ]  # fmt: skip
         passed = [read_fd]
+        report_fds: tuple[int, int] | None = None
+        if self.lanes is not None:
+            command += ["--lanes", ",".join(self.lanes)]
+        if self._on_report is not None:
+            report_fds = os.pipe()
+            command += ["--report-fd", str(report_fds[1])]
+            passed.append(report_fds[1])
         if self._lock_fd is not None:
             # The child is part of this server: it holds the data directory's lock with it.
             command += ["--lock-fd", str(self._lock_fd)]
@@ -71,11 +90,19 @@ class WorkerProcess:
             )
         finally:
             os.close(read_fd)
+            if report_fds is not None:
+                os.close(report_fds[1])
+        if report_fds is not None and self._on_report is not None:
+            # Read until the child is gone; a restarted child gets a pipe of its own.
+            reader = report_fds[0]
+            read_channels(
+                asyncio.get_running_loop(), reader, self._on_report, lambda: os.close(reader)
+            )
         if self._wake_fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._wake_fd)
         self._wake_fd = write_fd
-        log.info("worker.child_started", pid=self._process.pid)
+        log.info("worker.child_started", pid=self._process.pid, lanes=self.lanes or "all")
 
     async def _supervise(self) -> None:
         failures = 0
@@ -101,10 +128,8 @@ class WorkerProcess:
 
     def wake(self, channels: Collection[str]) -> None:
         """Tell the child that work was added on these channels (never blocks)."""
-        if self._wake_fd is None:
-            return
-        with contextlib.suppress(BlockingIOError, BrokenPipeError, OSError):
-            os.write(self._wake_fd, ("\n".join(sorted(channels)) + "\n").encode())
+        if self._wake_fd is not None:
+            write_channels(self._wake_fd, channels)
 
     async def _get(self, path: str) -> tuple[int, bytes] | None:
         if self._session is None:

@@ -43,7 +43,7 @@ app.add_typer(webhooks_app, name="webhooks")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8080, help="Port to listen on."),
-    worker: bool = typer.Option(True, help="Also run the worker (as a child process)."),
+    worker: bool = typer.Option(True, help="Also run the worker (as child processes)."),
 ) -> None:
     """Serve the gateway API (and, unless --no-worker, run the worker)."""
     from wagate.cli.server_lock import hold
@@ -63,16 +63,41 @@ def run_worker(
     ),
     status_socket: str | None = typer.Option(None, hidden=True),
     wake_fd: int | None = typer.Option(None, hidden=True),
+    lanes: str | None = typer.Option(
+        None,
+        help="Run only these lanes, comma-separated (default: all): "
+        "transfers, media, lifecycle, inbox, deliveries, sends, retention, statistics.",
+    ),
     lock_fd: int | None = typer.Option(None, hidden=True),
+    report_fd: int | None = typer.Option(None, hidden=True),
 ) -> None:
     """Run the worker alone: transfers, expiry, purge, callbacks, Meta webhooks."""
+    from wagate.api.gateway import LANES
     from wagate.cli.server_lock import hold
 
+    chosen = None
+    if lanes is not None:
+        chosen = frozenset(name.strip() for name in lanes.split(",") if name.strip())
+        unknown = sorted(chosen - set(LANES))
+        if unknown or not chosen:
+            raise typer.BadParameter(
+                f"unknown lane {', '.join(unknown) or '(none given)'}; "
+                f"choose from {', '.join(LANES)}",
+                param_hint="--lanes",
+            )
     settings = load_settings()
     hold(settings, lock_fd)  # the child of `wagate serve` is given its parent's lock
     from wagate.cli.worker import run_worker_process
 
-    run_worker_process(settings, host=host, port=port, status_socket=status_socket, wake_fd=wake_fd)
+    run_worker_process(
+        settings,
+        host=host,
+        port=port,
+        status_socket=status_socket,
+        wake_fd=wake_fd,
+        report_fd=report_fd,
+        lanes=chosen,
+    )
 
 
 app.command()(sandbox)

@@ -26,7 +26,7 @@ def run_server(
 ) -> None:
     """Serve the gateway on ``host:port`` (and run the worker) until SIGINT or SIGTERM.
 
-    ``lock``, the data directory's (on SQLite), is handed down to the worker child.
+    ``lock``, the data directory's (on SQLite), is handed down to the worker children.
     """
     configure_logging(settings)
     config = uvicorn.Config(

@@ -5,8 +5,8 @@ would each believe they are its only worker: each releases the other's
 leases at start and runs the same jobs. So a server on SQLite takes an
 exclusive ``flock`` on a file beside the database and writes its pid and
 command line in it; a second one finds the lock taken, reads who holds it,
-and exits at once with that in its message. The worker child of ``wagate
-serve`` inherits the parent's open lock file (``--lock-fd``) and holds the
+and exits at once with that in its message. The worker children of ``wagate
+serve`` inherit the parent's open lock file (``--lock-fd``) and hold the
 same lock: it is part of the same server, and the lock lasts as long as any
 process of it does. The kernel releases the lock when the last of them exits,
 however it ends. PostgreSQL deployments take no lock: any number of
@@ -36,7 +36,7 @@ class ServerAlreadyRunning(Exception):
 
 @dataclass
 class ServerLock:
-    """The lock of one data directory, held by this process (and its worker child)."""
+    """The lock of one data directory, held by this process (and its worker children)."""
 
     path: Path
     fd: int
@@ -83,7 +83,7 @@ def acquire(settings: Settings) -> ServerLock | None:
 
 
 def adopt(fd: int, settings: Settings) -> ServerLock:
-    """The lock the parent server passed down as ``fd`` (its worker child holds it too).
+    """The lock the parent server passed down as ``fd`` (its worker children hold it too).
 
     :class:`ServerAlreadyRunning` when ``fd`` is not this data directory's lock held.
     """

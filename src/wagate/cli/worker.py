@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 
 import structlog
@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from wagate import metrics
 from wagate.api.gateway import Gateway
+from wagate.api.wake_pipes import read_channels, write_channels
 from wagate.logs import configure_logging
 from wagate.settings import Settings
 
@@ -35,17 +36,25 @@ def run_worker_process(
     port: int = 0,
     status_socket: str | None = None,
     wake_fd: int | None = None,
+    report_fd: int | None = None,
+    lanes: Collection[str] | None = None,
 ) -> None:
-    """Run jobs until SIGINT or SIGTERM, then wind down and exit 0.
+    """Run jobs (of the named ``lanes`` only, when given) until SIGINT or SIGTERM, then
+    wind down and exit 0.
 
     With a ``port`` (or a ``status_socket`` path), also serve ``/healthz``,
     ``/readyz`` and ``/metrics`` there. With a ``wake_fd``, wake on the channel
-    names read from it, and stop when it reaches its end.
+    names read from it, and stop when it reaches its end. With a ``report_fd``,
+    write there the channels of the work this process adds, for the parent to
+    wake its other children.
     """
     configure_logging(settings)
 
     async def main() -> None:
-        gateway = await Gateway.start(settings, run_worker=True)
+        gateway = await Gateway.start(settings, run_worker=True, lanes=lanes)
+        if report_fd is not None:
+            os.set_blocking(report_fd, False)
+            gateway.database.on_work_added(lambda channels: write_channels(report_fd, channels))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, gateway.request_stop)
@@ -69,29 +78,16 @@ def run_worker_process(
 
 def _listen_for_wakeups(loop: asyncio.AbstractEventLoop, fd: int, gateway: Gateway) -> None:
     """Wake the worker's lanes on the channels the parent writes; stop when it is gone."""
-    os.set_blocking(fd, False)
-    pending = bytearray()
 
-    def readable() -> None:
-        try:
-            data = os.read(fd, 65536)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            loop.remove_reader(fd)
-            log.info("worker.parent_gone")
-            gateway.request_stop()
-            return
-        pending.extend(data)
-        *lines, rest = pending.split(b"\n")
-        pending[:] = rest
-        channels = {line.decode(errors="replace") for line in lines if line}
-        if channels and gateway.worker is not None:
+    def wake(channels: set[str]) -> None:
+        if gateway.worker is not None:
             gateway.worker.wake(channels)
 
-    loop.add_reader(fd, readable)
+    def parent_gone() -> None:
+        log.info("worker.parent_gone")
+        gateway.request_stop()
+
+    read_channels(loop, fd, wake, parent_gone)
 
 
 @asynccontextmanager

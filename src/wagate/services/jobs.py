@@ -41,10 +41,11 @@ class JobQueue:
         async with self._db.transaction() as connection:
             await queue.release(connection, job)
 
-    async def release_all(self) -> int:
-        """Release every lease (single-process SQLite start-up only)."""
+    async def release_all(self, *, of_jobs: bool = True, of_deliveries: bool = True) -> int:
+        """Release every lease of jobs, deliveries or both (SQLite start-up only, in the
+        one process that runs those lanes)."""
         async with self._db.transaction() as connection:
-            return await queue.release_all(connection)
+            return await queue.release_all(connection, of_jobs=of_jobs, of_deliveries=of_deliveries)
 
     async def next_run_at(self, kinds: Iterable[JobKind]) -> datetime | None:
         """When the next job of these kinds is due."""

@@ -156,11 +156,14 @@ async def release(connection: AsyncConnection, job: Job) -> None:
     )
 
 
-async def release_all(connection: AsyncConnection) -> int:
-    """Release every lease of jobs and deliveries: only for the single worker of an
-    embedded SQLite gateway at start-up, where a lease still held is a crash's leftover."""
+async def release_all(
+    connection: AsyncConnection, *, of_jobs: bool = True, of_deliveries: bool = True
+) -> int:
+    """Release every lease of jobs, of deliveries or of both: only at the start of the one
+    process of an embedded SQLite gateway that runs those lanes, where a lease still held
+    is a crash's leftover."""
     released = 0
-    for table in (jobs, deliveries):
+    for table in [jobs] * of_jobs + [deliveries] * of_deliveries:
         result = await connection.execute(
             update(table)
             .where(table.c.locked_by.is_not(None))
