@@ -1,12 +1,15 @@
 """Processing the inbox: a batch of Meta's webhooks (and of our sent records) at a time.
 
-One batch is one transaction with one statement per stage: claim the entries,
-record the wamids Meta gave our messages, read the numbers, messages, statuses
-and incoming messages the batch names, decide (:func:`~wagate.domain.status_flow.decide_batch`,
-the rule that runs), write the statuses, the messages' forwarded ranks, the
-incoming messages (once each) and the downloads of their media, the events
-and their deliveries, and mark the entries processed. A crash anywhere rolls
-the whole batch back; it is taken again, in the same order.
+A batch takes one statement per stage: claim the entries, read the numbers,
+messages, statuses and incoming messages the batch names, decide
+(:func:`~wagate.domain.status_flow.decide_batch`, the rule that runs), then
+write the wamids Meta gave our messages, the statuses, the messages' forwarded
+ranks, the incoming messages (once each) and the downloads of their media, the
+events and their deliveries, and mark the entries processed. The writes are one
+transaction: a crash anywhere rolls the whole batch back, and it is taken again,
+in the same order. On PostgreSQL the reads are in that transaction too (the
+claim locks a partition); on SQLite they come before it, outside the one
+writer's turn, and the batch is written only if its entries are still pending.
 
 An entry that makes processing raise never holds up the others: the batch is
 taken again one entry at a time, and the one at fault is set aside as
@@ -18,7 +21,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -49,7 +52,7 @@ from wagate.domain.status_flow import (
 from wagate.domain.tenancy import PhoneNumber
 from wagate.services.incoming_fanout import incoming_writes
 from wagate.services.status_fanout import Writes, status_profile_of, status_writes
-from wagate.store import Database, delivery_queue, queue
+from wagate.store import Connection, Database, delivery_queue, queue
 from wagate.store import events as event_rows
 from wagate.store import inbound as inbound_rows
 from wagate.store import inbox as inbox_rows
@@ -97,6 +100,37 @@ class _Inbound:
 
     rows: list[tuple[str, inbound_rows.NewInbound]] = field(default_factory=list)
     downloads: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Batch:
+    """A claimed batch, decided: every row it writes."""
+
+    entries: list[_Entry]
+    assigned: list[tuple[str, str]]
+    new_statuses: list[message_rows.NewStatus]
+    released: list[tuple[str, str, str, bool]]
+    ranks: dict[str, int]
+    recorded: _Inbound
+    writes: Writes
+    marks: list[ProcessedMark]
+
+
+async def _write(connection: Connection, batch: _Batch, now: datetime) -> None:
+    """Write what :meth:`InboxProcessor._plan` decided, one statement per stage."""
+    await message_rows.assign_wamids(connection, batch.assigned, now)
+    await message_rows.insert_statuses(connection, batch.new_statuses, now)
+    await message_rows.release_held(connection, batch.released)
+    await message_rows.set_forwarded_ranks(connection, batch.ranks, now)
+    await inbound_rows.insert_inbound(connection, batch.recorded.rows, now)
+    if batch.recorded.downloads:
+        await queue.enqueue_many(
+            connection, JobKind.DOWNLOAD_MEDIA, batch.recorded.downloads, now, now
+        )
+    await event_rows.insert_events(connection, batch.writes.events, now)
+    await inbox_rows.mark_processed(connection, batch.marks, now)
+    # Last: it locks the unfinished deliveries of the same messages until the commit.
+    await delivery_queue.insert_deliveries(connection, batch.writes.deliveries)
 
 
 class InboxProcessor:
@@ -173,56 +207,88 @@ class InboxProcessor:
 
     async def _process(self, max_items: int, max_entries: int, claimed: list[int]) -> int:
         now = self._clock()
-        async with self._db.transaction() as connection:
-            items = await inbox_rows.claim_batch(
-                connection, max_items=max_items, max_entries=max_entries
-            )
-            if items is None:
-                raise _PartitionsBusy
-            if not items:
+        if self._db.is_sqlite:
+            # SQLite has one writer at a time, and every other writer waits while this one
+            # holds the turn. So the batch is read and decided outside it, and the turn is
+            # taken only to write, once its entries are seen to be still pending: what it
+            # read changes only by processing them, in order. Should another processor
+            # have taken them meanwhile, the next batch is read and written in the turn.
+            async with self._db.reading() as connection:
+                batch = await self._plan(connection, max_items, max_entries, claimed, now)
+            if batch is None:
                 return 0
-            claimed.extend(item.seq for item in items)
-            entries = [_parse(item) for item in items]
-            phones = await message_rows.numbers_by_phone_number_id(
-                connection, {e.item.scope for e in entries if e.item.scope}
-            )
-            for entry in entries:
-                if entry.item.scope not in phones:
-                    entry.statuses, entry.inbound = [], []
-            assigned = [a for entry in entries for a in entry.assigned]
-            await message_rows.assign_wamids(
-                connection, [(a.message_id, a.wamid) for a in assigned], now
-            )
-            wamids = {s.wamid for e in entries for s in e.statuses} | {a.wamid for a in assigned}
-            incoming = [m for e in entries for m in e.inbound]
-            replied_to = {m.reply_to for m in incoming if m.reply_to}
-            messages = await message_rows.by_wamid(connection, wamids | replied_to)
-            stored = await message_rows.statuses_of(connection, wamids)
-            seen = await inbound_rows.known_wamids(connection, {m.wamid for m in incoming})
+            async with self._db.transaction() as connection:
+                seqs = [entry.item.seq for entry in batch.entries]
+                if not await inbox_rows.all_pending(connection, seqs):
+                    claimed.clear()
+                    batch = await self._plan(connection, max_items, max_entries, claimed, now)
+                    if batch is None:
+                        return 0
+                await _write(connection, batch, now)
+        else:
+            async with self._db.transaction() as connection:
+                batch = await self._plan(connection, max_items, max_entries, claimed, now)
+                if batch is None:
+                    return 0
+                await _write(connection, batch, now)
+        _log_batch(batch.entries, len(batch.writes.deliveries))
+        return len(batch.entries)
 
-            applied_statuses = self._decide(entries, assigned, messages, stored)
-            new_statuses, released, ranks, forwarded = applied_statuses
-            await message_rows.insert_statuses(connection, new_statuses, now)
-            await message_rows.release_held(connection, released)
-            await message_rows.set_forwarded_ranks(connection, ranks, now)
+    async def _plan(
+        self,
+        connection: Connection,
+        max_items: int,
+        max_entries: int,
+        claimed: list[int],
+        now: datetime,
+    ) -> _Batch | None:
+        """Claim the next batch, read what it names and decide what to write; None when
+        nothing is pending."""
+        items = await inbox_rows.claim_batch(
+            connection, max_items=max_items, max_entries=max_entries
+        )
+        if items is None:
+            raise _PartitionsBusy
+        if not items:
+            return None
+        claimed.extend(item.seq for item in items)
+        entries = [_parse(item) for item in items]
+        phones = await message_rows.numbers_by_phone_number_id(
+            connection, {e.item.scope for e in entries if e.item.scope}
+        )
+        for entry in entries:
+            if entry.item.scope not in phones:
+                entry.statuses, entry.inbound = [], []
+        assigned = [a for entry in entries for a in entry.assigned]
+        wamids = {s.wamid for e in entries for s in e.statuses} | {a.wamid for a in assigned}
+        incoming = [m for e in entries for m in e.inbound]
+        replied_to = {m.reply_to for m in incoming if m.reply_to}
+        messages = await message_rows.by_wamid(connection, wamids | replied_to)
+        # The wamids this batch assigns are written with it: read as they will be.
+        sent = await message_rows.by_ids(connection, {a.message_id for a in assigned})
+        for pair in assigned:
+            if pair.message_id in sent:
+                messages[pair.wamid] = replace(sent[pair.message_id], wamid=pair.wamid)
+        stored = await message_rows.statuses_of(connection, wamids)
+        seen = await inbound_rows.known_wamids(connection, {m.wamid for m in incoming})
 
-            profiles = await profile_rows.get_profiles(
-                connection, _profiles_wanted(forwarded, incoming, phones, entries)
-            )
-            writes = Writes()
-            await self._fan_out_statuses(connection, forwarded, phones, profiles, writes, now)
-            recorded = _inbound(entries, phones, messages, seen, profiles, writes, now)
-            await inbound_rows.insert_inbound(connection, recorded.rows, now)
-            if recorded.downloads:
-                await queue.enqueue_many(
-                    connection, JobKind.DOWNLOAD_MEDIA, recorded.downloads, now, now
-                )
-            await event_rows.insert_events(connection, writes.events, now)
-            await inbox_rows.mark_processed(connection, [_mark(e, phones) for e in entries], now)
-            # Last: it locks the unfinished deliveries of the same messages until the commit.
-            await delivery_queue.insert_deliveries(connection, writes.deliveries)
-        _log_batch(entries, len(writes.deliveries))
-        return len(items)
+        new_statuses, released, ranks, forwarded = self._decide(entries, assigned, messages, stored)
+        profiles = await profile_rows.get_profiles(
+            connection, _profiles_wanted(forwarded, incoming, phones, entries)
+        )
+        writes = Writes()
+        await self._fan_out_statuses(connection, forwarded, phones, profiles, writes, now)
+        recorded = _inbound(entries, phones, messages, seen, profiles, writes, now)
+        return _Batch(
+            entries=entries,
+            assigned=[(a.message_id, a.wamid) for a in assigned],
+            new_statuses=new_statuses,
+            released=released,
+            ranks=ranks,
+            recorded=recorded,
+            writes=writes,
+            marks=[_mark(e, phones) for e in entries],
+        )
 
     def _decide(
         self,

@@ -26,6 +26,8 @@ from wagate.store.writer_turns import WriterTurns
 # Any number of processes may start on a fresh PostgreSQL database at once;
 # this lock makes them migrate one after the other.
 _MIGRATION_LOCK_KEY = 0x7761_6761_7465  # "wagate"
+#: The execution option of a connection whose transaction only reads (SQLite: no write lock).
+_READ_ONLY = "wagate_read_only"
 #: Connections one process holds open to PostgreSQL by default (more wait for one).
 POSTGRES_POOL_SIZE = 20
 
@@ -96,7 +98,20 @@ class Database:
             yield connection
 
     @asynccontextmanager
-    async def _connected(self, *, autocommit: bool) -> AsyncIterator[AsyncConnection]:
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that only reads. On a SQLite file it takes neither the writer
+        turn nor SQLite's write lock: in WAL mode it reads one snapshot while writers go
+        on. On PostgreSQL, a transaction like any other.
+
+        :class:`DatabaseUnavailable` as for :meth:`transaction`.
+        """
+        async with self._connected(autocommit=False, read_only=True) as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def _connected(
+        self, *, autocommit: bool, read_only: bool = False
+    ) -> AsyncIterator[AsyncConnection]:
         wake: set[str] = set()
         connection = self.engine.connect()
         try:
@@ -111,7 +126,10 @@ class Database:
                     if autocommit:
                         await connection.execution_options(isolation_level="AUTOCOMMIT")
                     else:
-                        await scope.enter_async_context(self._turn())
+                        if read_only:
+                            await connection.execution_options(**{_READ_ONLY: True})
+                        else:
+                            await scope.enter_async_context(self._turn())
                         await scope.enter_async_context(connection.begin())
                     try:
                         yield connection
@@ -208,4 +226,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writer takes the write lock at once, in its turn; a reader takes none.
+        reads_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")

@@ -232,6 +232,18 @@ async def mark_processed(
     )
 
 
+async def all_pending(connection: AsyncConnection, seqs: Collection[int]) -> bool:
+    """Whether every one of these entries still waits to be processed."""
+    value = (
+        await connection.execute(
+            select(func.count())
+            .select_from(inbox)
+            .where(inbox.c.seq.in_(list(seqs)), inbox.c.processed_at.is_(None))
+        )
+    ).scalar_one()
+    return int(value) == len(set(seqs))
+
+
 async def pending_count(connection: AsyncConnection) -> int:
     """How many entries wait to be processed."""
     value = (
