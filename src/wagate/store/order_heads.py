@@ -91,12 +91,48 @@ async def drop(connection: AsyncConnection, keys: Collection[str]) -> None:
         )
 
 
+# Apart from the DELETE before it: a head that an inbox transaction is rewriting makes
+# the DELETE wait for that commit, and only a statement that starts afterwards sees the
+# deliveries that transaction queued behind the head.
+_PROMOTE_POSTGRESQL = text(
+    "WITH headless AS ("
+    " SELECT k FROM unnest(:keys) AS finished(k)"
+    " WHERE NOT EXISTS (SELECT 1 FROM delivery_heads h WHERE h.order_key = finished.k)"
+    "), next_up AS ("
+    # Per key, through its (order_key, seq) index: the plan holds when it is prepared.
+    " SELECT headless.k AS order_key, first.id FROM headless CROSS JOIN LATERAL ("
+    "  SELECT d.id FROM deliveries d WHERE d.order_key = headless.k AND d.status = :queued"
+    "  ORDER BY d.seq LIMIT 1"
+    " ) AS first"
+    "), heads AS ("
+    " INSERT INTO delivery_heads (order_key, delivery_id)"
+    " SELECT order_key, id FROM next_up ORDER BY order_key RETURNING delivery_id"
+    ") "
+    "UPDATE deliveries SET status = :pending, run_at = :now, updated_at = :now "
+    "WHERE id IN (SELECT delivery_id FROM heads) RETURNING id"
+).bindparams(
+    bindparam("keys", type_=ARRAY(String())),
+    bindparam("now", type_=deliveries.c.run_at.type),
+    queued=DeliveryStatus.QUEUED.value,
+    pending=DeliveryStatus.PENDING.value,
+)
+
+
 async def _promote_earliest(
     connection: AsyncConnection, keys: Collection[str], now: datetime
 ) -> int:
     """Give each of ``keys`` that has no head its earliest queued delivery as head."""
     if not keys:
         return 0
+    if connection.dialect.name == "postgresql":
+        promoted = len(
+            (await connection.execute(_PROMOTE_POSTGRESQL, {"keys": sorted(keys), "now": now}))
+            .scalars()
+            .all()
+        )
+        if promoted:
+            await wake_workers(connection, wakeups.DELIVERIES)
+        return promoted
     headed = set(
         (
             await connection.execute(
