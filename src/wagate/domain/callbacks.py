@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from wagate.domain.ids import time_ordered_uuid
+
 TITLE_PATTERN: Final = re.compile(r"^[A-Za-z0-9 _-]{3,255}$")
 
 
@@ -49,7 +51,7 @@ def new_profile_id(pod: str) -> str:
 
 def new_delivery_id() -> str:
     """A delivery id, sent as ``webhook-id`` on every attempt."""
-    return f"msg_{uuid.uuid4().hex}"
+    return f"msg_{time_ordered_uuid().hex}"
 
 
 def is_valid_title(title: str) -> bool:

@@ -5,7 +5,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
+
+
+def time_ordered_uuid() -> uuid.UUID:
+    """A fresh UUID (version 7) whose first 48 bits are the time in milliseconds.
+
+    Rows keyed by it are added at the end of their primary-key index instead of at
+    random places in it: the hot tables take thousands a second.
+    """
+    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # the RFC 4122 variant
+    return uuid.UUID(int=value)
 
 
 def new_upload_id() -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from wagate.delivery.sender import REFUSED_TARGET, CallbackSender, SendResult
 from wagate.domain.callbacks import Attempt, Delivery, DeliveryStatus
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.endpoint_health import EndpointHealth
+from wagate.domain.ids import time_ordered_uuid
 from wagate.domain.retry import decide_retry, parse_retry_after
 from wagate.services.group_commit import GroupCommit
 from wagate.store import Connection, Database, delivery_queue, endpoints
@@ -201,7 +201,7 @@ class DeliveryRunner:
             else:
                 status = DeliveryStatus.DEAD
         attempt = Attempt(
-            id=str(uuid.uuid4()),
+            id=str(time_ordered_uuid()),
             delivery_id=delivery.id,
             number=number,
             trigger=delivery.trigger,

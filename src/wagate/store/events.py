@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wagate.domain.ids import time_ordered_uuid
 from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.tables import events
 
@@ -28,7 +28,7 @@ async def insert_event(
     now: datetime,
 ) -> str:
     """Record an event; returns its id."""
-    event_id = str(uuid.uuid4())
+    event_id = new_event_id()
     await connection.execute(
         events.insert().values(
             id=event_id,
@@ -59,7 +59,7 @@ class NewEvent:
 
 def new_event_id() -> str:
     """A fresh event id."""
-    return str(uuid.uuid4())
+    return str(time_ordered_uuid())
 
 
 _INSERT_EVENTS = BulkInsert(

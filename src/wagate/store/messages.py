@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wagate.domain.ids import time_ordered_uuid
 from wagate.domain.messages import Billing, Message
 from wagate.domain.tenancy import PhoneNumber
 from wagate.store.bulk import BulkInsert, execute_many
@@ -273,7 +273,7 @@ async def insert_statuses(
         _INSERT_STATUSES,
         [
             {
-                "id": str(uuid.uuid4()),
+                "id": str(time_ordered_uuid()),
                 "wamid": s.wamid,
                 "status": s.status,
                 "message_id": s.message_id,
