@@ -13,7 +13,7 @@ import json
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy import bindparam, delete, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import String
@@ -118,6 +118,20 @@ _PROMOTE_POSTGRESQL = text(
 )
 
 
+# SQLite has no INSERT in a WITH: the new heads, then (by their ids) their deliveries.
+_PROMOTE_SQLITE = text(
+    "INSERT INTO delivery_heads (order_key, delivery_id) "
+    "SELECT finished.value, ("
+    " SELECT d.id FROM deliveries d WHERE d.order_key = finished.value AND d.status = :queued"
+    " ORDER BY d.seq LIMIT 1"
+    ") AS next_id FROM json_each(:keys) AS finished "
+    "WHERE next_id IS NOT NULL AND NOT EXISTS ("
+    " SELECT 1 FROM delivery_heads h WHERE h.order_key = finished.value"
+    ") "
+    "RETURNING delivery_id"
+).bindparams(queued=DeliveryStatus.QUEUED.value)
+
+
 async def _promote_earliest(
     connection: AsyncConnection, keys: Collection[str], now: datetime
 ) -> int:
@@ -130,36 +144,16 @@ async def _promote_earliest(
             .scalars()
             .all()
         )
-        if promoted:
-            await wake_workers(connection, wakeups.DELIVERIES)
-        return promoted
-    headed = set(
-        (
+    else:
+        heads = await connection.execute(_PROMOTE_SQLITE, {"keys": json.dumps(sorted(keys))})
+        promoted_ids = list(heads.scalars())
+        if promoted_ids:
             await connection.execute(
-                select(delivery_heads.c.order_key).where(delivery_heads.c.order_key.in_(list(keys)))
+                update(deliveries)
+                .where(deliveries.c.id.in_(promoted_ids))
+                .values(status=DeliveryStatus.PENDING.value, run_at=now, updated_at=now)
             )
-        ).scalars()
-    )
-    # Only the order key narrows the search: its index finds the few rows of each key.
-    rows = await connection.execute(
-        select(deliveries.c.id, deliveries.c.order_key, deliveries.c.status)
-        .where(deliveries.c.order_key.in_([key for key in keys if key not in headed]))
-        .order_by(deliveries.c.order_key, deliveries.c.seq)
-    )
-    next_up: dict[str, str] = {}
-    for row in rows:
-        if row.status == DeliveryStatus.QUEUED.value:
-            next_up.setdefault(row.order_key, row.id)
-    if not next_up:
-        return 0
-    await connection.execute(
-        delivery_heads.insert(),
-        [{"order_key": key, "delivery_id": next_up[key]} for key in sorted(next_up)],
-    )
-    await connection.execute(
-        update(deliveries)
-        .where(deliveries.c.id.in_(list(next_up.values())))
-        .values(status=DeliveryStatus.PENDING.value, run_at=now, updated_at=now)
-    )
-    await wake_workers(connection, wakeups.DELIVERIES)
-    return len(next_up)
+        promoted = len(promoted_ids)
+    if promoted:
+        await wake_workers(connection, wakeups.DELIVERIES)
+    return promoted
