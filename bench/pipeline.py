@@ -145,11 +145,15 @@ class Gateway:
             "PYTHONPATH": os.pathsep.join(python_path),
             **env,
         }
-        self.separate_worker = workers > 1
         self.worker_count = workers
         self.api: Server | None = None
         self.worker: Server | None = None
         self.workers: list[Server] = []
+
+    @property
+    def separate_worker(self) -> bool:
+        """Whether the workers are processes of their own (else children of the API)."""
+        return self.worker_count > 1
 
     @property
     def url(self) -> str:

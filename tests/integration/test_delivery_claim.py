@@ -193,7 +193,8 @@ async def finish(database: Database, delivery: Delivery, status: DeliveryStatus)
     )  # fmt: skip
     async with database.transaction() as connection:
         await delivery_queue.record_outcomes(
-            connection, [delivery_queue.Outcome(delivery, attempt, status)]
+            connection,
+            delivery_queue.outcome_rows([delivery_queue.Outcome(delivery, attempt, status)]),
         )
 
 

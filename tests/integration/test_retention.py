@@ -198,7 +198,7 @@ async def fail_every_due_delivery(world: World) -> None:
             )
             for delivery in claimed
         ]  # fmt: skip
-        await delivery_queue.record_outcomes(connection, outcomes)
+        await delivery_queue.record_outcomes(connection, delivery_queue.outcome_rows(outcomes))
     assert outcomes, "there were deliveries to attempt"
 
 

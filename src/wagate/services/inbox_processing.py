@@ -207,6 +207,7 @@ class InboxProcessor:
 
     async def _process(self, max_items: int, max_entries: int, claimed: list[int]) -> int:
         now = self._clock()
+        batch: _Batch | None = None
         if self._db.is_sqlite:
             # SQLite has one writer at a time, and every other writer waits while this one
             # holds the turn. So the batch is read and decided outside it, and the turn is
@@ -217,20 +218,15 @@ class InboxProcessor:
                 batch = await self._plan(connection, max_items, max_entries, claimed, now)
             if batch is None:
                 return 0
-            async with self._db.transaction() as connection:
-                seqs = [entry.item.seq for entry in batch.entries]
-                if not await inbox_rows.all_pending(connection, seqs):
-                    claimed.clear()
-                    batch = await self._plan(connection, max_items, max_entries, claimed, now)
-                    if batch is None:
-                        return 0
-                await _write(connection, batch, now)
-        else:
-            async with self._db.transaction() as connection:
+        async with self._db.transaction() as connection:
+            if batch is None or not await inbox_rows.all_pending(
+                connection, [entry.item.seq for entry in batch.entries]
+            ):
+                claimed.clear()
                 batch = await self._plan(connection, max_items, max_entries, claimed, now)
                 if batch is None:
                     return 0
-                await _write(connection, batch, now)
+            await _write(connection, batch, now)
         _log_batch(batch.entries, len(batch.writes.deliveries))
         return len(batch.entries)
 

@@ -358,12 +358,9 @@ def outcome_rows(outcomes: Sequence[Outcome]) -> OutcomeRows:
     )
 
 
-async def record_outcomes(
-    connection: AsyncConnection, outcomes: Sequence[Outcome] | OutcomeRows
-) -> None:
+async def record_outcomes(connection: AsyncConnection, rows: OutcomeRows) -> None:
     """Log the attempts and move their deliveries on, then let each finished
     delivery's successor (the next of its order key) go."""
-    rows = outcomes if isinstance(outcomes, OutcomeRows) else outcome_rows(outcomes)
     if not rows.attempts:
         return
     await execute_many(connection, _INSERT_ATTEMPTS, rows.attempts)
