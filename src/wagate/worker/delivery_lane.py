@@ -104,27 +104,35 @@ class DeliveryLane:
         self._worker = worker
         heartbeat = asyncio.create_task(self._heartbeat(stopping))
         watchdog = asyncio.create_task(self._watch_overdue(stopping))
+        claiming: asyncio.Task[None] | None = None
         try:
             loop = asyncio.get_running_loop()
             last_claim = -CLAIM_INTERVAL
             while not stopping.is_set():
                 wakeup.clear()
+                self._freed.clear()
+                self._dispatch()
                 timeout = self._poll_interval
-                if self._occupied <= self._capacity // 2:
+                if claiming is not None and claiming.done():
+                    claiming = None
+                if claiming is None and self._occupied <= self._capacity // 2:
                     wait = last_claim + CLAIM_INTERVAL - loop.time()
                     if self.held == 0 or wait <= 0:
                         last_claim = loop.time()
-                        await self._claim()
+                        # A claim waits for the database (on SQLite, for the writer turn):
+                        # sends go on meanwhile, as answers free their slots.
+                        claiming = asyncio.create_task(self._claim())
                     else:
                         timeout = wait
-                self._dispatch()
-                self._freed.clear()
-                if self.held == 0:
+                if self.held == 0 and claiming is None:
                     timeout = await self._until_due()
                 await first_of(stopping, wakeup, self._freed, within=timeout)
         finally:
             heartbeat.cancel()
             watchdog.cancel()
+            if claiming is not None:
+                # Not cancelled: what it claims is leased to this worker and must be released.
+                await asyncio.gather(claiming, return_exceptions=True)
             await self._wind_down()
 
     def _room_taken(self) -> dict[str, int]:
@@ -157,6 +165,8 @@ class DeliveryLane:
             self._queues.setdefault(delivery.endpoint, deque()).append(item)
             self._held[delivery.endpoint] += 1
             self._held_ids.add(delivery.id)
+        if claimed:
+            self._freed.set()
 
     def _dispatch(self) -> None:
         """Start sends, endpoints in turn, while their slots allow."""

@@ -1,0 +1,100 @@
+"""The delivery lane keeps sending what it holds while a claim waits for the database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from wagate.domain.callbacks import Delivery, DeliveryStatus
+from wagate.services.delivery_runs import ClaimedDelivery, DeliveryRunner
+from wagate.worker.delivery_lane import DeliveryLane
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+#: Generous: the test waits on progress, never on a fixed delay.
+PATIENCE = 60.0
+
+
+def claimed(number: int) -> ClaimedDelivery:
+    delivery = Delivery(
+        id=f"d{number:03d}",
+        sid="SID1",
+        event_id=f"e{number}",
+        subject_id=f"m{number}",
+        profile_id=None,
+        method="POST",
+        url="http://127.0.0.1:9/callbacks",
+        body="{}",
+        endpoint="127.0.0.1:9",
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        run_at=NOW,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    return ClaimedDelivery(delivery=delivery, signing=cast(Any, None))
+
+
+@dataclass
+class SlowClaims:
+    """A runner whose first claim returns ``first`` deliveries at once and whose later
+    claims wait until ``unblock`` is set (a claim waiting for the writer turn)."""
+
+    first: int
+    unblock: asyncio.Event = field(default_factory=asyncio.Event)
+    claims: int = 0
+    claiming_again: asyncio.Event = field(default_factory=asyncio.Event)
+    sent: list[str] = field(default_factory=list)
+    all_sent: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def claim(self, worker: str, limit: int, lease: timedelta, **_: Any) -> list[Any]:
+        self.claims += 1
+        if self.claims == 1:
+            return [claimed(n) for n in range(min(limit, self.first))]
+        self.claiming_again.set()
+        await self.unblock.wait()
+        return []
+
+    async def send(self, item: ClaimedDelivery) -> None:
+        if len(self.sent) >= self.first // 2:
+            # The second half goes out only while the next claim waits.
+            await self.claiming_again.wait()
+        self.sent.append(item.delivery.id)
+        if len(self.sent) == self.first:
+            self.all_sent.set()
+
+    async def next_run_at(self, skip_endpoints: Collection[str] = ()) -> datetime | None:
+        return None
+
+    async def extend_leases(self, ids: Collection[str], worker: str, lease: timedelta) -> set[str]:
+        return set(ids)
+
+    async def release(self, ids: Collection[str], worker: str) -> None:
+        return None
+
+
+async def test_sends_go_on_while_a_claim_waits() -> None:
+    # One request at a time to the endpoint: the lane claims again (and that claim
+    # waits) once it holds half its capacity of eight; the other four still go out.
+    runner = SlowClaims(first=8)
+    lane = DeliveryLane(
+        cast(DeliveryRunner, runner),
+        concurrency=2,
+        per_endpoint=1,
+        lease=timedelta(seconds=60),
+        poll_interval=PATIENCE,
+        grace_period=1.0,
+        clock=lambda: NOW,
+    )
+    stopping, wakeup = asyncio.Event(), asyncio.Event()
+    running = asyncio.create_task(lane.run("w1", stopping, wakeup))
+    try:
+        await asyncio.wait_for(runner.all_sent.wait(), PATIENCE)
+        assert not runner.unblock.is_set()
+        assert runner.sent == [f"d{n:03d}" for n in range(8)]
+    finally:
+        runner.unblock.set()
+        stopping.set()
+        await asyncio.wait_for(running, PATIENCE)
