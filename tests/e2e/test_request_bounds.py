@@ -152,8 +152,15 @@ def test_an_account_has_at_most_its_uploads_in_progress(gateway: RunningProcess)
     started = multipart_head() + PNG_SIGNATURE
     with contextlib.ExitStack() as stack:
         stalled = [stack.enter_context(connection(gateway)) for _ in range(2)]
-        for sock in stalled:
+        for receiving, sock in enumerate(stalled, start=1):
             sock.sendall(upload_head(len(started) + MIB) + started)
+            # Each is being received (its partial file is open) before the next is sent:
+            # requests sent at once may take their slots in any order.
+            wait_until(
+                lambda count=receiving: len(media_files(gateway)) >= count,
+                ANSWER_TIMEOUT,
+                f"{receiving} uploads being received",
+            )
 
         def third_is_refused() -> bytes | None:
             with connection(gateway) as sock:

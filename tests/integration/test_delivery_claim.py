@@ -33,7 +33,7 @@ A, B, C = "http://a.example:80", "http://b.example:80", "http://c.example:80"
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
+    database = Database(database_url, statements_in_loop=True)
     await database.upgrade_schema()
     await TenancyService(database).create_account("SID1", "C1", api_key="k")
     try:

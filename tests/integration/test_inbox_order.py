@@ -64,7 +64,7 @@ def signature(body: bytes) -> str:
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
+    database = Database(database_url, statements_in_loop=True)
     await database.upgrade_schema()
     tenancy = TenancyService(database)
     await tenancy.create_account("SID1", "CID1", api_key="K")
@@ -133,7 +133,7 @@ async def fill_the_inbox(database: Database, rng: random.Random) -> list[Message
 
 async def drain(database_url: str) -> None:
     """One processor, with an engine of its own, working until the inbox is empty."""
-    database = Database(database_url)
+    database = Database(database_url, statements_in_loop=True)
     processor = InboxProcessor(database, batch_items=4, batch_entries=3)
     try:
         idle = 0
@@ -184,7 +184,7 @@ async def test_a_processor_tells_a_taken_partition_from_an_empty_inbox(
         assert outcome.processed > 0
         assert not outcome.busy
         return
-    other = Database(database_url)
+    other = Database(database_url, statements_in_loop=True)
     try:
         async with other.transaction() as connection:
             # Another processor owns every partition for the length of its transaction.

@@ -118,7 +118,11 @@ class Gateway:
     ) -> Gateway:
         """Open the database, migrate it, build the services, and start the worker if asked
         (with only the named ``lanes``, when given: see :data:`LANES`)."""
-        database = Database(settings.resolved_database_url(), pool_size=settings.database_pool_size)
+        database = Database(
+            settings.resolved_database_url(),
+            pool_size=settings.database_pool_size,
+            statements_in_loop=run_worker,
+        )
         try:
             await database.upgrade_schema()
             blobs = open_blob_store(settings)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from wagate import metrics
 from wagate.domain.errors import DatabaseUnavailable
+from wagate.store import inline_sqlite
 from wagate.store.queue import WAKE_FLAG
 from wagate.store.writer_turns import WriterTurns
 
@@ -39,10 +40,21 @@ class Database:
     pooled connection, so writers queue in order inside the process instead of
     racing for the file lock; the file runs in WAL mode with
     ``synchronous=NORMAL``. On PostgreSQL, row locks do the same job.
+
+    ``statements_in_loop`` runs SQLite's statements in the event loop's thread
+    (:mod:`.inline_sqlite`) instead of aiosqlite's: for a worker, whose
+    transactions are its work and whose every other process waits while it holds
+    the writer turn. The API keeps the driver thread, so that a long read never
+    holds up acknowledging a webhook.
     """
 
     def __init__(
-        self, url: str, *, echo: bool = False, pool_size: int = POSTGRES_POOL_SIZE
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = POSTGRES_POOL_SIZE,
+        statements_in_loop: bool = False,
     ) -> None:
         parsed = make_url(url)
         self.url = url
@@ -56,6 +68,8 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             options.update(pool_size=1, max_overflow=0, pool_timeout=60)
+            if statements_in_loop:
+                options["async_creator"] = inline_sqlite.connector(parsed.database or ":memory:")
         else:
             # Connections are kept: an "overflow" one would be opened for a burst and
             # closed after each use, a new server process and statement cache every time.
