@@ -14,6 +14,7 @@ from starlette.responses import Response
 from wagate.api import envelope, platform, reference
 from wagate.api.body_bounds import BodyBounds, BodyLimits
 from wagate.api.gateway import Gateway
+from wagate.api.heap import settle_after_start
 from wagate.api.meta_ingress import MetaIngress
 from wagate.api.request_log import RequestLogMiddleware
 from wagate.api.routes import (
@@ -36,13 +37,19 @@ log = structlog.get_logger("wagate.api")
 
 
 def create_app(
-    settings: Settings | None = None, *, run_worker: bool = True, lock_fd: int | None = None
+    settings: Settings | None = None,
+    *,
+    run_worker: bool = True,
+    lock_fd: int | None = None,
+    settle_heap: bool = False,
 ) -> FastAPI:
     """A gateway application; its lifespan opens and closes the shared resources.
 
     With ``run_worker`` the worker runs beside it, in child processes
     (:class:`~wagate.api.worker_process.WorkerProcess`) that start and stop with it,
-    and hold the data directory's lock (``lock_fd``) with it.
+    and hold the data directory's lock (``lock_fd``) with it. With ``settle_heap`` (a
+    process of its own, not a test's) the garbage collector is set for a long-running
+    server once it has started (:mod:`wagate.api.heap`).
     """
     settings = settings or Settings()
 
@@ -53,6 +60,8 @@ def create_app(
         if run_worker:
             await gateway.start_worker_processes(lock_fd=lock_fd)
         app.state.gateway = gateway
+        if settle_heap:
+            settle_after_start()
         try:
             yield
         finally:

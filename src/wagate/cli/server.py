@@ -30,7 +30,12 @@ def run_server(
     """
     configure_logging(settings)
     config = uvicorn.Config(
-        create_app(settings, run_worker=run_worker, lock_fd=lock.fd if lock else None),
+        create_app(
+            settings,
+            run_worker=run_worker,
+            lock_fd=lock.fd if lock else None,
+            settle_heap=True,
+        ),
         host=host,
         port=port,
         loop="uvloop",
