@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 POSTGRES_ADMIN_DSN = os.environ.get(
     "WAGATE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -29,6 +30,12 @@ T = TypeVar("T")
 #: ends as soon as it is met, so the limit only matters on a failure or a loaded machine:
 #: it is generous, for two cores shared by several test processes and their servers.
 PATIENCE = 120.0
+
+#: A raw write of a second account, for tests that hold a writing transaction open.
+SECOND_ACCOUNT_INSERT = text(
+    "INSERT INTO accounts (sid, company_id, api_key_hash, whatsapp_enabled, created_at) "
+    "VALUES ('SID2', 'C2', 'x', 1, '2026-01-01 00:00:00')"
+)
 
 
 def wait_until(check: Callable[[], T | None], timeout: float, what: str, every: float = 0.05) -> T:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tests.support import SECOND_ACCOUNT_INSERT
 from wagate.domain.errors import Conflict
 from wagate.services.tenancy import TenancyService
 from wagate.store import Database
@@ -52,12 +53,7 @@ async def test_commits_rollbacks_and_constraints_hold(tmp_path: Path) -> None:
 
         async def insert_then_fail() -> None:
             async with database.transaction() as connection:
-                await connection.execute(
-                    text(
-                        "INSERT INTO accounts (sid, company_id, api_key_hash, whatsapp_enabled, "
-                        "created_at) VALUES ('SID2', 'C2', 'x', 1, '2026-01-01 00:00:00')"
-                    )
-                )
+                await connection.execute(SECOND_ACCOUNT_INSERT)
                 raise RuntimeError("rolled back")
 
         with pytest.raises(RuntimeError):

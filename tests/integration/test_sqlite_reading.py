@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from tests.support import PATIENCE
+from tests.support import PATIENCE, SECOND_ACCOUNT_INSERT
 from wagate.services.tenancy import TenancyService
 from wagate.store import Database
 
@@ -31,12 +31,7 @@ async def test_a_reader_needs_neither_the_writer_turn_nor_the_write_lock(
 
         async def hold_the_turn() -> None:
             async with writer.transaction() as connection:
-                await connection.execute(
-                    text(
-                        "INSERT INTO accounts (sid, company_id, api_key_hash, whatsapp_enabled, "
-                        "created_at) VALUES ('SID2', 'C2', 'x', 1, '2026-01-01 00:00:00')"
-                    )
-                )
+                await connection.execute(SECOND_ACCOUNT_INSERT)
                 writing.set()
                 # Held until the reader has read: a reader that waited for the turn or the
                 # lock would never get here, and the test would time out.
