@@ -16,6 +16,7 @@ from wagate.api.body_bounds import BodyBounds, BodyLimits
 from wagate.api.gateway import Gateway
 from wagate.api.heap import settle_after_start
 from wagate.api.meta_ingress import MetaIngress
+from wagate.api.open_files import raise_open_files_limit
 from wagate.api.request_log import RequestLogMiddleware
 from wagate.api.routes import (
     callback_profiles,
@@ -49,7 +50,8 @@ def create_app(
     (:class:`~wagate.api.worker_process.WorkerProcess`) that start and stop with it,
     and hold the data directory's lock (``lock_fd``) with it. With ``settle_heap`` (a
     process of its own, not a test's) the garbage collector is set for a long-running
-    server once it has started (:mod:`wagate.api.heap`).
+    server once it has started (:mod:`wagate.api.heap`), and its open-files limit raised
+    (:mod:`wagate.api.open_files`).
     """
     settings = settings or Settings()
 
@@ -62,6 +64,7 @@ def create_app(
         app.state.gateway = gateway
         if settle_heap:
             settle_after_start()
+            raise_open_files_limit()
         try:
             yield
         finally:

@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from wagate import metrics
 from wagate.api.gateway import Gateway
 from wagate.api.heap import settle_after_start
+from wagate.api.open_files import raise_open_files_limit
 from wagate.api.wake_pipes import read_channels, write_channels
 from wagate.logs import configure_logging
 from wagate.settings import Settings
@@ -54,6 +55,7 @@ def run_worker_process(
     async def main() -> None:
         gateway = await Gateway.start(settings, run_worker=True, lanes=lanes)
         settle_after_start()
+        raise_open_files_limit()
         if report_fd is not None:
             os.set_blocking(report_fd, False)
             gateway.database.on_work_added(lambda channels: write_channels(report_fd, channels))
