@@ -42,29 +42,30 @@ def create_app(
     *,
     run_worker: bool = True,
     lock_fd: int | None = None,
-    settle_heap: bool = False,
+    long_running: bool = False,
 ) -> FastAPI:
     """A gateway application; its lifespan opens and closes the shared resources.
 
     With ``run_worker`` the worker runs beside it, in child processes
     (:class:`~wagate.api.worker_process.WorkerProcess`) that start and stop with it,
-    and hold the data directory's lock (``lock_fd``) with it. With ``settle_heap`` (a
-    process of its own, not a test's) the garbage collector is set for a long-running
-    server once it has started (:mod:`wagate.api.heap`), and its open-files limit raised
-    (:mod:`wagate.api.open_files`).
+    and hold the data directory's lock (``lock_fd``) with it. ``long_running``: the
+    process is a server of its own, not a test's; its open-files limit is raised
+    before it starts (:mod:`wagate.api.open_files`) and its garbage collector settled
+    once it has (:mod:`wagate.api.heap`).
     """
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if long_running:
+            raise_open_files_limit()
         gateway = await Gateway.start(settings)
         await gateway.open_ingress_spool()
         if run_worker:
             await gateway.start_worker_processes(lock_fd=lock_fd)
         app.state.gateway = gateway
-        if settle_heap:
+        if long_running:
             settle_after_start()
-            raise_open_files_limit()
         try:
             yield
         finally:

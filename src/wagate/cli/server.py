@@ -34,7 +34,7 @@ def run_server(
             settings,
             run_worker=run_worker,
             lock_fd=lock.fd if lock else None,
-            settle_heap=True,
+            long_running=True,
         ),
         host=host,
         port=port,

@@ -53,9 +53,9 @@ def run_worker_process(
     configure_logging(settings)
 
     async def main() -> None:
+        raise_open_files_limit()
         gateway = await Gateway.start(settings, run_worker=True, lanes=lanes)
         settle_after_start()
-        raise_open_files_limit()
         if report_fd is not None:
             os.set_blocking(report_fd, False)
             gateway.database.on_work_added(lambda channels: write_channels(report_fd, channels))
