@@ -252,7 +252,7 @@ class Gateway:
             sends,
         ]
         statistics = PlannerStatistics(self.database)
-        if statistics.needed and STATISTICS in selected:
+        if statistics.needed:
             lanes.append(
                 PeriodicLane(
                     STATISTICS,
