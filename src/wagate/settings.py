@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     worker_grace_seconds: float = Field(
         10.0, description="On shutdown, how long running jobs may finish before release."
     )
+    worker_niceness: int = Field(
+        19,
+        ge=0,
+        le=19,
+        description="How much lower than the API's the CPU priority (nice) of the worker "
+        "children of `wagate serve` is: on a busy machine, acknowledging webhooks goes first.",
+    )
     transfer_concurrency: int = Field(4, description="Uploads transferred at once per worker.")
     transfer_chunk_bytes: int = Field(4 * MB, description="Bytes per upload POST to Meta.")
     transfer_max_attempts: int = Field(

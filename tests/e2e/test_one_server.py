@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from tests.e2e.conftest import GatewayFactory
-from tests.support import PATIENCE, free_port, wagate_command
+from tests.support import PATIENCE, free_port, wagate_command, wait_until
 
 
 def test_a_second_server_on_the_same_data_directory_exits_with_its_message(
@@ -37,3 +37,47 @@ def test_a_second_server_on_the_same_data_directory_exits_with_its_message(
     assert first.stop() == 0
     replacement = start_gateway(data_dir=data_dir)
     assert httpx.get(replacement.url + "/readyz", timeout=PATIENCE).status_code == 200
+
+
+def _worker_children(gateway_pid: int) -> list[int]:
+    """The pids of the ``wagate worker`` children of a gateway."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == gateway_pid and b"worker" in command:
+            children.append(int(entry.name))
+    return children
+
+
+def test_the_worker_children_run_at_a_lower_cpu_priority_than_the_api(
+    start_gateway: GatewayFactory,
+) -> None:
+    gateway = start_gateway(env={"WAGATE_WORKER_NICENESS": "7"})
+    children = wait_until(
+        lambda: found if len(found := _worker_children(gateway.pid)) == 2 else None,
+        PATIENCE,
+        "the two worker children",
+    )
+    api = os.getpriority(os.PRIO_PROCESS, gateway.pid)
+    expected = min(api + 7, 19)
+    assert [os.getpriority(os.PRIO_PROCESS, child) for child in children] == [expected] * 2
+
+
+def test_a_niceness_out_of_range_is_refused_with_its_setting_named(data_dir: Path) -> None:
+    run = subprocess.run(
+        wagate_command("serve", "--host", "127.0.0.1", "--port", str(free_port())),
+        env={**os.environ, "WAGATE_DATA_DIR": str(data_dir), "WAGATE_WORKER_NICENESS": "25"},
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        check=False,
+    )
+    assert run.returncode != 0
+    assert "worker_niceness" in run.stderr.lower(), run.stderr

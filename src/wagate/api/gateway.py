@@ -305,6 +305,7 @@ class Gateway:
         for index, lanes in enumerate(CHILD_LANES):
             child = WorkerProcess(
                 grace_seconds=self.settings.worker_grace_seconds,
+                niceness=self.settings.worker_niceness,
                 lock_fd=lock_fd,
                 lanes=lanes,
                 on_report=(

@@ -8,12 +8,18 @@ a child through a pipe when it adds work (a new webhook, an upload, a replay),
 asks it for its readiness and counters through a Unix socket, restarts it if it
 dies, and stops it when the API stops. The child stops by itself when the pipe
 closes: a killed API leaves no orphan behind.
+
+Children run at a lower CPU priority than the API (``WAGATE_WORKER_NICENESS``):
+when they share a core, acknowledging webhooks goes first, and what the worker
+does with them, already durable, lags. The API is one event loop, so on two or
+more cores it cannot take every core from them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -42,13 +48,16 @@ class WorkerProcess:
         self,
         *,
         grace_seconds: float,
+        niceness: int = 0,
         lock_fd: int | None = None,
         lanes: Collection[str] | None = None,
         on_report: Callable[[set[str]], None] | None = None,
     ) -> None:
-        """A child running ``lanes`` (all when None); ``on_report``, if given, hears the
-        wake-up channels of the work the child adds (see :mod:`.wake_pipes`)."""
+        """A child running ``lanes`` (all when None), ``niceness`` lower in CPU priority
+        than this process; ``on_report``, if given, hears the wake-up channels of the work
+        the child adds (see :mod:`.wake_pipes`)."""
         self._grace = grace_seconds
+        self._niceness = niceness
         self._lock_fd = lock_fd
         self.lanes = None if lanes is None else tuple(lanes)
         self._on_report = on_report
@@ -86,7 +95,7 @@ class WorkerProcess:
             passed.append(self._lock_fd)
         try:
             self._process = subprocess.Popen(  # noqa: S603
-                command, pass_fds=passed, preexec_fn=_yield_to_the_api
+                command, pass_fds=passed, preexec_fn=functools.partial(os.nice, self._niceness)
             )
         finally:
             os.close(read_fd)
@@ -181,13 +190,3 @@ class WorkerProcess:
         with contextlib.suppress(OSError):
             self.socket_path.unlink(missing_ok=True)
             self._directory.rmdir()
-
-
-#: How much lower than the API's the worker child's CPU priority is (``nice``).
-NICENESS = 5
-
-
-def _yield_to_the_api() -> None:
-    """In the child, before it runs: on a busy machine, acknowledging Meta's webhooks
-    goes first; what the worker does with them is already durable and can lag."""
-    os.nice(NICENESS)
