@@ -254,3 +254,21 @@ def running_s3_server(log_path: Path) -> Iterator[S3Server]:
         yield S3Server(process, bucket)
     finally:
         process.stop()
+
+
+def worker_children(gateway_pid: int) -> dict[int, str | None]:
+    """The ``wagate worker`` children of a gateway: pid to the lanes they run (None: all)."""
+    children: dict[int, str | None] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == gateway_pid and b"worker" in command:
+            lanes = command[command.index(b"--lanes") + 1] if b"--lanes" in command else None
+            children[int(entry.name)] = None if lanes is None else lanes.decode()
+    return children

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from tests.e2e.conftest import GatewayFactory
-from tests.support import PATIENCE, free_port, wagate_command, wait_until
+from tests.support import PATIENCE, free_port, wagate_command, wait_until, worker_children
 
 
 def test_a_second_server_on_the_same_data_directory_exits_with_its_message(
@@ -39,29 +39,12 @@ def test_a_second_server_on_the_same_data_directory_exits_with_its_message(
     assert httpx.get(replacement.url + "/readyz", timeout=PATIENCE).status_code == 200
 
 
-def _worker_children(gateway_pid: int) -> list[int]:
-    """The pids of the ``wagate worker`` children of a gateway."""
-    children = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == gateway_pid and b"worker" in command:
-            children.append(int(entry.name))
-    return children
-
-
 def test_the_worker_children_run_at_a_lower_cpu_priority_than_the_api(
     start_gateway: GatewayFactory,
 ) -> None:
     gateway = start_gateway(env={"WAGATE_WORKER_NICENESS": "7"})
     children = wait_until(
-        lambda: found if len(found := _worker_children(gateway.pid)) == 2 else None,
+        lambda: found if len(found := list(worker_children(gateway.pid))) == 2 else None,
         PATIENCE,
         "the two worker children",
     )

@@ -44,7 +44,13 @@ from tests.e2e.messaging import (
     to_path,
 )
 from tests.e2e.sandbox import sandbox_process
-from tests.support import PATIENCE, RunningProcess, temporary_postgres_database, wait_until
+from tests.support import (
+    PATIENCE,
+    RunningProcess,
+    temporary_postgres_database,
+    wait_until,
+    worker_children,
+)
 
 MESSAGES = 120
 STATUSES = ("sent", "delivered", "read")
@@ -124,19 +130,8 @@ async def post_in_order(url: str, wamids: list[str], kill_after: int | None, kil
 
 def callback_sender(gateway_pid: int) -> int | None:
     """The pid of the gateway's worker child that runs the deliveries lane, if it runs."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        lanes = command[command.index(b"--lanes") + 1] if b"--lanes" in command else None
-        if parent == gateway_pid and lanes == b"deliveries":
-            return int(entry.name)
-    return None
+    senders = [pid for pid, lanes in worker_children(gateway_pid).items() if lanes == "deliveries"]
+    return senders[0] if senders else None
 
 
 @pytest.mark.parametrize(
