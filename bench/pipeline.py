@@ -14,7 +14,7 @@ taken in the same run:
   ``WAGATE_CALLBACK_ENDPOINT_CONCURRENCY``); with the CPU seconds of the gateway's
   processes and the SQL statements they sent, per status;
 - **acks**: single-status webhooks acknowledged at 64 in flight, against a
-  bare aiohttp server and the same client;
+  bare aiohttp server and the same client, in rounds (the median and the range);
 - **paced**: single-status webhooks offered at a fixed rate, each message's
   statuses 0.3 s apart; latency from the gateway's 200 to the receiver's
   receipt;
@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +47,7 @@ from typing import Any
 import aiohttp
 
 from bench.clients import client_session, post_burst, send_json
+from bench.pipeline_report import PER_ENDPOINT, section
 from bench.processes import (
     HOST,
     META_ENV,
@@ -65,7 +66,7 @@ from bench.processes import (
     stop_group,
     wagate_command,
 )
-from bench.report import percentile, table, times
+from bench.report import percentile
 from bench.traffic import (
     BenchmarkFailed,
     expected_callbacks,
@@ -79,7 +80,6 @@ from bench.traffic import (
     status_webhooks,
     wait_for_callbacks,
 )
-from wagate.settings import Settings
 
 NAME = "pipeline"
 #: The PostgreSQL deployment that scales out: one API (``--no-worker``) and this many workers.
@@ -88,8 +88,6 @@ SCALED_OUT = f"gateway, API + {SCALED_OUT_WORKERS} workers"
 TENANT = Tenant("PIPESID", "PIPEWABA", "bench-pipeline-key", "15550004321", "PIPEPNID")
 HOOKS = ROOT / "bench" / "hooks"
 TIMEOUT = 600.0
-#: Requests the gateway sends to one endpoint at once, by default: the batched baseline's.
-PER_ENDPOINT = Settings().callback_endpoint_concurrency
 
 
 @dataclass(frozen=True)
@@ -99,14 +97,15 @@ class Sizes:
     sends: int
     batched_messages: int
     ack_messages: int
+    ack_rounds: int
     paced_rate: float
     paced_seconds: float
     crash_messages: int
 
 
-FULL = Sizes(3000, 3000, 1000, 1000.0, 12.0, 1000)
-QUICK = Sizes(300, 300, 100, 200.0, 2.0, 100)
-BEFORE = Sizes(1000, 600, 400, 1000.0, 4.0, 0)
+FULL = Sizes(3000, 3000, 1000, 3, 1000.0, 12.0, 1000)
+QUICK = Sizes(300, 300, 100, 1, 200.0, 2.0, 100)
+BEFORE = Sizes(1000, 600, 400, 3, 1000.0, 4.0, 0)
 
 
 @dataclass
@@ -341,7 +340,33 @@ async def measure_acks(
     sizes: Sizes,
     figures: Figures,
 ) -> None:
-    sent, _ = await send_messages(session, gateway.api_server(), TENANT, sizes.ack_messages, 32)
+    """Acks in ``sizes.ack_rounds`` rounds, each with messages of its own and the bare
+    server's baseline right after: one burst lasts about a second, and what else the
+    machine does in that second moves it by a third either way. The round with the
+    median ratio is reported, with the range of all of them."""
+    rounds = [
+        await _ack_round(session, gateway, receiver, bare, sizes.ack_messages)
+        for _ in range(sizes.ack_rounds)
+    ]
+    ratios = sorted(r["gateway"] / r["baseline"] for r in rounds)
+    median = sorted(rounds, key=lambda r: r["gateway"] / r["baseline"])[len(rounds) // 2]
+    figures.rows["acks"] = {
+        **median,
+        "rounds": len(rounds),
+        "lowest": ratios[0],
+        "highest": ratios[-1],
+        **{fault: sum(r[fault] for r in rounds) for fault in ("twice", "out_of_order", "missing")},
+    }
+
+
+async def _ack_round(
+    session: aiohttp.ClientSession,
+    gateway: Gateway,
+    receiver: Server,
+    bare: Server,
+    messages: int,
+) -> dict[str, Any]:
+    sent, _ = await send_messages(session, gateway.api_server(), TENANT, messages, 32)
     waves = status_webhooks(TENANT, sent, 1)
     await reset(session, receiver)
     started = time.time()
@@ -350,7 +375,7 @@ async def measure_acks(
         raise BenchmarkFailed(f"webhooks answered {set(burst.statuses)}")
     arrivals = await wait_for_callbacks(session, receiver, expected_callbacks(sent), TIMEOUT)
     baseline = await post_waves(session, bare.url + "/webhooks/meta", waves, 64)
-    figures.rows["acks"] = {
+    return {
         "webhooks": len(burst.statuses),
         "gateway": burst.per_second,
         "p50": percentile(burst.latencies, 0.5),
@@ -442,112 +467,6 @@ def measure_variant(
     return figures
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms"
-
-
-Column = tuple[str, Callable[[dict[str, Any]], object]]
-_TAIL: list[Column] = [
-    ("never arrived", lambda r: r["missing"]),
-    ("received twice", lambda r: r["twice"]),
-    ("out of order", lambda r: r["out_of_order"]),
-]
-_TABLES: list[tuple[str, str, list[Column]]] = [
-    (
-        "sends",
-        "### Sends",
-        [
-            ("messages", lambda r: r["count"]),
-            ("gateway sends/s", lambda r: f"{r['gateway']:.0f}"),
-            ("sandbox direct sends/s", lambda r: f"{r['baseline']:.0f}"),
-            ("ratio", lambda r: times(r["gateway"] / r["baseline"])),
-        ],
-    ),
-    (
-        "batched",
-        "### Batched webhooks (100 statuses each) to callbacks received",
-        [
-            ("statuses", lambda r: r["statuses"]),
-            ("statuses/s", lambda r: f"{r['gateway']:.0f}"),
-            (f"aiohttp {PER_ENDPOINT} in flight/s", lambda r: f"{r['baseline']:.0f}"),
-            ("ratio", lambda r: times(r["gateway"] / r["baseline"])),
-            ("CPU s per 1,000 statuses", lambda r: f"{r['cpu_per_1000']:.2f}"),
-            ("statements per status", lambda r: f"{r['statements_per_status']:.2f}"),
-            *_TAIL,
-        ],
-    ),
-    (
-        "acks",
-        "### Single-status webhooks acknowledged, 64 in flight",
-        [
-            ("webhooks", lambda r: r["webhooks"]),
-            ("acks/s", lambda r: f"{r['gateway']:.0f}"),
-            ("p50 ack", lambda r: _ms(r["p50"])),
-            ("p99 ack", lambda r: _ms(r["p99"])),
-            ("bare aiohttp server acks/s", lambda r: f"{r['baseline']:.0f}"),
-            ("ratio", lambda r: times(r["gateway"] / r["baseline"])),
-            ("all callbacks in after", lambda r: f"{r['all_delivered_after']:.1f} s"),
-            *_TAIL,
-        ],
-    ),
-    (
-        "paced",
-        "### Paced: single-status webhooks offered at a fixed rate, latency from our 200 "
-        "to the customer's receipt",
-        [
-            ("webhooks", lambda r: r["webhooks"]),
-            ("offered/s", lambda r: f"{r['offered']:.0f}"),
-            ("callbacks arrived", lambda r: r["arrived"]),
-            ("p50", lambda r: _ms(r["p50"])),
-            ("p99", lambda r: _ms(r["p99"])),
-            ("max", lambda r: _ms(r["max"])),
-            *_TAIL,
-        ],
-    ),
-    (
-        "crash",
-        "### SIGKILL mid-burst, then a restart",
-        [
-            ("webhooks", lambda r: r["webhooks"]),
-            ("killed", lambda r: r["killed"]),
-            ("after webhooks posted", lambda r: r["killed_at"]),
-            ("posts retried", lambda r: r["retried"]),
-            ("callbacks arrived", lambda r: r["arrived"]),
-            *_TAIL,
-        ],
-    ),
-]
-
-
-def section(runs: list[Figures], skipped: str | None, sizes: dict[str, Sizes]) -> str:
-    """The markdown of every measure, one table each, runs as rows."""
-    lines = [
-        "## The event pipeline",
-        "",
-        __doc__.split("\n\n", 1)[1].split("\n\n``BENCH_BEFORE")[0].strip(),
-        "",
-    ]
-    for label, size in sizes.items():
-        lines += [
-            f"Sizes of the `{label}` runs: {size.sends} sends; {size.batched_messages} messages' "
-            f"statuses batched; {size.ack_messages} messages' statuses one per webhook; paced at "
-            f"{size.paced_rate:.0f}/s for {size.paced_seconds:.0f} s; "
-            f"{size.crash_messages} messages' statuses around the crash.",
-            "",
-        ]
-    if skipped:
-        lines += [f"PostgreSQL was left out: {skipped}.", ""]
-    for key, title, columns in _TABLES:
-        rows = [
-            [run.label, run.database, *(get(found) for _, get in columns)]
-            for run in runs
-            if (found := run.rows.get(key))
-        ]
-        if rows:
-            lines += [title, "", table(["run", "database", *(h for h, _ in columns)], rows), ""]
-    return "\n".join(lines)
-
-
 def run(workdir: Path, quick: bool) -> str:
     """Measure every database (and a version named by ``BENCH_BEFORE_SOURCE``), each run
     on a database of its own."""
@@ -571,5 +490,8 @@ def run(workdir: Path, quick: bool) -> str:
                     place = directory / f"{label}-{database}".replace(" ", "-").replace(",", "")
                     runs.append(measure_variant(place, label, database, env, size, source, workers))
         return section(
-            runs, left_out, {label: size for label, size, _, _ in plans if label != SCALED_OUT}
+            runs,
+            left_out,
+            {label: size for label, size, _, _ in plans if label != SCALED_OUT},
+            __doc__,
         )
