@@ -23,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from wagate.domain import json_text
+
 #: Partitions of the stream. Fixed: an entry keeps the partition it was stored with.
 PARTITIONS: Final = 64
 #: The partition of entries that name no known business number (unparsable bodies).
@@ -121,7 +123,7 @@ def sent_entries(records: Iterable[SentRecord]) -> list[InboxEntry]:
             InboxKind.SENT,
             partition_of(number),
             number,
-            json.dumps(pairs, separators=(",", ":")),
+            json_text.compact(pairs),
             len(pairs),
         )
         for number, pairs in by_number.items()

@@ -15,10 +15,10 @@ Two shapes, both from one :class:`~wagate.domain.inbound.InboundMessage`:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from wagate.domain import json_text
 from wagate.domain.inbound import InboundMessage, body_of, chosen_reply
 from wagate.domain.messages import Message, wa_ext
 
@@ -112,4 +112,4 @@ def _contact(message: InboundMessage) -> dict[str, Any]:
 
 
 def _json(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return json_text.compact_unicode(value)

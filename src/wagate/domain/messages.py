@@ -8,10 +8,11 @@ but not forwarded.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any, Final
+
+from wagate.domain import json_text
 
 STATUS_RANK: Final[dict[str, int]] = {
     "sent": 1,
@@ -170,14 +171,12 @@ def wa_ext(message: Message | None) -> str | None:
     template_id: Any = message.template_id
     if isinstance(template_id, str) and template_id.isdigit():
         template_id = int(template_id)
-    return json.dumps(
+    return json_text.compact_unicode(
         {
             "templateId": template_id,
             "templateName": message.template_name,
             "components": message.template_components or [],
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
+        }
     )
 
 

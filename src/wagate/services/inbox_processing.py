@@ -28,6 +28,7 @@ from typing import Any
 import structlog
 
 from wagate import metrics
+from wagate.domain import json_text
 from wagate.domain.callbacks import CallbackProfile
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.errors import DatabaseUnavailable
@@ -490,7 +491,7 @@ def _mark(entry: _Entry, phones: dict[str, PhoneNumber]) -> ProcessedMark:
     counts = entry.counts
     done = counts["forwarded"] or counts["recorded"] or counts["held"] or counts["downloading"]
     outcome = "processed" if done else "unknown"
-    return ProcessedMark(item.seq, outcome, json.dumps(dict(counts), sort_keys=True))
+    return ProcessedMark(item.seq, outcome, json_text.sorted_keys(dict(counts)))
 
 
 def _log_batch(entries: list[_Entry], deliveries: int) -> None:

@@ -7,13 +7,13 @@ it could not send.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from wagate.delivery.render import render_query
+from wagate.domain import json_text
 from wagate.domain.callbacks import CallbackProfile, Delivery
 from wagate.domain.messages import (
     Billing,
@@ -93,7 +93,7 @@ def push_delivery(
 ) -> Delivery:
     """A seed 003 push to the number's ``webhook_url`` (which it must have)."""
     assert phone.webhook_url is not None
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    body = json_text.compact_unicode(payload).encode("utf-8")
     return direct_delivery(
         sid=phone.sid,
         number=phone.number,

@@ -12,7 +12,6 @@ Every operation here works on a batch, in a statement or a few.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
-from wagate.domain import wakeups
+from wagate.domain import json_text, wakeups
 from wagate.domain.callbacks import (
     Attempt,
     AttemptTrigger,
@@ -133,7 +132,7 @@ def _row(delivery: Delivery, key: str, status: DeliveryStatus) -> dict[str, Any]
         "url": delivery.url,
         "body": delivery.body,
         "template_values": (
-            json.dumps(delivery.template_values, sort_keys=True)
+            json_text.sorted_keys(delivery.template_values)
             if delivery.template_values is not None
             else None
         ),
@@ -376,7 +375,7 @@ def _attempt_row(attempt: Attempt) -> dict[str, Any]:
         "trigger": attempt.trigger.value,
         "method": attempt.method,
         "url": attempt.url,
-        "request_headers": json.dumps(attempt.request_headers, separators=(",", ":")),
+        "request_headers": json_text.compact(attempt.request_headers),
         "response_status": attempt.response_status,
         "response_body": attempt.response_body,
         "duration_ms": attempt.duration_ms,

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wagate.domain import json_text
 from wagate.domain.ids import time_ordered_uuid
 from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.tables import events
@@ -37,7 +38,7 @@ async def insert_event(
             waba_id=waba_id,
             subject_id=subject_id,
             status=status,
-            payload=json.dumps(payload, separators=(",", ":")),
+            payload=json_text.compact(payload),
             created_at=now,
         )
     )
@@ -82,7 +83,7 @@ async def insert_events(
                 "waba_id": event.waba_id,
                 "subject_id": event.subject_id,
                 "status": event.status,
-                "payload": json.dumps(event.payload, separators=(",", ":")),
+                "payload": json_text.compact(event.payload),
                 "created_at": now,
             }
             for event in batch

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wagate.domain import json_text
 from wagate.domain.inbound import InboundMessage, parse_message
 from wagate.domain.tenancy import PhoneNumber
 from wagate.store.bulk import BulkInsert, execute_many
@@ -104,10 +105,8 @@ async def insert_inbound(
                 "type": new.message.type,
                 "reply_to": new.message.reply_to,
                 "seq": new.seq,
-                "payload": json.dumps(
-                    {"message": new.message.raw, "contact": new.message.contact},
-                    separators=(",", ":"),
-                    ensure_ascii=False,
+                "payload": json_text.compact_unicode(
+                    {"message": new.message.raw, "contact": new.message.contact}
                 ),
                 "media_id": new.message.media.id if new.message.media else None,
                 "media_state": MediaState.PENDING if new.message.media else None,

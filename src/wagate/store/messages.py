@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wagate.domain import json_text
 from wagate.domain.ids import time_ordered_uuid
 from wagate.domain.messages import Billing, Message
 from wagate.domain.tenancy import PhoneNumber
@@ -281,7 +282,7 @@ async def insert_statuses(
                 "forwarded": s.forwarded,
                 "outcome": s.outcome,
                 "seq": s.seq,
-                "payload": json.dumps(s.payload, separators=(",", ":")),
+                "payload": json_text.compact(s.payload),
                 "created_at": now,
             }
             for s in batch

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wagate.domain import wakeups
+from wagate.domain import json_text, wakeups
 from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.queue import wake_workers
 from wagate.store.tables import queued_sends, send_buckets, send_keys
@@ -70,7 +70,7 @@ async def enqueue(connection: AsyncConnection, sends: Sequence[QueuedSend], now:
                 "message_id": s.message_id,
                 "phone_number_id": s.phone_number_id,
                 "recipient": s.recipient[:64],
-                "request": json.dumps(s.request, separators=(",", ":"), ensure_ascii=False),
+                "request": json_text.compact_unicode(s.request),
                 "not_before": s.not_before,
                 "deadline": s.deadline,
                 "created_at": now,
@@ -319,7 +319,7 @@ async def set_key_answers(
                 "b_number": n,
                 "b_key": k,
                 "b_message_id": m,
-                "b_answer": json.dumps(a, separators=(",", ":")),
+                "b_answer": json_text.compact(a),
             }
             for n, k, m, a in answers
         ],
