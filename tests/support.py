@@ -126,11 +126,39 @@ def start_process(
             raise RuntimeError(f"{args} exited with {process.returncode}:\n{running.log()}")
         with contextlib.suppress(httpx.HTTPError):
             status = httpx.get(running.url + ready_path, timeout=1.0).status_code
-            if status == ready_status or (ready_status is None and status < 500):
+            # The port was free when chosen; another process may have taken it since.
+            if (status == ready_status or (ready_status is None and status < 500)) and (
+                listens_on(process.pid, port)
+            ):
                 return running
         time.sleep(0.05)
     running.kill()
-    raise RuntimeError(f"{args} did not become ready in {timeout}s:\n{running.log()}")
+    raise RuntimeError(
+        f"{args} did not become ready on port {port} in {timeout}s:\n{running.log()}"
+    )
+
+
+def listens_on(group: int, port: int) -> bool:
+    """Whether a process of process group ``group`` listens on 127.0.0.1:``port``."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+            inodes.add(f"socket:[{inode}]")
+    if not inodes:
+        return False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if os.getpgid(int(entry.name)) != group:
+                continue
+            for descriptor in (entry / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(descriptor) in inodes:
+                        return True
+    return False
 
 
 def run_wagate(*args: str, env: Mapping[str, str]) -> str:
