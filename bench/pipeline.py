@@ -348,13 +348,12 @@ async def measure_acks(
         await _ack_round(session, gateway, receiver, bare, sizes.ack_messages)
         for _ in range(sizes.ack_rounds)
     ]
-    ratios = sorted(r["gateway"] / r["baseline"] for r in rounds)
-    median = sorted(rounds, key=lambda r: r["gateway"] / r["baseline"])[len(rounds) // 2]
+    ratios = sorted((r["gateway"] / r["baseline"], index) for index, r in enumerate(rounds))
     figures.rows["acks"] = {
-        **median,
+        **rounds[ratios[len(ratios) // 2][1]],
         "rounds": len(rounds),
-        "lowest": ratios[0],
-        "highest": ratios[-1],
+        "lowest": ratios[0][0],
+        "highest": ratios[-1][0],
         **{fault: sum(r[fault] for r in rounds) for fault in ("twice", "out_of_order", "missing")},
     }
 
