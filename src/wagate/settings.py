@@ -6,10 +6,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wagate.domain.retry import parse_schedule
 from wagate.domain.uploads import UploadPolicy
+from wagate.setting_values import (
+    check_database_url,
+    check_http_url,
+    check_networks,
+    check_storage_url,
+)
 
 MB = 1024 * 1024
 
@@ -34,9 +41,11 @@ class Settings(BaseSettings):
     public_url: str = Field(
         "http://127.0.0.1:8080", description="Base URL customers reach this gateway on."
     )
-    upload_max_bytes: int = Field(100 * MB, description="Largest file accepted, in bytes.")
-    upload_rate_limit: int = Field(20, description="Accepted uploads per WABA per window.")
-    upload_rate_window_seconds: int = Field(3600, description="Rate-limit window, in seconds.")
+    upload_max_bytes: int = Field(100 * MB, ge=1, description="Largest file accepted, in bytes.")
+    upload_rate_limit: int = Field(20, ge=1, description="Accepted uploads per WABA per window.")
+    upload_rate_window_seconds: int = Field(
+        3600, ge=1, description="Rate-limit window, in seconds."
+    )
     uploads_in_progress_per_account: int = Field(
         10,
         ge=1,
@@ -60,7 +69,7 @@ class Settings(BaseSettings):
         description="The longest a request body other than an upload may take to arrive "
         "(uploads are bounded by their minimum rate instead).",
     )
-    handle_ttl_seconds: int = Field(86400, description="UPLOADED becomes EXPIRED after this.")
+    handle_ttl_seconds: int = Field(86400, ge=1, description="UPLOADED becomes EXPIRED after this.")
     retention_seconds: int = Field(
         259200,
         ge=1,
@@ -78,12 +87,14 @@ class Settings(BaseSettings):
         "no purge holds the database for long.",
     )
     idempotency_ttl_seconds: int = Field(
-        86400, description="How long an Idempotency-Key is remembered."
+        86400, ge=1, description="How long an Idempotency-Key is remembered."
     )
     graph_url: str = Field(
         "https://graph.facebook.com", description="Base URL of Meta's Graph API (or the sandbox)."
     )
-    graph_version: str = Field("v21.0", description="Graph API version in request paths.")
+    graph_version: str = Field(
+        "v21.0", pattern=r"^v\d+\.\d+$", description="Graph API version in request paths."
+    )
     meta_app_id: str = Field("wagate-sandbox-app", description="Meta app id for uploads.")
     meta_access_token: str = Field(
         "wagate-sandbox-token", description="Meta access token (system user token)."
@@ -95,11 +106,11 @@ class Settings(BaseSettings):
         "wagate-sandbox-verify", description="Token Meta echoes when verifying the webhook."
     )
     job_lease_seconds: float = Field(
-        30.0, description="How long a claimed job is a worker's before others may take it."
+        30.0, gt=0, description="How long a claimed job is a worker's before others may take it."
     )
-    worker_poll_seconds: float = Field(1.0, description="Longest idle wait between claims.")
+    worker_poll_seconds: float = Field(1.0, gt=0, description="Longest idle wait between claims.")
     worker_grace_seconds: float = Field(
-        10.0, description="On shutdown, how long running jobs may finish before release."
+        10.0, ge=0, description="On shutdown, how long running jobs may finish before release."
     )
     worker_niceness: int = Field(
         19,
@@ -108,19 +119,25 @@ class Settings(BaseSettings):
         description="How much lower than the API's the CPU priority (nice) of the worker "
         "children of `wagate serve` is: on a busy machine, acknowledging webhooks goes first.",
     )
-    transfer_concurrency: int = Field(4, description="Uploads transferred at once per worker.")
-    transfer_chunk_bytes: int = Field(4 * MB, description="Bytes per upload POST to Meta.")
+    transfer_concurrency: int = Field(
+        4, ge=1, description="Uploads transferred at once per worker."
+    )
+    transfer_chunk_bytes: int = Field(4 * MB, ge=1, description="Bytes per upload POST to Meta.")
     transfer_max_attempts: int = Field(
-        8, description="Consecutive failed chunks before a transfer is retried later."
+        8, ge=1, description="Consecutive failed chunks before a transfer is retried later."
     )
     transfer_max_job_attempts: int = Field(
-        10, description="Transfer runs before an upload is FAILED."
+        10, ge=1, description="Transfer runs before an upload is FAILED."
     )
     sandbox_webhook_url: str = Field(
         "http://127.0.0.1:8080/webhooks/meta",
         description="Where the Meta sandbox sends its signed webhooks (the gateway's ingress).",
     )
-    pod: str = Field("stage", description="Pod name: the prefix of callback profile ids.")
+    pod: str = Field(
+        "stage",
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="Pod name: the prefix of callback profile ids.",
+    )
     callback_allowed_networks: str = Field(
         "",
         description="Comma-separated CIDRs callbacks may reach although private or loopback "
@@ -130,10 +147,12 @@ class Settings(BaseSettings):
         "5,30,120,600,1800,3600,7200,14400,28800,43200,86400,64800",
         description="Seconds between callback attempts; spans the 3 days of retention.",
     )
-    callback_connect_timeout_seconds: float = Field(5.0, description="Callback connect timeout.")
-    callback_timeout_seconds: float = Field(15.0, description="Callback total timeout.")
+    callback_connect_timeout_seconds: float = Field(
+        5.0, gt=0, description="Callback connect timeout."
+    )
+    callback_timeout_seconds: float = Field(15.0, gt=0, description="Callback total timeout.")
     callback_endpoint_concurrency: int = Field(
-        32, description="Requests in flight to one endpoint, per worker."
+        32, ge=1, description="Requests in flight to one endpoint, per worker."
     )
     callback_slow_after_seconds: float = Field(
         1.0,
@@ -141,7 +160,9 @@ class Settings(BaseSettings):
         description="An endpoint whose answer takes longer than this is slow: it sends one "
         "request at a time, from a small pool of its own, until it answers quickly again.",
     )
-    delivery_concurrency: int = Field(64, description="Callback requests in flight per worker.")
+    delivery_concurrency: int = Field(
+        64, ge=1, description="Callback requests in flight per worker."
+    )
     inbox_concurrency: int = Field(
         2,
         ge=1,
@@ -173,6 +194,7 @@ class Settings(BaseSettings):
     )
     profile_auto_disable_seconds: float = Field(
         86400.0,
+        gt=0,
         description="A profile whose deliveries have all failed this long is auto-disabled.",
     )
     storage_url: str = Field(
@@ -197,8 +219,46 @@ class Settings(BaseSettings):
     portal_session_seconds: int = Field(
         28800, ge=60, description="How long a portal sign-in lasts, in seconds."
     )
-    log_level: str = Field("INFO", description="Log level.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="Log level: DEBUG, INFO, WARNING, ERROR or CRITICAL."
+    )
     log_format: Literal["console", "json"] = Field("console", description="console or json.")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("public_url", "graph_url", "sandbox_webhook_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return check_http_url(value)
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _optional_http_url(cls, value: str) -> str:
+        return check_http_url(value) if value else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        return check_database_url(value) if value else None
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage_url(cls, value: str) -> str:
+        return check_storage_url(value)
+
+    @field_validator("callback_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        return check_networks(value)
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file under the data directory."""

@@ -174,3 +174,11 @@ def test_mistakes_are_one_line_on_stderr_without_a_traceback(
     bad_setting = wagate({**env, "WAGATE_DATABASE_POOL_SIZE": "many"}, "accounts", "list")
     assert bad_setting.returncode == 1
     assert bad_setting.stderr.startswith("error: WAGATE_DATABASE_POOL_SIZE"), bad_setting.stderr
+    loud = wagate({**env, "WAGATE_LOG_LEVEL": "LOUD"}, "accounts", "list")
+    assert loud.returncode == 1
+    assert loud.stderr.startswith("error: WAGATE_LOG_LEVEL=LOUD: "), loud.stderr
+    assert "'DEBUG', 'INFO', 'WARNING', 'ERROR' or 'CRITICAL'" in loud.stderr
+    misspelt = wagate({**env, "WAGATE_LOG_LEVL": "DEBUG"}, "accounts", "list")
+    assert misspelt.returncode == 0
+    assert "WAGATE_LOG_LEVL is not a wagate setting" in misspelt.stderr
+    assert "did you mean WAGATE_LOG_LEVEL?" in misspelt.stderr

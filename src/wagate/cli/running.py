@@ -39,19 +39,33 @@ def run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 def load_settings() -> Settings:
-    """The settings from the environment; a wrong ``WAGATE_*`` value ends the command."""
+    """The settings from the environment; a wrong ``WAGATE_*`` value ends the command.
+
+    A ``WAGATE_*`` name that is no setting (a misspelling, most often) is
+    reported on stderr, with the setting it most resembles.
+    """
+    import os
+
     from pydantic import ValidationError
 
+    from wagate.cli.environment import unknown_setting_warnings
     from wagate.settings import Settings
 
+    for warning in unknown_setting_warnings(os.environ):
+        typer.echo(f"warning: {warning}", err=True)
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"WAGATE_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
-            for error in exc.errors()
-        )
-        fail(problems)
+        fail("; ".join(_problem(error) for error in exc.errors()))
+
+
+def _problem(error: Any) -> str:
+    name = "WAGATE_" + "_".join(str(part) for part in error["loc"]).upper()
+    message = str(error["msg"]).removeprefix("Value error, ")
+    given = error.get("input")
+    if isinstance(given, str):
+        return f"{name}={given}: {message}"
+    return f"{name}: {message}"
 
 
 def with_database(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
