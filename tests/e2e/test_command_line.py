@@ -19,6 +19,7 @@ from tests.support import free_port, wagate_command
 
 NUMBER, PHONE_NUMBER_ID = "15550001001", "106540000000001"
 LONG_WABA = "1504400001422419876543210987654321"
+LONG_URL = "http://127.0.0.1:9/callbacks/message-status?id=<id>&status=<status>&ref=<ref>"
 LISTINGS = (
     ("accounts", "list"),
     ("wabas", "list"),
@@ -62,6 +63,10 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--method", "POST", "--url", "http://127.0.0.1:9/callbacks",
         "--body", '{"status": "<status>", "file_name": "<file_name>"}',
     )  # fmt: skip
+    ok(
+        env, "profiles", "create", "--sid", "SID1", "--title", "message status by GET",
+        "--method", "GET", "--url", LONG_URL,
+    )  # fmt: skip
     return directory
 
 
@@ -92,18 +97,37 @@ def test_every_listing_prints_one_json_document(env: dict[str, str]) -> None:
     assert "secret" not in profiles[0]
 
 
-def test_ids_survive_a_60_column_terminal(env: dict[str, str]) -> None:
-    profile = profile_id(env)
+def test_tables_fit_60_and_80_columns_with_ids_whole_and_urls_wrapped(
+    env: dict[str, str],
+) -> None:
+    profiles = [p["profile_id"] for p in json.loads(ok(env, "profiles", "list", "--sid", "SID1",
+                                                         "--json"))["items"]]  # fmt: skip
     for args, ids in (
-        (("profiles", "list", "--sid", "SID1"), [profile]),
+        (("profiles", "list", "--sid", "SID1"), profiles),
         (("wabas", "list"), ["WABA1", LONG_WABA]),
         (("numbers", "list"), [NUMBER, PHONE_NUMBER_ID]),
+        (("accounts", "list"), ["SID1"]),
     ):
-        for columns in (60, 120):
+        for columns in (60, 80):
             lines = ok(env, *args, columns=columns).splitlines()
-            assert all(len(line) <= columns for line in lines), (args, columns)
+            assert all(len(line) <= columns for line in lines), (args, columns, lines)
             for wanted in ids:
-                assert any(wanted in line for line in lines), (args, columns, wanted, lines)
+                assert any(wanted in line.split() for line in lines), (args, columns, wanted)
+    for columns in (60, 80):
+        lines = ok(env, "profiles", "list", "--sid", "SID1", columns=columns).splitlines()
+        assert len(lines) < 20, lines  # a URL wraps onto a few lines, not one per character
+        url_lines = [line for line in lines if "<" in line or "http" in line]
+        joined = "".join(line.split()[-1] for line in url_lines if "/9/callbacks?" not in line)
+        assert LONG_URL in joined, (columns, lines)
+
+
+def test_piped_or_wide_tables_are_one_line_per_row(env: dict[str, str]) -> None:
+    piped = {**env, "COLUMNS": ""}
+    lines = ok(piped, "profiles", "list", "--sid", "SID1").splitlines()
+    assert len(lines) == 3, lines
+    assert lines[2].split()[-1] == LONG_URL
+    wide = ok(env, "profiles", "list", "--sid", "SID1", "--wide", columns=60).splitlines()
+    assert wide == lines
 
 
 def test_profiles_from_create_to_delete(env: dict[str, str]) -> None:
@@ -131,6 +155,8 @@ def test_profiles_from_create_to_delete(env: dict[str, str]) -> None:
     assert number["callback_profile_id"] == profile
     assert number["webhook_url"] == "http://127.0.0.1:9/push"
     assert number["webhook_secret"].startswith("whsec_")
+    again = json.loads(ok(env, "numbers", "attach", NUMBER, "--sid", "SID1", "--waba-id", "WABA1"))
+    assert again == number  # no option: nothing changes, the secret is printed again
     wabas = json.loads(ok(env, "wabas", "list", "--sid", "SID1", "--json"))["items"]
     assert {w["waba_id"]: w["callback_profile_id"] for w in wabas}["WABA1"] == profile
     assert ok(env, "profiles", "delete", profile, "--sid", "SID1").strip() == profile
@@ -154,6 +180,7 @@ def test_mistakes_are_one_line_on_stderr_without_a_traceback(
         (("wabas", "list", "--sid", "NOPE"), "no account with SID NOPE"),
         (("uploads", "list", "--sid", "SID1", "--waba-id", "NOPE"), "no WABA NOPE"),
         (("deliveries", "show", "msg_nope", "--sid", "SID1"), "no delivery msg_nope"),
+        (("webhooks", "show", "999"), "no stored Meta webhook has seq 999"),
         (("profiles", "update", "stage_nope", "--sid", "SID1", "--disable"), "stage_nope"),
         (("wabas", "attach", "WABA1", "--sid", "SID1", "--profile-id", "nope"), "nope"),
         ((*upload, "--url", closed), "cannot connect"),

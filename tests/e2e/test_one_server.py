@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 from pathlib import Path
 
@@ -10,6 +12,8 @@ import httpx
 
 from tests.e2e.conftest import GatewayFactory
 from tests.support import PATIENCE, free_port, wagate_command, wait_until, worker_children
+
+SOCKET = re.compile(r"worker\.status_listening +\S+ socket=(\S+)")
 
 
 def test_a_second_server_on_the_same_data_directory_exits_with_its_message(
@@ -64,3 +68,25 @@ def test_a_niceness_out_of_range_is_refused_with_its_setting_named(data_dir: Pat
     )
     assert run.returncode != 0
     assert "worker_niceness" in run.stderr.lower(), run.stderr
+
+
+def test_ctrl_c_stops_the_server_and_its_children_without_an_error(
+    start_gateway: GatewayFactory,
+) -> None:
+    gateway = start_gateway()
+    wait_until(
+        lambda: len(worker_children(gateway.pid)) == 2 or None, PATIENCE, "the worker children"
+    )
+    sockets = wait_until(
+        lambda: found if len(found := SOCKET.findall(gateway.log())) == 2 else None,
+        PATIENCE,
+        "the children's status sockets",
+    )
+    os.killpg(gateway.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends
+    assert gateway.process.wait(PATIENCE) == 0
+    log = gateway.log()
+    assert "worker.child_exited" not in log, log
+    assert "[error" not in log, log
+    assert log.count("worker.stopped") == 2, log
+    for socket in sockets:
+        assert not Path(socket).parent.exists(), socket

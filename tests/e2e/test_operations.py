@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
 import re
 import subprocess
 from pathlib import Path
@@ -56,6 +58,20 @@ def test_ready_and_metrics_count_what_happened(start_gateway: GatewayFactory) ->
     assert metric(text, "wagate_oldest_due_job_age_seconds") >= 0
 
 
+def run_on_terminal(command: list[str], env: dict[str, str]) -> str:
+    """What ``command`` writes when its output is a terminal (a pseudo-terminal)."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(command, env=env, stdout=follower, stderr=follower)
+    os.close(follower)
+    written = bytearray()
+    with contextlib.suppress(OSError):  # EIO once the process has closed its side
+        while chunk := os.read(leader, 65536):
+            written += chunk
+    os.close(leader)
+    assert process.wait(PATIENCE) == 0, written.decode(errors="replace")
+    return written.decode(errors="replace")
+
+
 def test_the_upload_client_and_the_deliveries_commands(
     start_gateway: GatewayFactory, tmp_path: Path
 ) -> None:
@@ -74,6 +90,17 @@ def test_the_upload_client_and_the_deliveries_commands(
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["code"] == "WA202"
+    assert result.stderr == f"photo.png: {len(PNG) * 50} bytes sent, answered 202\n"
+    on_terminal = run_on_terminal(
+        wagate_command(
+            "upload", str(image), "--url", gateway.url, "--sid", "SID1",
+            "--waba-id", "WABA1", "--api-key", "KEY1",
+        ),
+        env={**os.environ, **gateway.env},
+    )  # fmt: skip
+    assert "━" in on_terminal, on_terminal  # the bar
+    assert "50.4/50.4 kB" in on_terminal, on_terminal  # all of it, and it stays
+    assert '"code": "WA202"' in on_terminal
     listing = run_wagate("deliveries", "list", "--sid", "SID1", env=gateway.env)
     assert "id" in listing  # an empty table still has its header
 

@@ -75,6 +75,8 @@ class WorkerProcess:
         self._supervisor = asyncio.create_task(self._supervise())
 
     def _spawn(self) -> None:
+        # A child that stopped removed its socket's directory.
+        self._directory.mkdir(exist_ok=True)
         read_fd, write_fd = os.pipe()
         os.set_blocking(write_fd, False)
         command = [
@@ -95,7 +97,7 @@ class WorkerProcess:
             passed.append(self._lock_fd)
         try:
             self._process = subprocess.Popen(  # noqa: S603
-                command, pass_fds=passed, preexec_fn=functools.partial(os.nice, self._niceness)
+                command, pass_fds=passed, preexec_fn=functools.partial(_child_setup, self._niceness)
             )
         finally:
             os.close(read_fd)
@@ -190,3 +192,14 @@ class WorkerProcess:
         with contextlib.suppress(OSError):
             self.socket_path.unlink(missing_ok=True)
             self._directory.rmdir()
+
+
+def _child_setup(niceness: int) -> None:
+    """In the child, before it runs: its lower priority, and Ctrl-C ignored.
+
+    Ctrl-C reaches every process of the terminal's group; the parent, which gets
+    it too, stops its children itself (SIGTERM), so a normal stop is not a child
+    that died. Python leaves a SIGINT that is ignored at start ignored.
+    """
+    os.nice(niceness)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

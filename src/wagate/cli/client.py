@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import mimetypes
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 
 CHUNK = 1024 * 1024
 
@@ -31,13 +38,15 @@ async def upload_file(
     size = (await asyncio.to_thread(path.stat)).st_size
     endpoint = f"{url.rstrip('/')}/v2/{sid}/whatsapp/{waba_id}/resumable_media"
     console = Console(stderr=True)
+    # On a terminal, a bar that stays once complete; piped, one plain line at the end.
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
+        TimeElapsedColumn(),
         console=console,
-        transient=True,
+        disable=not console.is_terminal,
     ) as progress:
         task = progress.add_task(path.name, total=size)
 
@@ -62,6 +71,8 @@ async def upload_file(
         except (aiohttp.ClientError, TimeoutError) as exc:
             reason = str(exc) or type(exc).__name__
             raise GatewayUnreachable(f"no answer from {url}: {reason}") from exc
+    if not console.is_terminal:
+        sys.stderr.write(f"{path.name}: {size} bytes sent, answered {response.status}\n")
     try:
         return response.status, json.loads(text)
     except ValueError:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from wagate.cli.output import Column, print_json, print_listing
+from wagate.cli.output import WIDE_OPTION, Column, print_json, print_listing
 from wagate.cli.running import with_database
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ def list_deliveries(
     ),
     profile_id: str | None = typer.Option(None, help="Only this profile's deliveries."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    wide: bool = WIDE_OPTION,
     limit: int = typer.Option(20, min=1, max=1000, help="How many to show."),
     offset: int = typer.Option(0, min=0, max=2**31 - 1, help="How many to skip."),
 ) -> None:
@@ -68,18 +69,20 @@ def list_deliveries(
 
     rows, total = _with_service(sid, work)
     columns = [
-        Column("id", "id", wraps=False),
+        Column("id", "id"),
         Column("status", "status"),
         Column("attempts", "tries"),
         Column("method", "method"),
-        Column("url", "url"),
-        Column("last", "last"),
+        Column("url", "url", wraps=True),
+        Column("last", "last", wraps=True),
         Column("created_at", "created"),
     ]
     if as_json:
         for row in rows:
             del row["last"]
-    print_listing(rows, columns, as_json=as_json, total=total, limit=limit, offset=offset)
+    print_listing(
+        rows, columns, as_json=as_json, total=total, limit=limit, offset=offset, wide=wide
+    )
 
 
 @deliveries_app.command("show")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from wagate.cli.output import Column, print_json, print_listing
+from wagate.cli.output import WIDE_OPTION, Column, print_json, print_listing
 from wagate.cli.running import with_database
 
 if TYPE_CHECKING:
@@ -110,6 +110,7 @@ def list_profiles(
     sid: str = SID_OPTION,
     title: str | None = typer.Option(None, help="Only profiles whose title contains this."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    wide: bool = WIDE_OPTION,
     limit: int = typer.Option(100, min=1, max=1000, help="How many to show."),
     offset: int = typer.Option(0, min=0, max=2**31 - 1, help="How many to skip."),
 ) -> None:
@@ -124,13 +125,15 @@ def list_profiles(
 
     rows, total = with_database(work)
     columns = [
-        Column("profile_id", "profile id", wraps=False),
-        Column("title", "title"),
+        Column("profile_id", "profile id"),
+        Column("title", "title", wraps=True),
         Column("http_method", "method"),
         Column("status", "status"),
-        Column("url", "url"),
+        Column("url", "url", wraps=True),
     ]
-    print_listing(rows, columns, as_json=as_json, total=total, limit=limit, offset=offset)
+    print_listing(
+        rows, columns, as_json=as_json, total=total, limit=limit, offset=offset, wide=wide
+    )
 
 
 @profiles_app.command("show")

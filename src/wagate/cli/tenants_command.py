@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from wagate.cli.output import Column, print_json, print_listing
+from wagate.cli.output import WIDE_OPTION, Column, print_json, print_listing
 from wagate.cli.profiles_command import profile_service
 from wagate.cli.running import with_database
 
@@ -71,7 +71,10 @@ def create_account(
 
 @accounts_app.command("list")
 def list_accounts(
-    as_json: bool = JSON_OPTION, limit: int = LIMIT_OPTION, offset: int = OFFSET_OPTION
+    as_json: bool = JSON_OPTION,
+    wide: bool = WIDE_OPTION,
+    limit: int = LIMIT_OPTION,
+    offset: int = OFFSET_OPTION,
 ) -> None:
     """List the accounts, oldest first."""
 
@@ -83,13 +86,15 @@ def list_accounts(
 
     rows, total = with_database(work)
     columns = [
-        Column("sid", "sid", wraps=False),
-        Column("company_id", "company id", wraps=False),
+        Column("sid", "sid"),
+        Column("company_id", "company id"),
         Column("whatsapp_enabled", "whatsapp"),
         Column("account_type", "type"),
         Column("created_at", "created"),
     ]
-    print_listing(rows, columns, as_json=as_json, total=total, limit=limit, offset=offset)
+    print_listing(
+        rows, columns, as_json=as_json, total=total, limit=limit, offset=offset, wide=wide
+    )
 
 
 @wabas_app.command("create")
@@ -124,6 +129,7 @@ def create_waba(
 def list_wabas(
     sid: str | None = typer.Option(None, help="Only this account's WABAs."),
     as_json: bool = JSON_OPTION,
+    wide: bool = WIDE_OPTION,
     limit: int = LIMIT_OPTION,
     offset: int = OFFSET_OPTION,
 ) -> None:
@@ -147,13 +153,15 @@ def list_wabas(
 
     rows, total = with_database(work)
     columns = [
-        Column("waba_id", "waba id", wraps=False),
-        Column("sid", "sid", wraps=False),
+        Column("waba_id", "waba id"),
+        Column("sid", "sid"),
         Column("api_version", "api"),
-        Column("callback_profile_id", "callback profile id", wraps=False),
+        Column("callback_profile_id", "callback profile id"),
         Column("created_at", "created"),
     ]
-    print_listing(rows, columns, as_json=as_json, total=total, limit=limit, offset=offset)
+    print_listing(
+        rows, columns, as_json=as_json, total=total, limit=limit, offset=offset, wide=wide
+    )
 
 
 @wabas_app.command("attach")
@@ -216,6 +224,7 @@ def list_numbers(
     sid: str | None = typer.Option(None, help="Only this account's numbers."),
     waba_id: str | None = typer.Option(None, help="Only this WABA's numbers."),
     as_json: bool = JSON_OPTION,
+    wide: bool = WIDE_OPTION,
     limit: int = LIMIT_OPTION,
     offset: int = OFFSET_OPTION,
 ) -> None:
@@ -244,13 +253,15 @@ def list_numbers(
 
     rows, total = with_database(work)
     columns = [
-        Column("number", "number", wraps=False),
-        Column("waba_id", "waba id", wraps=False),
-        Column("phone_number_id", "phone number id", wraps=False),
-        Column("callback_profile_id", "callback profile id", wraps=False),
-        Column("webhook_url", "webhook url"),
+        Column("number", "number"),
+        Column("waba_id", "waba id"),
+        Column("phone_number_id", "phone number id"),
+        Column("callback_profile_id", "callback profile id"),
+        Column("webhook_url", "webhook url", wraps=True),
     ]
-    print_listing(rows, columns, as_json=as_json, total=total, limit=limit, offset=offset)
+    print_listing(
+        rows, columns, as_json=as_json, total=total, limit=limit, offset=offset, wide=wide
+    )
 
 
 @numbers_app.command("attach")
@@ -276,7 +287,8 @@ def attach_to_number(
     """Attach profiles and/or a webhook URL to a number; prints them and the signing secret.
 
     As PATCH /v2/{sid}/whatsapp/{waba_id}/numbers/{number}. The secret signs the
-    number's webhook pushes and the callbacks to its messages' callback_url.
+    number's webhook pushes and the callbacks to its messages' callback_url. With
+    no option, nothing changes: the number's targets and secret are printed again.
     """
     if profile_id is not None and detach_profile:
         raise typer.BadParameter("give --profile-id or --detach-profile, not both")
@@ -285,13 +297,6 @@ def attach_to_number(
     if incoming_callback_profile_id is not None and detach_incoming_profile:
         raise typer.BadParameter(
             "give --incoming-callback-profile-id or --detach-incoming-profile, not both"
-        )
-    given = (profile_id, webhook_url, incoming_callback_profile_id)
-    detached = (detach_profile, detach_webhook, detach_incoming_profile)
-    if all(value is None for value in given) and not any(detached):
-        raise typer.BadParameter(
-            "give --profile-id, --webhook-url, --incoming-callback-profile-id or a --detach-… "
-            "option"
         )
 
     async def work(database: Database, settings: Settings) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from wagate.cli.output import Column, print_json, print_listing
+from wagate.cli.output import WIDE_OPTION, Column, print_json, print_listing
 from wagate.cli.running import fail, run, with_database
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ def list_uploads(
     sid: str = typer.Option(..., help="The account SID."),
     waba_id: str = typer.Option(..., help="The WABA."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    wide: bool = WIDE_OPTION,
     limit: int = typer.Option(20, min=1, max=1000, help="How many to show."),
     offset: int = typer.Option(0, min=0, max=2**31 - 1, help="How many to skip."),
 ) -> None:
@@ -78,11 +79,13 @@ def list_uploads(
 
     rows, total = with_database(work)
     columns = [
-        Column("id", "id", wraps=False),
+        Column("id", "id"),
         Column("status", "status"),
-        Column("file_name", "file name"),
+        Column("file_name", "file name", wraps=True),
         Column("type", "type"),
         Column("size", "size"),
         Column("created_at", "created"),
     ]
-    print_listing(rows, columns, as_json=as_json, total=total, limit=limit, offset=offset)
+    print_listing(
+        rows, columns, as_json=as_json, total=total, limit=limit, offset=offset, wide=wide
+    )

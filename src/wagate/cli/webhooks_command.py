@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from wagate.cli.output import Column, print_json, print_listing
+from wagate.cli.output import WIDE_OPTION, Column, print_json, print_listing
 from wagate.cli.running import with_database
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ def list_webhooks(
     outcome: list[str] | None = OUTCOME_OPTION,
     since: str | None = typer.Option(None, help="Only those received since (ISO 8601)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    wide: bool = WIDE_OPTION,
     limit: int = typer.Option(20, min=1, max=1000, help="How many to show."),
     offset: int = typer.Option(0, min=0, max=2**31 - 1, help="How many to skip."),
 ) -> None:
@@ -99,16 +100,18 @@ def list_webhooks(
 
     rows, total = with_database(work)
     columns = [
-        Column("seq", "seq", wraps=False),
+        Column("seq", "seq"),
         Column("outcome", "outcome"),
-        Column("phone_number_id", "phone number id", wraps=False),
+        Column("phone_number_id", "phone number id"),
         Column("received_at", "received"),
-        Column("error", "error"),
+        Column("error", "error", wraps=True),
     ]
     if as_json:
         for row in rows:
             del row["error"]
-    print_listing(rows, columns, as_json=as_json, total=total, limit=limit, offset=offset)
+    print_listing(
+        rows, columns, as_json=as_json, total=total, limit=limit, offset=offset, wide=wide
+    )
 
 
 @webhooks_app.command("show")

@@ -11,6 +11,7 @@ pipe, and stops when that pipe closes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from collections.abc import AsyncIterator, Collection
@@ -60,8 +61,9 @@ def run_worker_process(
             os.set_blocking(report_fd, False)
             gateway.database.on_work_added(lambda channels: write_channels(report_fd, channels))
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, gateway.request_stop)
+        loop.add_signal_handler(signal.SIGTERM, gateway.request_stop)
+        if wake_fd is None:  # a child of `wagate serve` ignores SIGINT: its parent stops it
+            loop.add_signal_handler(signal.SIGINT, gateway.request_stop)
         try:
             if wake_fd is not None:
                 _listen_for_wakeups(loop, wake_fd, gateway)
@@ -71,6 +73,8 @@ def run_worker_process(
             if wake_fd is not None:
                 loop.remove_reader(wake_fd)
             await gateway.stop()
+            if status_socket:
+                _remove_socket(status_socket)
 
     try:
         import uvloop
@@ -78,6 +82,14 @@ def run_worker_process(
         uvloop.run(main())
     except ImportError:  # pragma: no cover - uvloop is not on every platform
         asyncio.run(main())
+
+
+def _remove_socket(path: str) -> None:
+    """Remove the status socket, and its directory when nothing else is in it: a parent
+    killed outright leaves nothing behind."""
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+        os.rmdir(os.path.dirname(path))
 
 
 def _listen_for_wakeups(loop: asyncio.AbstractEventLoop, fd: int, gateway: Gateway) -> None:

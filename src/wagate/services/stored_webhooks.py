@@ -49,7 +49,7 @@ class StoredWebhooks:
         async with self._db.transaction() as connection:
             entry = await inbox_rows.get_entry(connection, seq)
         if entry is None:
-            raise errors.NotFound(f"no inbox entry {seq}")
+            raise errors.NotFound(f"no stored Meta webhook has seq {seq}")
         return entry
 
     async def reprocess(self, since: datetime, outcomes: tuple[str, ...] = SET_ASIDE) -> int:
