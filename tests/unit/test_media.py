@@ -109,7 +109,12 @@ def test_files_sent_in_messages_are_checked_by_their_content(media_type: str, he
 def test_a_file_over_meta_s_size_for_its_type_is_refused() -> None:
     with pytest.raises(InvalidPayload) as caught:
         checked_message_media(received(MESSAGE_HEADS["image/webp"], 600 * 1024), "image/webp")
-    assert "at most 512000 bytes" in caught.value.details["file"]
+    assert caught.value.details["file"] == (
+        f"an image/webp file may be at most 500 KB (512000 bytes); this one has {600 * 1024} bytes"
+    )
+    with pytest.raises(InvalidPayload) as caught:
+        checked_message_media(received(MP4, 17 * 2**20), "video/mp4")
+    assert caught.value.details["file"].startswith("a video/mp4 file may be at most 16 MB (")
     with pytest.raises(InvalidPayload):
         checked_message_media(received(MESSAGE_HEADS["image/png"]), "image/gif")
     with pytest.raises(InvalidFileName):

@@ -19,6 +19,7 @@ from wagate.api.meta_ingress import MetaIngress
 from wagate.api.open_files import raise_open_files_limit
 from wagate.api.request_log import RequestLogMiddleware
 from wagate.api.routes import (
+    account_reads,
     callback_profiles,
     deliveries,
     health,
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(callback_profiles.router)
     app.include_router(deliveries.router)
     app.include_router(wabas.router)
+    app.include_router(account_reads.router)
     app.include_router(messages.router)
     app.include_router(message_media.router)
     app.include_router(incoming.router)

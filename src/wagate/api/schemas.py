@@ -246,3 +246,64 @@ class MessageSent(Document):
 
     id: str = Field(examples=["ad97e2f3-c923-4b1e-b3a3-0b1d2e3f4d97:0"])
     wamid: str = Field(examples=["wamid.HBgNOTE5ODc2NTQzMjEwFQIAERgSMjhFNzI3MUZENUZBNDBCRDVEAA=="])
+
+
+class WabaListed(Document):
+    """A WABA of the account."""
+
+    waba_id: str = Field(examples=["150440000142241"])
+    api_version: Literal["v2", "v1"] = Field(description="The API version the WABA is used on.")
+    callback_profile_id: str | None = Field(
+        description="Gets the WABA's resumable-media status callbacks."
+    )
+    created_at: Timestamp
+
+
+WabaPage = page_of(WabaListed, "WabaPage")
+
+
+class NumberListed(Document):
+    """A WhatsApp number of the account, and where its callbacks and pushes go."""
+
+    number: str = Field(examples=["15550783881"])
+    waba_id: str
+    phone_number_id: str = Field(description="Meta's id of the number.")
+    callback_profile_id: str | None
+    incoming_callback_profile_id: str | None
+    webhook_url: str | None
+    created_at: Timestamp
+
+
+NumberPage = page_of(NumberListed, "NumberPage")
+
+
+class StatusReported(Document):
+    """A status Meta reported about a message, once per status, in the order recorded."""
+
+    status: Literal["sent", "delivered", "read", "failed", "deleted"]
+    timestamp: str | None = Field(description="Meta's timestamp (epoch seconds).")
+    forwarded: bool = Field(
+        description="Whether callbacks were sent for it (false: it arrived after a later one)."
+    )
+    errors: list[dict[str, Any]] | None = Field(None, description="Meta's errors, for failed.")
+    recorded_at: Timestamp
+
+
+class MessageLookedUp(Document):
+    """A sent message with its status timeline."""
+
+    id: str = Field(examples=["ad97e2f3-c923-4b1e-b3a3-0b1d2e3f4d97:0"])
+    wamid: str | None = Field(description="Meta's id; null while the message is queued.")
+    to: str
+    type: str
+    template_name: str | None
+    ref: str | None
+    ref1: str | None
+    ref2: str | None
+    status: str = Field(description="The status the customer's callbacks last carried.")
+    price: str | None = Field(description="The price the delivered callback carried.")
+    created_at: Timestamp
+    statuses: list[StatusReported]
+
+
+MessageLookupPage = page_of(MessageLookedUp, "MessageLookupPage")

@@ -96,6 +96,13 @@ MESSAGE_MEDIA_LIMITS: Final[dict[str, int]] = {
 }
 
 
+def size_text(size: int) -> str:
+    """A limit as people write it: ``5 MB``, ``500 KB``."""
+    if size % _MB == 0:
+        return f"{size // _MB} MB"
+    return f"{size // 1024} KB" if size % 1024 == 0 else f"{size} bytes"
+
+
 def message_media_type(declared: str) -> str | None:
     """The canonical type of a file sent in a message, or None when Meta does not take it."""
     return MESSAGE_MEDIA_TYPES.get(declared.strip().lower())
@@ -138,9 +145,10 @@ def checked_message_media(received: ReceivedFile | None, declared_type: str | No
         raise errors.InvalidPayload({"file": "the file is empty"})
     limit = MESSAGE_MEDIA_LIMITS[media_type]
     if received.size > limit:
+        article = "an" if media_type[0] in "aeiou" else "a"
         raise errors.InvalidPayload(
-            {"file": f"a {media_type} file may be at most {limit} bytes; this one has "
-                     f"{received.size}"}
+            {"file": f"{article} {media_type} file may be at most {size_text(limit)} "
+                     f"({limit} bytes); this one has {received.size} bytes"}
         )  # fmt: skip
     if not content_matches(media_type, received.head):
         raise errors.InvalidPayload(

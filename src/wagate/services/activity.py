@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wagate.domain import errors
-from wagate.domain.activity import DeliverySummary, MessageView, RecordedStatus
+from wagate.domain.activity import DeliverySummary, MessageRecord, MessageView, RecordedStatus
 from wagate.domain.messages import Billing, price_for
 from wagate.store import Connection, Database, tenancy
 from wagate.store import activity as activity_rows
@@ -63,6 +63,27 @@ class ActivityService:
             sent = await activity_rows.deliveries_about(connection, sid, message.id)
         return MessageHistory(MessageView(message, statuses, _price(statuses, billing)), sent)
 
+    async def message_of_number(self, sid: str, number: str, key: str) -> MessageView:
+        """The number's message whose id or wamid is ``key``, with every status Meta
+        reported; :class:`NotFound` otherwise."""
+        async with self._db.transaction() as connection:
+            message = await activity_rows.find_message_of_number(connection, sid, number, key)
+            if message is None:
+                raise errors.NotFound(f"no message {key} of number {number}")
+            views = await _views(connection, sid, [message])
+        return views[0]
+
+    async def messages_with_ref(
+        self, sid: str, number: str, ref: str, *, limit: int, offset: int
+    ) -> tuple[list[MessageView], int]:
+        """The number's messages sent with ``ref``, newest first, with their statuses; and
+        how many there are."""
+        async with self._db.transaction() as connection:
+            found, total = await activity_rows.messages_with_ref(
+                connection, sid, number, ref, limit=limit, offset=offset
+            )
+            return await _views(connection, sid, found), total
+
     async def deliveries_about(self, sid: str, subject_id: str) -> list[DeliverySummary]:
         """The callbacks (and pushes) an upload or a message of the account caused."""
         async with self._db.transaction() as connection:
@@ -72,6 +93,15 @@ class ActivityService:
         """``message`` or ``upload``: what a delivery is about, while that is kept."""
         async with self._db.transaction() as connection:
             return await activity_rows.subject_kind(connection, sid, subject_id)
+
+
+async def _views(connection: Connection, sid: str, found: list[MessageRecord]) -> list[MessageView]:
+    statuses = await activity_rows.statuses_of(connection, [m.wamid for m in found if m.wamid])
+    billing = await _billing(connection, sid)
+    return [
+        MessageView(m, statuses.get(m.wamid, []), _price(statuses.get(m.wamid, []), billing))
+        for m in found
+    ]
 
 
 async def _billing(connection: Connection, sid: str) -> Billing:

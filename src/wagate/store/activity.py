@@ -9,7 +9,7 @@ import json
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import String, cast, literal, or_, select, union_all
+from sqlalchemy import String, cast, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.activity import DeliverySummary, MessageRecord, RecordedStatus
@@ -101,6 +101,37 @@ async def get_message(
     query = select(*_MESSAGE_COLUMNS).where(messages.c.sid == sid, messages.c.id == message_id)
     row = (await connection.execute(query)).first()
     return None if row is None else _to_message(row)
+
+
+async def find_message_of_number(
+    connection: AsyncConnection, sid: str, number: str, key: str
+) -> MessageRecord | None:
+    """The message of the account's number whose id or wamid is ``key``, or None."""
+    query = select(*_MESSAGE_COLUMNS).where(
+        messages.c.sid == sid,
+        messages.c.number == number,
+        (messages.c.id == key) | (messages.c.wamid == key),
+    )
+    row = (await connection.execute(query.limit(1))).first()
+    return None if row is None else _to_message(row)
+
+
+async def messages_with_ref(
+    connection: AsyncConnection, sid: str, number: str, ref: str, *, limit: int, offset: int
+) -> tuple[list[MessageRecord], int]:
+    """A page of the number's messages whose ``ref`` is ``ref``, newest first; and the total."""
+    condition = (messages.c.sid == sid) & (messages.c.number == number) & (messages.c.ref == ref)
+    total = (
+        await connection.execute(select(func.count()).select_from(messages).where(condition))
+    ).scalar_one()
+    query = (
+        select(*_MESSAGE_COLUMNS)
+        .where(condition)
+        .order_by(messages.c.created_at.desc(), messages.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_to_message(row) for row in await connection.execute(query)], int(total)
 
 
 async def statuses_of(

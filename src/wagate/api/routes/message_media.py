@@ -18,7 +18,7 @@ from wagate.api.routes.messages import (
     unknown_number,
 )
 from wagate.domain import errors
-from wagate.domain.media import MESSAGE_MEDIA_TYPES
+from wagate.domain.media import MESSAGE_MEDIA_LIMITS, MESSAGE_MEDIA_TYPES, size_text
 
 router = APIRouter()
 
@@ -51,6 +51,15 @@ _DOCS: dict[str, Any] = {
         },
     }
 }
+
+
+def _types_by_limit() -> dict[int, list[str]]:
+    grouped: dict[int, list[str]] = {}
+    for media_type, limit in MESSAGE_MEDIA_LIMITS.items():
+        grouped.setdefault(limit, []).append(media_type)
+    return grouped
+
+
 _ANSWERS = responses(
     (200, schemas.envelope(schemas.MediaUploaded, "MediaUploadedEnvelope", "WA200",
                            "Request Processed Successfully"),
@@ -72,6 +81,16 @@ _ANSWERS = responses(
         503: {"Database unavailable": example(envelope.for_error(errors.DatabaseUnavailable()))},
     },
 )  # fmt: skip
+_ANSWERS[413]["description"] = (
+    "The body is larger than the largest file Meta takes "
+    f"({size_text(max(MESSAGE_MEDIA_LIMITS.values()))}, for documents); the connection is "
+    "closed. Each type has its own limit: "
+    + "; ".join(
+        f"{', '.join(kinds)}: {size_text(limit)}"
+        for limit, kinds in sorted(_types_by_limit().items(), reverse=True)
+    )
+    + ". A file over its type's limit but within the largest is answered 400."
+)
 
 
 @router.post(

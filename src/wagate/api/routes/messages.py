@@ -166,6 +166,13 @@ META_ERROR_EXAMPLE = {
     "error": {"code": 100, "type": "OAuthException", "message": "(#100) Invalid parameter",
               "fbtrace_id": "AbCdEf"},
 }  # fmt: skip
+META_THROTTLED_EXAMPLE = {
+    "code": "WA429",
+    "message": "(#130429) Rate limit hit",
+    "data": {},
+    "error": {"code": 130429, "type": "OAuthException", "message": "(#130429) Rate limit hit",
+              "fbtrace_id": "AbCdEf"},
+}  # fmt: skip
 _ANSWERS = responses(
     (200, schemas.envelope(schemas.MessageSent, "MessageSentEnvelope", "WA200",
                            "Request Processed Successfully"),
@@ -187,13 +194,17 @@ _ANSWERS = responses(
         404: {"Refused by Meta": {**META_ERROR_EXAMPLE, "code": "WA404"}},
         409: {"Key in use": example(envelope.for_error(errors.Conflict(
             "a request with Idempotency-Key 'order-42' is still under way")))},
-        429: {"Throttled by Meta": {**META_ERROR_EXAMPLE, "code": "WA429"}},
+        429: {"Throttled by Meta": META_THROTTLED_EXAMPLE},
         500: {"Internal Server Error": example(envelope.internal_error())},
         502: {"Meta failed": {**META_ERROR_EXAMPLE, "code": "WA502",
                               "message": "Service unavailable"}},
         503: {"Database unavailable": example(envelope.for_error(errors.DatabaseUnavailable()))},
     },
 )  # fmt: skip
+_ANSWERS[429]["description"] = (
+    "Meta refused the send for its own throttling, and its error is passed on. A send over "
+    "the number's rate is not refused: it is queued (202) and sent when allowed."
+)
 _ANSWERS[202] = {
     "model": schemas.envelope(
         schemas.MessageQueued, "MessageQueuedEnvelope", "WA202", "Request Processed Successfully"
