@@ -14,6 +14,7 @@ from wagate.delivery.render import (
     render_default_body,
     render_get,
     render_post,
+    render_query,
     validate_template,
 )
 from wagate.domain.placeholders import (
@@ -372,3 +373,16 @@ def test_validation_names_the_problem(
 ) -> None:
     problems = validate_template(method, url, body)
     assert any(problem in p for p in problems), problems
+
+
+@given(value=VALUES)
+def test_a_profile_get_and_a_callback_url_get_encode_a_value_alike(value: str) -> None:
+    profile = render_get("https://h.example/cb?v=<ref>", {"ref": value})
+    callback_url = render_query("https://h.example/cb", {"v": value})
+    assert profile.url == callback_url.url
+    assert query_pairs(callback_url.url) == [("v", value)]
+
+
+def test_urls_and_ids_in_get_values_keep_their_colons_and_slashes() -> None:
+    rendered = render_query("https://h.example/cb", {"id": "ad97:0", "file": "https://x/a b&c"})
+    assert rendered.url == "https://h.example/cb?id=ad97:0&file=https://x/a%20b%26c"

@@ -1,8 +1,9 @@
 """Turn a callback profile's template and an event's values into an HTTP request.
 
 Pure: no I/O. Values can never change the shape of the request: in a URL query
-they are percent-encoded whole (``&``, ``=``, ``#``, ``+`` and ``%`` included),
-in a JSON body they become JSON strings.
+they are percent-encoded (``&``, ``=``, ``#``, ``+``, ``%``, spaces and
+non-ASCII included), in a JSON body they become JSON strings. A profile's GET
+and a message's ``callback_url`` GET encode values by the same rule.
 
 A placeholder with no value (a key missing from ``values``) removes what uses
 it: the whole query parameter, the JSON member, or the array element. So the
@@ -103,10 +104,10 @@ def render_post(url: str, body_template: str | None, values: Mapping[str, str]) 
 
 
 def render_query(url: str, values: Mapping[str, str]) -> RenderedRequest:
-    """A GET of ``url`` with ``values`` added to its query string, percent-encoded
-    (a message's own ``callback_url``, which is no template)."""
+    """A GET of ``url`` with ``values`` added to its query string, percent-encoded as a
+    profile's GET values are (a message's own ``callback_url``, which is no template)."""
     parts = urlsplit(url)
-    extra = urlencode(values, quote_via=quote, safe="")
+    extra = urlencode(values, quote_via=quote, safe=_VALUE_SAFE)
     query = f"{parts.query}&{extra}" if parts.query else extra
     target = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
     return RenderedRequest("GET", target, None, None)
