@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from wagate.cli.demo_inbound import run_incoming
 from wagate.cli.demo_messages import Tenant, run_messages
 from wagate.cli.demo_support import (
     CallbackReceiver,
@@ -199,7 +200,9 @@ def run_demo() -> int:
                 _show_callback(by_method["GET"], get_profile["secret"])
                 _show_callback(by_method["POST"], post_profile["secret"])
                 sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-                run_messages(Tenant(base, sandbox_url, SID, WABA_GET, api_key), receiver, env)
+                tenant = Tenant(base, sandbox_url, SID, WABA_GET, api_key)
+                run_messages(tenant, receiver, env)
+                run_incoming(tenant, receiver)
         except DemoFailed as exc:
             console.print(f"[red]{exc}; the gateway's log:[/]")
             console.print((root / "gateway.log").read_text()[-4000:], markup=False)

@@ -156,23 +156,29 @@ class CallbackReceiver:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        #: Paths whose first request is answered 503, as an endpoint that is down once.
+        self.fail_once: set[str] = set()
         lock = self._lock = threading.Lock()
         received = self.requests
+        failing = self.fail_once
 
         class Handler(BaseHTTPRequestHandler):
             def _record(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 with lock:
+                    down = next((p for p in failing if self.path.startswith(p)), None)
+                    failing.discard(down or "")
                     received.append(
                         {
                             "method": self.command,
                             "target": self.path,
                             "headers": {k.lower(): v for k, v in self.headers.items()},
                             "body": body,
+                            "answered": 503 if down else 200,
                         }
                     )
-                self.send_response(200)
+                self.send_response(503 if down else 200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
