@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.support import temporary_postgres_database
+from wagate.store import Database
 
 # Tests never assert on timings: the suite shares two cores with the processes the
 # end-to-end tests start, so neither a slow example nor slow generation is a failure.
@@ -42,9 +44,48 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+async def _migrate(url: str) -> None:
+    database = Database(url)
+    try:
+        await database.upgrade_schema()
+    finally:
+        await database.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per test process, for tests to copy."""
+    path = tmp_path_factory.mktemp("schema") / "template.db"
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    # Closing the last connection checkpoints the WAL into the file: the file is all of it.
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """The name of a PostgreSQL database migrated once per test process, for tests to copy."""
+    with temporary_postgres_database() as url:
+        asyncio.run(_migrate(url))
+        yield url.rsplit("/", 1)[1]
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The same test on the embedded SQLite file and on a fresh PostgreSQL database."""
+    """The same test on the embedded SQLite file and on a PostgreSQL database, each a copy
+    of a migrated template: migrating takes longer than copying."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, tmp_path / "wagate.db")
+        yield f"sqlite+aiosqlite:///{tmp_path / 'wagate.db'}"
+    else:
+        with temporary_postgres_database(request.getfixturevalue("postgres_template")) as url:
+            yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty SQLite file or PostgreSQL database, not migrated."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'wagate.db'}"
     else:

@@ -205,8 +205,9 @@ def postgres_reachable() -> str | None:
 
 
 @contextlib.contextmanager
-def temporary_postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards; its asyncpg URL."""
+def temporary_postgres_database(template: str | None = None) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (a copy of the database ``template``, when
+    given), dropped afterwards; its asyncpg URL."""
     problem = postgres_reachable()
     if problem is not None:
         message = f"PostgreSQL at {POSTGRES_ADMIN_DSN} is not reachable ({problem})"
@@ -216,7 +217,7 @@ def temporary_postgres_database() -> Iterator[str]:
             f"{message}: skipping the PostgreSQL half (set WAGATE_REQUIRE_POSTGRES=1 to fail)"
         )
     name = f"wagate_test_{uuid.uuid4().hex[:12]}"
-    _admin_execute(f'CREATE DATABASE "{name}"')
+    _admin_execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     try:
         yield f"{base}/{name}"

@@ -3,8 +3,8 @@ from __future__ import annotations
 from wagate.store import Database
 
 
-async def test_migrations_apply_once_and_report_current(database_url: str) -> None:
-    database = Database(database_url)
+async def test_migrations_apply_once_and_report_current(empty_database_url: str) -> None:
+    database = Database(empty_database_url)
     try:
         assert not await database.schema_is_current()
         await database.upgrade_schema()
