@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Sequence as DatabaseSequence
-from sqlalchemy import bindparam, case, exists, func, insert, literal_column, select, update
+from sqlalchemy import bindparam, case, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
@@ -31,7 +30,7 @@ from wagate.domain.callbacks import (
     ProfileStatus,
     order_key,
 )
-from wagate.store import endpoints, order_heads
+from wagate.store import delivery_numbers, endpoints, order_heads
 from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.delivery_rows import to_delivery
 from wagate.store.queue import wake_workers
@@ -51,24 +50,10 @@ _DELIVERY_COLUMNS = [
     "template_values", "endpoint", "order_key", "status", "attempts", "run_at",
     "created_at", "updated_at",
 ]  # fmt: skip
-#: A delivery's place in its order key is the database's to give, in the order rows are
-#: written, never a process clock: the processes adding deliveries of one key may run on
-#: machines whose clocks disagree. The insert comes after the key's head row is claimed
-#: (which serializes the transactions adding to one key), so a later transaction's rows
-#: get higher numbers. PostgreSQL draws them from a sequence; on SQLite, whose writers
-#: take turns, each row gets one more than the row written last (highest rowid).
-DELIVERY_SEQUENCE = DatabaseSequence("delivery_seq")
-_AFTER_THE_LAST_WRITTEN = literal_column(
-    "(coalesce((SELECT last.seq FROM deliveries AS last ORDER BY last.rowid DESC LIMIT 1), 0)"
-    " + 1)"
-)
 _INSERT_DELIVERIES = BulkInsert(
     deliveries,
     _DELIVERY_COLUMNS,
-    computed={
-        "postgresql": {"seq": DELIVERY_SEQUENCE.next_value()},
-        "sqlite": {"seq": _AFTER_THE_LAST_WRITTEN},
-    },
+    computed={dialect: {"seq": number} for dialect, number in delivery_numbers.NEXT.items()},
 )
 _ATTEMPT_COLUMNS = [
     "id", "delivery_id", "number", "trigger", "method", "url", "request_headers",
