@@ -77,7 +77,7 @@ def run(workdir: Path, quick: bool) -> str:
         "processes", "statuses", "statuses/s", "per worker", "aiohttp 32 in flight/s", "ratio",
         "CPU s per 1,000 statuses", "never arrived", "received twice", "out of order",
     ]  # fmt: skip
-    parts = ["## Scale-out on PostgreSQL", "", __doc__.strip(), ""]
+    parts = ["## Scale-out on PostgreSQL", "", (__doc__ or "").split("\n\n", 1)[1].strip(), ""]
     parts.append(f"Sizes: {sizes.batched_messages} messages' statuses batched per run.")
     if skipped:
         parts += ["", f"Not measured: {skipped}."]
