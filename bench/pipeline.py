@@ -127,8 +127,10 @@ class Gateway:
         env: dict[str, str],
         source: str | None,
         workers: int = 1,
+        separate: bool | None = None,
     ) -> None:
         self.directory = directory
+        self._separate = separate
         self.counts = directory / "counts"
         self.counts.mkdir(parents=True)
         self.port = free_port()
@@ -151,8 +153,9 @@ class Gateway:
 
     @property
     def separate_worker(self) -> bool:
-        """Whether the workers are processes of their own (else children of the API)."""
-        return self.worker_count > 1
+        """Whether the workers are processes of their own (else children of the API):
+        when more than one, unless told."""
+        return self.worker_count > 1 if self._separate is None else self._separate
 
     @property
     def url(self) -> str:
@@ -215,10 +218,15 @@ class Gateway:
 
 @contextmanager
 def deployed(
-    directory: Path, sandbox: Server, env: dict[str, str], source: str | None, workers: int = 1
+    directory: Path,
+    sandbox: Server,
+    env: dict[str, str],
+    source: str | None,
+    workers: int = 1,
+    separate: bool | None = None,
 ) -> Iterator[Gateway]:
     """A started gateway with the bench tenant and its number; stopped on exit."""
-    gateway = Gateway(directory, sandbox, env, source, workers)
+    gateway = Gateway(directory, sandbox, env, source, workers, separate)
     try:
         gateway.start()
         create_tenant(gateway.env, TENANT.sid, TENANT.waba_id, TENANT.api_key)

@@ -17,6 +17,7 @@ BENCHMARK_MODULES: tuple[str, ...] = (
     "bench.transfer",
     "bench.deliveries",
     "bench.pipeline",
+    "bench.scale_out",
     "bench.fairness",
     "bench.retention",
     "bench.sends",

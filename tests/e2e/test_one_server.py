@@ -43,6 +43,30 @@ def test_a_second_server_on_the_same_data_directory_exits_with_its_message(
     assert httpx.get(replacement.url + "/readyz", timeout=PATIENCE).status_code == 200
 
 
+def test_on_sqlite_the_api_alone_is_refused_with_what_to_run_instead(
+    start_gateway: GatewayFactory, data_dir: Path
+) -> None:
+    # SQLite runs as one `wagate serve`: an API without its worker would leave what it
+    # accepts unprocessed, and no `wagate worker` may join it on the data directory.
+    api_alone = subprocess.run(
+        wagate_command("serve", "--host", "127.0.0.1", "--port", str(free_port()), "--no-worker"),
+        env={**os.environ, "WAGATE_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        check=False,
+    )
+    assert api_alone.returncode != 0
+    assert api_alone.stderr.startswith(
+        f"error: --no-worker needs PostgreSQL: on SQLite ({data_dir.resolve()}) one "
+        "`wagate serve` runs the API and its worker; run `wagate serve` without --no-worker"
+    ), api_alone.stderr
+    # The refusal took no lock: the one server starts on the data directory.
+    gateway = start_gateway(data_dir=data_dir)
+    ready = httpx.get(gateway.url + "/readyz", timeout=PATIENCE).json()
+    assert ready["checks"]["worker"] == "ok", ready
+
+
 def test_the_worker_children_run_at_a_lower_cpu_priority_than_the_api(
     start_gateway: GatewayFactory,
 ) -> None:

@@ -11,6 +11,7 @@ step takes several.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import hmac
@@ -24,14 +25,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.e2e.black_hole import black_holes
 from tests.integration.conftest import POLICY
 from wagate.blobs import LocalBlobStore
+from wagate.delivery.sender import CallbackSender
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain.callbacks import Attempt, AttemptTrigger, DeliveryStatus
 from wagate.domain.inbox import SentRecord, sent_entries
 from wagate.domain.messages import Message
 from wagate.domain.tenancy import ApiVersion
 from wagate.domain.uploads import ReceivedFile, Upload
+from wagate.services.delivery_runs import DeliveryPolicy, DeliveryRunner
 from wagate.services.inbox_processing import InboxProcessor
 from wagate.services.ingress import IngressService
 from wagate.services.profiles import ProfileService
@@ -147,13 +151,13 @@ def statuses_webhook(wamid: str, *names: str) -> bytes:
     return json.dumps(document).encode()
 
 
-async def message(world: World, index: int) -> Message:
+async def message(world: World, index: int, callback_url: str | None = None) -> Message:
     """A message sent, its wamid recorded, and Meta's sent and delivered statuses applied."""
     sent = Message(
         id=f"msg-{index}", sid="SID1", waba_id="WABA1", number=NUMBER, phone_number_id=PNID,
         recipient="15550100100", wamid=f"wamid.retention.{index}", type="text",
         template_id=None, template_name=None, template_components=None, ref=f"ref-{index}",
-        ref1=None, ref2=None, callback_url=None, callback_profile_id=None, tag_name=None,
+        ref1=None, ref2=None, callback_url=callback_url, callback_profile_id=None, tag_name=None,
         forwarded_rank=0,
     )  # fmt: skip
     assert sent.wamid is not None
@@ -266,23 +270,42 @@ async def test_past_the_period_nothing_of_an_upload_or_a_message_is_left(world: 
     assert not world.blobs.path_of(new_upload.blob_key).exists()
 
 
-async def test_a_message_whose_callback_is_being_sent_waits_for_the_next_pass(
+async def test_past_the_period_callbacks_to_endpoints_that_never_answer_go_with_their_message(
     world: World,
 ) -> None:
-    sent = await message(world, 3)
-    world.clock.now = T0 + RETENTION + timedelta(minutes=1)
-    async with world.database.transaction() as connection:
-        claimed = await delivery_queue.claim(
-            connection, worker="w1", limit=1, lease=timedelta(seconds=30), now=world.clock(),
-            per_endpoint=100,
+    with black_holes(3) as ports:
+        holes = [f"http://127.0.0.1:{port}" for port in ports]
+        sent = [await message(world, 10 + i, f"{hole}/cb") for i, hole in enumerate(holes)]
+        world.clock.now = T0 + RETENTION + timedelta(minutes=1)
+        sender = CallbackSender(
+            AddressPolicy(["127.0.0.0/8"]), connect_timeout=5.0, total_timeout=2.0
+        )
+        runner = DeliveryRunner(
+            world.database, sender, DeliveryPolicy(schedule=[60.0], disable_after_seconds=1e6),
+            clock=world.clock,
         )  # fmt: skip
-    assert len(claimed) == 1
-    await world.retention().purge()
-    assert mentioning(await rows(world), *identities(sent))["messages"]
+        try:
+            claimed = await runner.claim("w1", 100, timedelta(seconds=30), per_endpoint=100)
+            hanging = [c for c in claimed if c.delivery.url.startswith(tuple(holes))]
+            assert len(hanging) == len(holes), "each message's callback is being sent"
+            in_flight = [asyncio.create_task(runner.send(c)) for c in hanging]
 
-    world.clock.now += timedelta(minutes=1)  # the lease has run out: the sender is gone
-    await world.retention().purge()
-    assert mentioning(await rows(world), *identities(sent)) == {}
+            await world.retention().purge()
+            await world.retention().purge()
+            assert mentioning(await rows(world), *(i for m in sent for i in identities(m))) == {}
+
+            # The endpoints never answer: each attempt times out, and the worker records it,
+            # to be retried. Nothing of the purged messages comes back.
+            outcomes = await asyncio.gather(*in_flight)
+            for outcome in outcomes:
+                assert outcome is not None
+                assert outcome.status is DeliveryStatus.PENDING
+                await runner.record(outcome)
+        finally:
+            await runner.close()
+            await sender.close()
+        ids = [i for m in sent for i in identities(m)] + [c.delivery.id for c in hanging]
+        assert mentioning(await rows(world), *ids) == {}
 
 
 def inbound_webhook(wamid: str, text: str) -> bytes:

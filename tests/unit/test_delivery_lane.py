@@ -98,3 +98,68 @@ async def test_sends_go_on_while_a_claim_waits() -> None:
         runner.unblock.set()
         stopping.set()
         await asyncio.wait_for(running, PATIENCE)
+
+
+@dataclass
+class WorkAnnouncedDuringAClaim:
+    """A runner whose first claim waits until ``unblock`` and finds nothing (it read before
+    the work was committed); the work is announced meanwhile, and any later claim finds it."""
+
+    unblock: asyncio.Event = field(default_factory=asyncio.Event)
+    claiming: asyncio.Event = field(default_factory=asyncio.Event)
+    claims: int = 0
+    sent: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def claim(self, worker: str, limit: int, lease: timedelta, **_: Any) -> list[Any]:
+        self.claims += 1
+        if self.claims == 1:
+            self.claiming.set()
+            await self.unblock.wait()
+            return []
+        return [claimed(1)] if not self.sent.is_set() else []
+
+    async def send(self, item: ClaimedDelivery) -> None:
+        self.sent.set()
+
+    async def next_run_at(self, skip_endpoints: Collection[str] = ()) -> datetime | None:
+        return None
+
+    async def extend_leases(self, ids: Collection[str], worker: str, lease: timedelta) -> set[str]:
+        return set(ids)
+
+    async def release(self, ids: Collection[str], worker: str) -> None:
+        return None
+
+
+async def taken(event: asyncio.Event) -> None:
+    """Return once the lane has taken (cleared) ``event``."""
+    while event.is_set():
+        await asyncio.sleep(0)
+
+
+async def test_work_announced_while_a_claim_runs_is_claimed_when_that_claim_ends() -> None:
+    # The lane polls only once an hour here: the delivery goes out only if the wake-up
+    # that came during the first claim makes the lane claim again.
+    runner = WorkAnnouncedDuringAClaim()
+    lane = DeliveryLane(
+        cast(DeliveryRunner, runner),
+        concurrency=2,
+        per_endpoint=1,
+        lease=timedelta(seconds=60),
+        poll_interval=3600.0,
+        grace_period=1.0,
+        clock=lambda: NOW,
+    )
+    stopping, wakeup = asyncio.Event(), asyncio.Event()
+    running = asyncio.create_task(lane.run("w1", stopping, wakeup))
+    try:
+        await asyncio.wait_for(runner.claiming.wait(), PATIENCE)
+        wakeup.set()  # committed after the claim's snapshot
+        await asyncio.wait_for(taken(wakeup), PATIENCE)  # seen while the claim still runs
+        runner.unblock.set()
+        await asyncio.wait_for(runner.sent.wait(), PATIENCE)
+        assert runner.claims == 2
+    finally:
+        runner.unblock.set()
+        stopping.set()
+        await asyncio.wait_for(running, PATIENCE)

@@ -46,9 +46,11 @@ def serve(
     worker: bool = typer.Option(True, help="Also run the worker (as child processes)."),
 ) -> None:
     """Serve the gateway API (and, unless --no-worker, run the worker)."""
-    from wagate.cli.server_lock import hold
+    from wagate.cli.server_lock import hold, refuse_api_alone
 
     settings = load_settings()
+    if not worker:
+        refuse_api_alone(settings)
     lock = hold(settings)
     from wagate.cli.server import run_server
 

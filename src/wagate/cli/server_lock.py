@@ -108,6 +108,23 @@ def hold(settings: Settings, lock_fd: int | None = None) -> ServerLock | None:
         fail(str(exc))
 
 
+def refuse_api_alone(settings: Settings) -> None:
+    """End ``wagate serve --no-worker`` on SQLite with what to run instead.
+
+    On SQLite one server per data directory holds the lock: an API without its
+    worker would leave nothing to process what it accepts, and no ``wagate
+    worker`` could join it on the same data directory.
+    """
+    path = lock_path(settings)
+    if path is not None:
+        fail(
+            f"--no-worker needs PostgreSQL: on SQLite ({path.parent}) one `wagate serve` runs "
+            "the API and its worker; run `wagate serve` without --no-worker, or set "
+            "WAGATE_DATABASE_URL to a PostgreSQL database to run the API and `wagate worker` "
+            "processes apart"
+        )
+
+
 def _read(fd: int) -> str:
     with contextlib.suppress(OSError):
         text = os.pread(fd, 4096, 0).decode("utf-8", errors="replace").strip()

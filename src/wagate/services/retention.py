@@ -111,7 +111,7 @@ class RetentionService:
         async def batch(connection: Connection) -> Counter[str]:
             nonlocal found
             cutoff = now - self._retention
-            due = await retention_rows.messages_due(connection, cutoff, self._batch, now)
+            due = await retention_rows.messages_due(connection, cutoff, self._batch)
             found = len(due)
             return await retention_rows.purge_messages(connection, due, now)
 

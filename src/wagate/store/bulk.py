@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from wagate.store.types import UtcDateTime
@@ -68,14 +68,23 @@ def _converter(type_: Any, dialect: Dialect) -> Converter:
 
 class BulkInsert:
     """``INSERT`` of these columns of a table, optionally skipping rows whose
-    ``skip_conflicts_on`` columns are already taken (``ON CONFLICT DO NOTHING``)."""
+    ``skip_conflicts_on`` columns are already taken (``ON CONFLICT DO NOTHING``).
+
+    ``computed`` gives, per dialect, columns whose value the database works out for
+    each row (an SQL expression, which may refer to the row's bind parameters).
+    """
 
     def __init__(
-        self, table: Table, columns: Sequence[str], skip_conflicts_on: Sequence[str] = ()
+        self,
+        table: Table,
+        columns: Sequence[str],
+        skip_conflicts_on: Sequence[str] = (),
+        computed: Mapping[str, Mapping[str, ColumnElement[Any]]] | None = None,
     ) -> None:
-        values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+        bound = {name: bindparam(name, type_=table.c[name].type) for name in columns}
         self._statements: dict[str, ClauseElement] = {}
         for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert)):
+            values: dict[str, Any] = {**bound, **(computed or {}).get(dialect, {})}
             statement = insert(table).values(values)
             if skip_conflicts_on:
                 statement = statement.on_conflict_do_nothing(index_elements=skip_conflicts_on)

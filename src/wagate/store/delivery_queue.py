@@ -12,13 +12,12 @@ Every operation here works on a batch, in a statement or a few.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, case, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
@@ -31,7 +30,7 @@ from wagate.domain.callbacks import (
     ProfileStatus,
     order_key,
 )
-from wagate.store import endpoints, order_heads
+from wagate.store import delivery_numbers, endpoints, order_heads
 from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.delivery_rows import to_delivery
 from wagate.store.queue import wake_workers
@@ -45,22 +44,34 @@ _ACTIVE = (DeliveryStatus.PENDING.value, DeliveryStatus.QUEUED.value)
 _FINISHED = (DeliveryStatus.SUCCEEDED, DeliveryStatus.DEAD)
 # How many due deliveries, in run_at order, a claim looks at per slot it fills.
 _CANDIDATES_PER_SLOT = 4
-_last_seq = 0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DELIVERY_COLUMNS = [
     "id", "sid", "event_id", "subject_id", "profile_id", "number", "method", "url", "body",
-    "template_values", "endpoint", "order_key", "seq", "status", "attempts", "run_at",
+    "template_values", "endpoint", "order_key", "status", "attempts", "run_at",
     "created_at", "updated_at",
 ]  # fmt: skip
-_INSERT_DELIVERIES = BulkInsert(deliveries, _DELIVERY_COLUMNS)
-_INSERT_ATTEMPTS = BulkInsert(
-    delivery_attempts,
-    [
-        "id", "delivery_id", "number", "trigger", "method", "url", "request_headers",
-        "response_status", "response_body", "duration_ms", "error_class", "error",
-        "next_attempt_at", "created_at",
-    ],
-)  # fmt: skip
+_INSERT_DELIVERIES = BulkInsert(
+    deliveries,
+    _DELIVERY_COLUMNS,
+    computed={dialect: {"seq": number} for dialect, number in delivery_numbers.NEXT.items()},
+)
+_ATTEMPT_COLUMNS = [
+    "id", "delivery_id", "number", "trigger", "method", "url", "request_headers",
+    "response_status", "response_body", "duration_ms", "error_class", "error",
+    "next_attempt_at", "created_at",
+]  # fmt: skip
+# An attempt is logged only while its delivery exists: past retention a delivery goes
+# with its subject even while a worker is making an attempt of it.
+_INSERT_ATTEMPTS = insert(delivery_attempts).from_select(
+    _ATTEMPT_COLUMNS,
+    select(
+        *(bindparam(name, type_=delivery_attempts.c[name].type) for name in _ATTEMPT_COLUMNS)
+    ).where(
+        exists().where(
+            deliveries.c.id == bindparam("delivery_id", type_=delivery_attempts.c.delivery_id.type)
+        )
+    ),
+)
 _RECORD_OUTCOME = (
     update(deliveries)
     .where(deliveries.c.id == bindparam("b_id"))
@@ -82,13 +93,6 @@ _RECORD_OUTCOME = (
         ),
     )
 )
-
-
-def next_seq() -> int:
-    """An increasing number for the order of deliveries within their key."""
-    global _last_seq
-    _last_seq = max(_last_seq + 1, time.time_ns())
-    return _last_seq
 
 
 async def announce(connection: AsyncConnection) -> None:
@@ -138,7 +142,6 @@ def _row(delivery: Delivery, key: str, status: DeliveryStatus) -> dict[str, Any]
         ),
         "endpoint": delivery.endpoint,
         "order_key": key,
-        "seq": next_seq(),
         "status": status.value,
         "attempts": delivery.attempts,
         "run_at": delivery.run_at,
@@ -358,12 +361,17 @@ def outcome_rows(outcomes: Sequence[Outcome]) -> OutcomeRows:
 
 
 async def record_outcomes(connection: AsyncConnection, rows: OutcomeRows) -> None:
-    """Log the attempts and move their deliveries on, then let each finished
-    delivery's successor (the next of its order key) go."""
+    """Move the deliveries on and log their attempts, then let each finished
+    delivery's successor (the next of its order key) go.
+
+    A delivery purged meanwhile (past retention) is neither written nor logged. Its
+    row is updated first: on PostgreSQL that locks it, or waits for the purge that is
+    deleting it, so the attempt is logged exactly when the delivery is still there.
+    """
     if not rows.attempts:
         return
-    await execute_many(connection, _INSERT_ATTEMPTS, rows.attempts)
     await execute_many(connection, _RECORD_OUTCOME, rows.deliveries)
+    await execute_many(connection, _INSERT_ATTEMPTS, rows.attempts)
     await order_heads.promote_successors(connection, rows.finished, rows.finished_at)
 
 

@@ -4,11 +4,15 @@ Each function takes at most ``limit`` rows (or subjects: uploads, messages)
 and runs a few statements, so the caller's transaction stays short. A
 subject's purge takes everything about it with it: its events, its deliveries
 with their attempts, and the head of a delivery's order key (the key's next
-delivery then goes). A delivery leased to a worker (being sent right now) is
-never deleted under it: its subject waits for the next pass, and a subject
-is deleted only once none of its deliveries is left; the purge waits at most
-for the short transactions that claim or promote a delivery. A head left
-naming a delivery that is gone is dropped by :func:`repair_orphaned_heads`.
+delivery then goes). Past retention a delivery is not retried: it goes with
+its subject even while a worker holds it (an attempt to an endpoint that never
+answers keeps it leased most of the time), and the worker's record of that
+attempt finds no delivery and writes nothing (see
+:func:`wagate.store.delivery_queue.record_outcomes`). The purge waits at most
+for the short transactions that claim, record or promote a delivery. A subject
+to which a delivery was added while it was purged is taken on the next pass. A
+head left naming a delivery that is gone is dropped by
+:func:`repair_orphaned_heads`.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, delete, exists, or_, select, text, tuple_
+from sqlalchemy import ColumnElement, Table, delete, exists, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.store import order_heads
@@ -55,14 +59,6 @@ async def take_turn(connection: AsyncConnection) -> bool:
     return bool(result.scalar_one())
 
 
-def _not_leased(now: datetime) -> ColumnElement[bool]:
-    return or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until < now)
-
-
-def _leased_delivery_of_subject(subject_id: Any, now: datetime) -> ColumnElement[bool]:
-    return exists().where(deliveries.c.subject_id == subject_id, deliveries.c.locked_until >= now)
-
-
 @dataclass(frozen=True, slots=True)
 class DueUpload:
     """An upload past its purge time, and where its bytes are."""
@@ -72,11 +68,10 @@ class DueUpload:
 
 
 async def uploads_due(connection: AsyncConnection, now: datetime, limit: int) -> list[DueUpload]:
-    """Up to ``limit`` uploads whose purge time has come, oldest first, none of whose
-    deliveries is being sent."""
+    """Up to ``limit`` uploads whose purge time has come, oldest first."""
     rows = await connection.execute(
         select(uploads.c.id, uploads.c.blob_key)
-        .where(uploads.c.purge_at <= now, ~_leased_delivery_of_subject(uploads.c.id, now))
+        .where(uploads.c.purge_at <= now)
         .order_by(uploads.c.purge_at)
         .limit(limit)
     )
@@ -108,13 +103,12 @@ class DueMessage:
 
 
 async def messages_due(
-    connection: AsyncConnection, cutoff: datetime, limit: int, now: datetime
+    connection: AsyncConnection, cutoff: datetime, limit: int
 ) -> list[DueMessage]:
-    """Up to ``limit`` messages created before ``cutoff``, oldest first, none of whose
-    deliveries is being sent at ``now``."""
+    """Up to ``limit`` messages created before ``cutoff``, oldest first."""
     rows = await connection.execute(
         select(messages.c.id, messages.c.wamid)
-        .where(messages.c.created_at < cutoff, ~_leased_delivery_of_subject(messages.c.id, now))
+        .where(messages.c.created_at < cutoff)
         .order_by(messages.c.created_at)
         .limit(limit)
     )
@@ -158,15 +152,10 @@ async def purge_deliveries_before(
     connection: AsyncConnection, cutoff: datetime, limit: int, now: datetime
 ) -> Purged:
     """Delete up to ``limit`` deliveries created before ``cutoff`` (whatever their
-    subject), with their attempts, leaving alone the order keys one of whose deliveries
-    is being sent."""
-    other = deliveries.alias("other")
-    leased_key = exists().where(
-        other.c.order_key == deliveries.c.order_key, other.c.locked_until >= now
-    )
+    subject, whether or not a worker is sending them), with their attempts."""
     rows = await connection.execute(
         select(deliveries.c.id)
-        .where(deliveries.c.created_at < cutoff, ~leased_key)
+        .where(deliveries.c.created_at < cutoff)
         .order_by(deliveries.c.created_at)
         .limit(limit)
     )
@@ -269,7 +258,7 @@ def _any_delivery_of(subject_id: Any) -> ColumnElement[bool]:
 async def _purge_subjects(
     connection: AsyncConnection, subject_ids: Collection[str], now: datetime
 ) -> Purged:
-    """Delete the events and the (unleased) deliveries about these subjects."""
+    """Delete the events and the deliveries about these subjects."""
     purged: Purged = Counter()
     if not subject_ids:
         return purged
@@ -283,22 +272,24 @@ async def _purge_subjects(
 async def _delete_deliveries(
     connection: AsyncConnection, condition: ColumnElement[bool], now: datetime
 ) -> Purged:
-    """Delete the deliveries that match ``condition`` and are not leased, with their
-    attempts; the order keys whose head was one of them move on to their next delivery."""
+    """Delete the deliveries that match ``condition``, leased or not, with their
+    attempts; the order keys whose head was one of them move on to their next delivery.
+
+    The deliveries go first: on PostgreSQL that waits for a worker recording an attempt
+    of one of them, and the attempts' statement, which starts afterwards, sees that
+    attempt too.
+    """
     purged: Purged = Counter()
-    doomed = and_(condition, _not_leased(now))
-    purged["delivery_attempts"] += await _delete(
-        connection,
-        delivery_attempts,
-        delivery_attempts.c.delivery_id.in_(select(deliveries.c.id).where(doomed)),
-    )
     deleted = await connection.execute(
-        delete(deliveries).where(doomed).returning(deliveries.c.id, deliveries.c.order_key)
+        delete(deliveries).where(condition).returning(deliveries.c.id, deliveries.c.order_key)
     )
     keys = {row.id: row.order_key for row in deleted}
     purged["deliveries"] += len(keys)
     if not keys:
         return purged
+    purged["delivery_attempts"] += await _delete(
+        connection, delivery_attempts, delivery_attempts.c.delivery_id.in_(sorted(keys))
+    )
     heads = await connection.execute(
         select(delivery_heads.c.order_key, delivery_heads.c.delivery_id).where(
             delivery_heads.c.order_key.in_(sorted(set(keys.values())))

@@ -105,12 +105,19 @@ class DeliveryLane:
         heartbeat = asyncio.create_task(self._heartbeat(stopping))
         watchdog = asyncio.create_task(self._watch_overdue(stopping))
         claiming: asyncio.Task[None] | None = None
+        # Work announced while a claim runs may have come after the claim's snapshot: the
+        # claim's end then wakes the loop to claim again, instead of the next poll.
+        announced_during_claim = False
+        claim_ended = asyncio.Event()
         try:
             loop = asyncio.get_running_loop()
             last_claim = -CLAIM_INTERVAL
             while not stopping.is_set():
+                if claiming is not None and wakeup.is_set():
+                    announced_during_claim = True
                 wakeup.clear()
                 self._freed.clear()
+                claim_ended.clear()
                 self._dispatch()
                 timeout = self._poll_interval
                 if claiming is not None and claiming.done():
@@ -119,14 +126,19 @@ class DeliveryLane:
                     wait = last_claim + CLAIM_INTERVAL - loop.time()
                     if self.held == 0 or wait <= 0:
                         last_claim = loop.time()
+                        announced_during_claim = False
                         # A claim waits for the database (on SQLite, for the writer turn):
                         # sends go on meanwhile, as answers free their slots.
                         claiming = asyncio.create_task(self._claim())
+                        claiming.add_done_callback(lambda _task: claim_ended.set())
                     else:
                         timeout = wait
                 if self.held == 0 and claiming is None:
                     timeout = await self._until_due()
-                await first_of(stopping, wakeup, self._freed, within=timeout)
+                events = [stopping, wakeup, self._freed]
+                if claiming is not None and announced_during_claim:
+                    events.append(claim_ended)
+                await first_of(*events, within=timeout)
         finally:
             heartbeat.cancel()
             watchdog.cancel()
