@@ -33,6 +33,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if _RUN_TMPDIR in os.environ:
         return
     directory = tempfile.mkdtemp(prefix="wagate-tests-")
+    # Others may pass through, not list: a server run as another user (PostgreSQL,
+    # when the tests run as root) reaches the directory made for it inside.
+    os.chmod(directory, 0o711)
     os.environ[_RUN_TMPDIR] = f"{os.getpid()}:{directory}"
     os.environ["TMPDIR"] = directory
     tempfile.tempdir = None  # computed again from TMPDIR

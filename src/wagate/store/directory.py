@@ -68,7 +68,7 @@ async def list_numbers(
     limit: int,
     offset: int,
 ) -> tuple[list[PhoneNumber], int]:
-    """A page of numbers (of an account, of a WABA), oldest first; and the total."""
+    """A page of numbers (of an account, of a WABA) in number order; and the total."""
     query = select(
         numbers.c.number,
         numbers.c.sid,
@@ -78,7 +78,7 @@ async def list_numbers(
         numbers.c.webhook_url,
         numbers.c.created_at,
         numbers.c.incoming_callback_profile_id,
-    ).order_by(numbers.c.created_at, numbers.c.number)
+    ).order_by(numbers.c.number)
     if sid is not None:
         query = query.where(numbers.c.sid == sid)
     if waba_id is not None:

@@ -1,7 +1,8 @@
 """What a customer reads of its own account: its WABAs, its numbers, a message's statuses.
 
 ``GET /v2/{sid}/whatsapp/wabas``, ``…/numbers`` (the account's) and
-``…/{waba_id}/numbers`` (a WABA's) answer pages, oldest first;
+``…/{waba_id}/numbers`` (a WABA's) answer pages (WABAs oldest first, numbers in
+number order);
 ``GET …/{phone_number}/messages`` answers one sent message (``?id=``, ours or
 Meta's wamid) or those sent with a ``ref`` (``?ref=``, newest first), each
 with every status Meta reported.
@@ -154,7 +155,7 @@ async def list_wabas(
 
 _NUMBER_ANSWERS = responses(
     (200, schemas.envelope(schemas.NumberPage, "NumberPageEnvelope", "WA200", _OK),
-     "A page of numbers, oldest first."),
+     "A page of numbers, in number order."),
     {
         **_COMMON,
         401: {
