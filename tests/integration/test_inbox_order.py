@@ -138,7 +138,7 @@ async def drain(database_url: str) -> None:
     try:
         idle = 0
         while idle < 20:
-            if await processor.process_batch():
+            if (await processor.process_next()).processed:
                 idle = 0
             else:
                 idle += 1
@@ -215,7 +215,7 @@ async def test_claiming_on_sqlite_reads_the_pending_entries_not_every_one_kept(
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", remember)
     try:
-        await InboxProcessor(database).process_batch()
+        await InboxProcessor(database).process_next()
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", remember)
     assert seen, "the claim's query was not seen"

@@ -107,7 +107,7 @@ async def feed(world: World, *documents: dict[str, Any] | bytes) -> None:
         signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
         assert signature_matches(SECRET, body, signature)
         await world.ingress.receive(body, signature)
-    while await world.processor.process_batch():
+    while (await world.processor.process_next()).processed:
         pass
 
 

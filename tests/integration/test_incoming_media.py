@@ -74,7 +74,7 @@ class World:
         body = json.dumps(document).encode()
         signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
         await self.ingress.receive(body, signature)
-        while await InboxProcessor(self.database).process_batch():
+        while (await InboxProcessor(self.database).process_next()).processed:
             pass
         return media_id
 

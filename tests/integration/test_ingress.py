@@ -162,7 +162,7 @@ async def world(database_url: str) -> AsyncIterator[World]:
 async def process_all(world: World) -> int:
     """Process the inbox until nothing is left; how many entries there were."""
     total = 0
-    while processed := await world.processor.process_batch():
+    while processed := (await world.processor.process_next()).processed:
         total += processed
     return total
 

@@ -125,7 +125,9 @@ async def test_a_callback_profile_not_of_the_account_is_refused_before_meta_sees
     sent = await world.messages.send(phone, TEXT, {"callback_profile_id": own})
     [accepted] = await world.accepted_by_meta()
     assert accepted["id"] == sent.wamid
-    assert await InboxProcessor(world.database).process_batch() == 1, "the wamid's record"
+    assert (await InboxProcessor(world.database).process_next()).processed == 1, (
+        "the wamid's record"
+    )
     async with world.database.transaction() as connection:
         stored = await message_rows.get_by_wamid(connection, sent.wamid)
     assert stored is not None

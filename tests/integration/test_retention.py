@@ -176,7 +176,7 @@ async def report(world: World, wamid: str, *statuses: str) -> None:
     body = statuses_webhook(wamid, *statuses)
     signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     await world.ingress.receive(body, signature)
-    while await world.inbox.process_batch():
+    while (await world.inbox.process_next()).processed:
         pass
 
 
@@ -329,7 +329,7 @@ async def test_a_message_a_user_sent_is_purged_with_the_period(world: World) -> 
     body = inbound_webhook("wamid.incoming.retention", "hello, my phone is 555")
     signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     await world.ingress.receive(body, signature)
-    while await world.inbox.process_batch():
+    while (await world.inbox.process_next()).processed:
         pass
     assert mentioning(await rows(world), "wamid.incoming.retention").keys() >= {"inbound_messages"}
     world.clock.now = T0 + RETENTION + timedelta(minutes=1)

@@ -118,7 +118,7 @@ async def test_sends_over_the_rate_are_queued_and_sent_when_allowed(world: World
     await drain(queued, all_sent)
     bodies = sorted(m["request"]["text"]["body"] for m in await world.accepted_by_meta())
     assert bodies == sorted(f"m{i}" for i in range(12)), "every message once, none twice"
-    while await InboxProcessor(world.database).process_batch():
+    while (await InboxProcessor(world.database).process_next()).processed:
         pass
     async with world.database.transaction() as connection:
         stored = await message_rows.by_ids(connection, [o.id for o in outcomes])

@@ -19,39 +19,23 @@ taken again one entry at a time, and the one at fault is set aside as
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
 import structlog
 
 from wagate import metrics
-from wagate.domain import json_text
 from wagate.domain.callbacks import CallbackProfile
 from wagate.domain.clock import Clock, utcnow
+from wagate.domain.entry_changes import EntryChanges, entry_outcome, parse_entry
 from wagate.domain.errors import DatabaseUnavailable
-from wagate.domain.inbound import InboundMessage, inbound_messages
-from wagate.domain.inbox import (
-    InboxKind,
-    change_values,
-    parse_document,
-    phone_number_id_of,
-    sent_pairs,
-)
+from wagate.domain.inbound import InboundMessage
 from wagate.domain.jobs import JobKind
-from wagate.domain.messages import Message
-from wagate.domain.status_flow import (
-    HeldStatus,
-    ReportedStatus,
-    StreamItem,
-    Verdict,
-    WamidAssigned,
-    decide_batch,
-)
+from wagate.domain.status_plan import ForwardedStatus, StatusPlan, plan_statuses
 from wagate.domain.tenancy import PhoneNumber
-from wagate.services.incoming_fanout import incoming_writes
+from wagate.services.inbound_recording import ArrivedMessages, InboundRecording, record_inbound
 from wagate.services.status_fanout import Writes, status_profile_of, status_writes
 from wagate.store import Connection, Database, delivery_queue, queue
 from wagate.store import events as event_rows
@@ -88,19 +72,8 @@ class _Entry:
     """One claimed entry, parsed: what it reports and what it came to."""
 
     item: InboxItem
-    statuses: list[ReportedStatus] = field(default_factory=list)
-    inbound: list[InboundMessage] = field(default_factory=list)
-    assigned: list[WamidAssigned] = field(default_factory=list)
+    changes: EntryChanges
     counts: Counter[str] = field(default_factory=Counter)
-    invalid: bool = False
-
-
-@dataclass
-class _Inbound:
-    """What a batch records of incoming messages: the new ones, and the media to fetch."""
-
-    rows: list[tuple[str, inbound_rows.NewInbound]] = field(default_factory=list)
-    downloads: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -109,10 +82,8 @@ class _Batch:
 
     entries: list[_Entry]
     assigned: list[tuple[str, str]]
-    new_statuses: list[message_rows.NewStatus]
-    released: list[tuple[str, str, str, bool]]
-    ranks: dict[str, int]
-    recorded: _Inbound
+    statuses: StatusPlan
+    recorded: InboundRecording
     writes: Writes
     marks: list[ProcessedMark]
 
@@ -120,9 +91,9 @@ class _Batch:
 async def _write(connection: Connection, batch: _Batch, now: datetime) -> None:
     """Write what :meth:`InboxProcessor._plan` decided, one statement per stage."""
     await message_rows.assign_wamids(connection, batch.assigned, now)
-    await message_rows.insert_statuses(connection, batch.new_statuses, now)
-    await message_rows.release_held(connection, batch.released)
-    await message_rows.set_forwarded_ranks(connection, batch.ranks, now)
+    await message_rows.insert_statuses(connection, batch.statuses.new_statuses, now)
+    await message_rows.release_held(connection, batch.statuses.released)
+    await message_rows.set_forwarded_ranks(connection, batch.statuses.ranks, now)
     await inbound_rows.insert_inbound(connection, batch.recorded.rows, now)
     if batch.recorded.downloads:
         await queue.enqueue_many(
@@ -150,18 +121,13 @@ class InboxProcessor:
         self._batch_items = batch_items
         self._batch_entries = batch_entries
 
-    async def process_batch(self) -> int:
-        """Process the next batch of one partition (of all, on SQLite); how many entries.
+    async def process_next(self) -> BatchOutcome:
+        """Process the next batch of one partition (of all, on SQLite): how many entries,
+        and whether pending partitions were all being processed elsewhere.
 
-        0 when nothing is due or every pending partition is being processed elsewhere.
         When the batch raises, its entries are taken again one at a time, and an entry
         that raises alone (twice) is marked ``failed`` and passed over.
         """
-        return (await self.process_next()).processed
-
-    async def process_next(self) -> BatchOutcome:
-        """:meth:`process_batch`, telling apart an empty inbox from one whose pending
-        partitions are all being processed elsewhere."""
         claimed: list[int] = []
         try:
             return BatchOutcome(
@@ -249,16 +215,20 @@ class InboxProcessor:
         if not items:
             return None
         claimed.extend(item.seq for item in items)
-        entries = [_parse(item) for item in items]
+        entries = [
+            _Entry(item, parse_entry(item.kind, item.seq, item.scope, item.body)) for item in items
+        ]
         phones = await message_rows.numbers_by_phone_number_id(
             connection, {e.item.scope for e in entries if e.item.scope}
         )
         for entry in entries:
             if entry.item.scope not in phones:
-                entry.statuses, entry.inbound = [], []
-        assigned = [a for entry in entries for a in entry.assigned]
-        wamids = {s.wamid for e in entries for s in e.statuses} | {a.wamid for a in assigned}
-        incoming = [m for e in entries for m in e.inbound]
+                entry.changes.statuses, entry.changes.inbound = [], []
+        assigned = [a for entry in entries for a in entry.changes.assigned]
+        wamids = {s.wamid for e in entries for s in e.changes.statuses} | {
+            a.wamid for a in assigned
+        }
+        incoming = [m for e in entries for m in e.changes.inbound]
         replied_to = {m.reply_to for m in incoming if m.reply_to}
         messages = await message_rows.by_wamid(connection, wamids | replied_to)
         # The wamids this batch assigns are written with it: read as they will be.
@@ -269,109 +239,67 @@ class InboxProcessor:
         stored = await message_rows.statuses_of(connection, wamids)
         seen = await inbound_rows.known_wamids(connection, {m.wamid for m in incoming})
 
-        new_statuses, released, ranks, forwarded = self._decide(entries, assigned, messages, stored)
+        statuses = plan_statuses(
+            [s for e in entries for s in e.changes.statuses], assigned, messages, stored
+        )
+        for applied in statuses.not_forwarded:
+            log.info(
+                "message.status_not_forwarded",
+                message_id=applied.message_id,
+                status=applied.status.status,
+            )
         profiles = await profile_rows.get_profiles(
-            connection, _profiles_wanted(forwarded, incoming, phones, entries)
+            connection, _profiles_wanted(statuses.forwarded, incoming, phones, entries)
         )
         writes = Writes()
-        await self._fan_out_statuses(connection, forwarded, phones, profiles, writes, now)
-        recorded = _inbound(entries, phones, messages, seen, profiles, writes, now)
+        await _fan_out_statuses(connection, statuses.forwarded, phones, profiles, writes, now)
+        recorded = record_inbound(
+            [
+                ArrivedMessages(e.item.seq, phone, e.changes.inbound, e.counts)
+                for e in entries
+                if (phone := phones.get(e.item.scope or "")) is not None
+            ],
+            replied_to=messages,
+            seen=seen,
+            profiles=profiles,
+            writes=writes,
+            now=now,
+        )
+        for entry in entries:
+            entry.counts.update(statuses.counts.get(entry.item.seq, Counter()))
         return _Batch(
             entries=entries,
             assigned=[(a.message_id, a.wamid) for a in assigned],
-            new_statuses=new_statuses,
-            released=released,
-            ranks=ranks,
+            statuses=statuses,
             recorded=recorded,
             writes=writes,
             marks=[_mark(e, phones) for e in entries],
         )
 
-    def _decide(
-        self,
-        entries: list[_Entry],
-        assigned: list[WamidAssigned],
-        messages: dict[str, Message],
-        stored: list[message_rows.StoredStatus],
-    ) -> tuple[
-        list[message_rows.NewStatus],
-        list[tuple[str, str, str, bool]],
-        dict[str, int],
-        list[tuple[Message, Mapping[str, Any]]],
-    ]:
-        by_id = {m.id: m for m in messages.values()}
-        assigned = [a for a in assigned if a.message_id in by_id]
-        assigned_ids = {a.message_id for a in assigned}
-        stream: list[StreamItem] = sorted(
-            [*assigned, *(s for e in entries for s in e.statuses)], key=lambda i: i.seq
-        )
-        held: defaultdict[str, list[HeldStatus]] = defaultdict(list)
-        for status in stored:
-            if status.message_id is None:
-                held[status.wamid].append(
-                    HeldStatus(status.id, status.seq, status.wamid, status.status, status.payload)
-                )
-        decision = decide_batch(
-            stream,
-            known={
-                wamid: (m.id, m.forwarded_rank)
-                for wamid, m in messages.items()
-                if m.id not in assigned_ids
-            },
-            recorded={(s.wamid, s.status) for s in stored},
-            held=held,
-            assigned_ranks={m.id: m.forwarded_rank for m in by_id.values() if m.id in assigned_ids},
-        )
-        new_statuses: list[message_rows.NewStatus] = []
-        released: list[tuple[str, str, str, bool]] = []
-        forwarded: list[tuple[Message, Mapping[str, Any]]] = []
-        counts = {e.item.seq: e.counts for e in entries}
-        for applied in decision.applied:
-            verdict = Verdict.FORWARDED if applied.forwarded else Verdict.NOT_FORWARDED
-            reported = applied.status
-            if isinstance(reported, HeldStatus):
-                released.append((reported.id, applied.message_id, verdict.value, applied.forwarded))
-            else:
-                new_statuses.append(
-                    _new_status(reported, applied.message_id, verdict, applied.forwarded)
-                )
-                counts[reported.seq]["forwarded" if applied.forwarded else "recorded"] += 1
-            if applied.forwarded:
-                forwarded.append((by_id[applied.message_id], reported.payload))
-            else:
-                log.info(
-                    "message.status_not_forwarded",
-                    message_id=applied.message_id,
-                    status=reported.status,
-                )
-        for waiting in decision.held:
-            new_statuses.append(_new_status(waiting, None, Verdict.HELD, False))
-            counts[waiting.seq]["held"] += 1
-        for repeated in decision.duplicates:
-            counts[repeated.seq]["duplicate"] += 1
-        return new_statuses, released, decision.ranks, forwarded
 
-    async def _fan_out_statuses(
-        self,
-        connection: Any,
-        forwarded: Sequence[tuple[Message, Mapping[str, Any]]],
-        phones: dict[str, PhoneNumber],
-        profiles: Mapping[str, CallbackProfile],
-        writes: Writes,
-        now: datetime,
-    ) -> None:
-        if not forwarded:
-            return
-        billing = await message_rows.billing_of(connection, {m.sid for m, _ in forwarded})
-        for message, status in forwarded:
-            phone = phones.get(message.phone_number_id)
-            if phone is None:
-                continue
-            status_writes(message, phone, dict(status), billing[message.sid], profiles, writes, now)
+async def _fan_out_statuses(
+    connection: Connection,
+    forwarded: Sequence[ForwardedStatus],
+    phones: dict[str, PhoneNumber],
+    profiles: Mapping[str, CallbackProfile],
+    writes: Writes,
+    now: datetime,
+) -> None:
+    if not forwarded:
+        return
+    billing = await message_rows.billing_of(connection, {f.message.sid for f in forwarded})
+    for status in forwarded:
+        message = status.message
+        phone = phones.get(message.phone_number_id)
+        if phone is None:
+            continue
+        status_writes(
+            message, phone, dict(status.payload), billing[message.sid], profiles, writes, now
+        )
 
 
 def _profiles_wanted(
-    forwarded: Sequence[tuple[Message, Mapping[str, Any]]],
+    forwarded: Sequence[ForwardedStatus],
     incoming: Sequence[InboundMessage],
     phones: Mapping[str, PhoneNumber],
     entries: Sequence[_Entry],
@@ -380,118 +308,24 @@ def _profiles_wanted(
     incoming profiles."""
     wanted = {
         profile_id
-        for message, _ in forwarded
-        if (profile_id := status_profile_of(message, phones.get(message.phone_number_id)))
+        for f in forwarded
+        if (profile_id := status_profile_of(f.message, phones.get(f.message.phone_number_id)))
     }
     if incoming:
         for entry in entries:
             phone = phones.get(entry.item.scope or "")
-            if entry.inbound and phone is not None and phone.incoming_callback_profile_id:
+            if entry.changes.inbound and phone and phone.incoming_callback_profile_id:
                 wanted.add(phone.incoming_callback_profile_id)
     return wanted
 
 
-def _new_status(
-    status: ReportedStatus, message_id: str | None, verdict: Verdict, forwarded: bool
-) -> message_rows.NewStatus:
-    return message_rows.NewStatus(
-        wamid=status.wamid,
-        status=status.status,
-        message_id=message_id,
-        seq=status.seq,
-        outcome=verdict.value,
-        forwarded=forwarded,
-        payload=status.payload,
-    )
-
-
-def _parse(item: InboxItem) -> _Entry:
-    entry = _Entry(item)
-    if item.kind is InboxKind.SENT:
-        entry.assigned = [
-            WamidAssigned(item.seq, message_id, wamid)
-            for message_id, wamid in sent_pairs(item.body)
-        ]
-        return entry
-    document = parse_document(item.body)
-    if document is None:
-        entry.invalid = True
-        return entry
-    for value in change_values(document):
-        if item.scope is None or phone_number_id_of(value) != item.scope:
-            continue
-        for status in value.get("statuses") or []:
-            if isinstance(status, dict) and status.get("id"):
-                entry.statuses.append(
-                    ReportedStatus(
-                        item.seq,
-                        str(status["id"]),
-                        str(status.get("status", "")).lower(),
-                        status,
-                    )
-                )
-        entry.inbound.extend(inbound_messages(value))
-    return entry
-
-
-def _inbound(
-    entries: list[_Entry],
-    phones: dict[str, PhoneNumber],
-    messages: dict[str, Message],
-    seen: set[str],
-    profiles: Mapping[str, CallbackProfile],
-    writes: Writes,
-    now: datetime,
-) -> _Inbound:
-    """Every message users sent, once each (by Meta's id): recorded, and either forwarded
-    now or, when it carries media, once its download is done."""
-    recorded = _Inbound()
-    seen = set(seen)
-    for entry in entries:
-        phone = phones.get(entry.item.scope or "")
-        if phone is None:
-            continue
-        for message in entry.inbound:
-            if message.wamid in seen:
-                entry.counts["duplicate"] += 1
-                continue
-            seen.add(message.wamid)
-            inbound_id = inbound_rows.new_inbound_id()
-            recorded.rows.append(
-                (inbound_id, inbound_rows.NewInbound(message, phone, entry.item.seq))
-            )
-            if message.media is not None:
-                recorded.downloads.append(inbound_id)
-                entry.counts["downloading"] += 1
-                continue
-            replied = messages.get(message.reply_to) if message.reply_to else None
-            sent = incoming_writes(
-                inbound_id,
-                message,
-                phone,
-                replied=replied,
-                profiles=profiles,
-                media=None,
-                writes=writes,
-                now=now,
-            )
-            entry.counts["forwarded" if sent else "recorded"] += 1
-    return recorded
-
-
 def _mark(entry: _Entry, phones: dict[str, PhoneNumber]) -> ProcessedMark:
     item = entry.item
-    if item.kind is InboxKind.SENT:
-        return ProcessedMark(item.seq, "recorded", json.dumps({"sent": len(entry.assigned)}))
-    if entry.invalid:
+    known = item.scope is not None and item.scope in phones
+    outcome = entry_outcome(item.kind, entry.changes, entry.counts, number_known=known)
+    if outcome.outcome == "invalid":
         metrics.META_WEBHOOKS_INVALID.inc()
-        return ProcessedMark(item.seq, "invalid", None)
-    if item.scope is None or item.scope not in phones:
-        entry.counts["unknown_number"] += 1
-    counts = entry.counts
-    done = counts["forwarded"] or counts["recorded"] or counts["held"] or counts["downloading"]
-    outcome = "processed" if done else "unknown"
-    return ProcessedMark(item.seq, outcome, json_text.sorted_keys(dict(counts)))
+    return ProcessedMark(item.seq, outcome.outcome, outcome.detail)
 
 
 def _log_batch(entries: list[_Entry], deliveries: int) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wagate.domain import json_text
 from wagate.domain.ids import time_ordered_uuid
 from wagate.domain.messages import Billing, Message
+from wagate.domain.status_plan import NewStatus, ReleasedStatus, StoredStatus
 from wagate.domain.tenancy import PhoneNumber
 from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.tables import accounts, message_statuses, messages, numbers
@@ -211,19 +211,6 @@ async def set_forwarded_ranks(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class StoredStatus:
-    """A (wamid, status) already recorded; ``message_id`` is None while it is held (only
-    then is its ``payload`` read: it is applied later)."""
-
-    id: str
-    wamid: str
-    status: str
-    message_id: str | None
-    seq: int
-    payload: dict[str, Any]
-
-
 async def statuses_of(connection: AsyncConnection, wamids: Collection[str]) -> list[StoredStatus]:
     """Every status recorded for these wamids, held ones included."""
     if not wamids:
@@ -252,19 +239,6 @@ async def statuses_of(connection: AsyncConnection, wamids: Collection[str]) -> l
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class NewStatus:
-    """A status to record: its message (None while held), where it came in, and its fate."""
-
-    wamid: str
-    status: str
-    message_id: str | None
-    seq: int
-    outcome: str
-    forwarded: bool
-    payload: Mapping[str, Any]
-
-
 async def insert_statuses(
     connection: AsyncConnection, batch: Sequence[NewStatus], now: datetime
 ) -> None:
@@ -290,16 +264,19 @@ async def insert_statuses(
     )
 
 
-async def release_held(
-    connection: AsyncConnection, released: Sequence[tuple[str, str, str, bool]]
-) -> None:
-    """Attach held statuses to their message: (status row id, message id, outcome, forwarded)."""
+async def release_held(connection: AsyncConnection, released: Sequence[ReleasedStatus]) -> None:
+    """Attach held statuses to their message, with their fate."""
     await execute_many(
         connection,
         _RELEASE_HELD,
         [
-            {"b_id": i, "b_message_id": m, "b_outcome": o, "b_forwarded": f}
-            for i, m, o, f in released
+            {
+                "b_id": r.id,
+                "b_message_id": r.message_id,
+                "b_outcome": r.outcome,
+                "b_forwarded": r.forwarded,
+            }
+            for r in released
         ],
     )
 
