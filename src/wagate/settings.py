@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -9,6 +10,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wagate.domain.pricing import RateCard, parse_rate_card
 from wagate.domain.retry import parse_schedule
 from wagate.domain.uploads import UploadPolicy
 from wagate.setting_values import (
@@ -143,6 +145,12 @@ class Settings(BaseSettings):
         description="Comma-separated CIDRs callbacks may reach although private or loopback "
         "(e.g. 127.0.0.0/8 for local tests).",
     )
+    rate_card: str = Field(
+        "",
+        description="Prices of billed messages for status callbacks, as JSON: category → "
+        'country (ISO code, or "*") → price, e.g. {"marketing": {"IN": "0.0107", "*": "0.025"}}. '
+        "An account's own rate for the category comes first.",
+    )
     retry_schedule: str = Field(
         "5,30,120,600,1800,3600,7200,14400,28800,43200,86400,64800",
         description="Seconds between callback attempts; spans the 3 days of retention.",
@@ -253,6 +261,16 @@ class Settings(BaseSettings):
     @classmethod
     def _networks(cls, value: str) -> str:
         return check_networks(value)
+
+    @field_validator("rate_card")
+    @classmethod
+    def _rate_card(cls, value: str) -> str:
+        parse_rate_card(json.loads(value) if value.strip() else {})
+        return value
+
+    def operator_rate_card(self) -> RateCard:
+        """The operator's rate card (empty when none is set)."""
+        return parse_rate_card(json.loads(self.rate_card) if self.rate_card.strip() else {})
 
     @field_validator("retry_schedule")
     @classmethod

@@ -245,6 +245,8 @@ async def test_statuses_become_seed_002_callbacks_and_seed_003_pushes(world: Wor
                     "expiration_timestamp": "1660106400",
                     "origin": {"type": "marketing"},
                 },
+                # Meta's pricing passes through (issue 23: it was dropped).
+                "pricing": PRICING,
             }
         ],
         "business_phone": "15550783881",

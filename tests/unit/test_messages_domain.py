@@ -48,6 +48,6 @@ def test_status_callbacks_name_the_recipient_by_digits_as_the_seed_does() -> Non
         template_name=None, template_components=None, ref=None, ref1=None, ref2=None,
         callback_url=None, callback_profile_id=None, tag_name=None, forwarded_rank=0,
     )  # fmt: skip
-    values = status_callback_values(message, {"status": "sent", "timestamp": "1"}, POSTPAID)
+    values = status_callback_values(message, {"status": "sent", "timestamp": "1"})
     assert values["mobile"] == values["phone_number"] == "919876543210"
     assert values["whatsapp_number"] == "15550783881"

@@ -192,7 +192,7 @@ class Gateway:
                 app_secret=settings.meta_app_secret,
                 verify_token=settings.meta_verify_token,
             ),
-            inbox=InboxProcessor(database),
+            inbox=InboxProcessor(database, rate_card=settings.operator_rate_card()),
             operations=OperationsService(database, blobs),
             retention=RetentionService(
                 database,

@@ -49,6 +49,10 @@ class MessageRecord:
     callback_profile_id: str | None
     forwarded_rank: int
     created_at: datetime
+    #: The recipient's BSUID when the send named one.
+    recipient_user_id: str | None = None
+    #: The price decided from Meta's pricing ("" when free; None when not decided).
+    price: str | None = None
 
     @property
     def current_status(self) -> str:

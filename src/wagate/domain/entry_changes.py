@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wagate.domain import json_text
+from wagate.domain.identity import IdentityChange, contact_for, identity_changes
 from wagate.domain.inbound import InboundMessage, inbound_messages
 from wagate.domain.inbox import (
     InboxKind,
@@ -32,17 +33,26 @@ class EntryChanges:
     statuses: list[ReportedStatus] = field(default_factory=list)
     inbound: list[InboundMessage] = field(default_factory=list)
     assigned: list[WamidAssigned] = field(default_factory=list)
+    #: Users whose BSUID or phone number changed (system messages, ``user_id_update``).
+    identity_changes: list[IdentityChange] = field(default_factory=list)
     invalid: bool = False
 
 
 def reported_statuses(value: Mapping[str, Any], seq: int) -> list[ReportedStatus]:
-    """The statuses of one change value, in order; those without an id are left out."""
+    """The statuses of one change value, in order, each with its recipient's contact;
+    those without an id are left out."""
+    contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
     found = []
     for status in value.get("statuses") or []:
         if isinstance(status, dict) and status.get("id"):
+            contact = contact_for(
+                contacts,
+                phone=str(status.get("recipient_id") or "") or None,
+                user_id=str(status.get("recipient_user_id") or "") or None,
+            )
             found.append(
                 ReportedStatus(
-                    seq, str(status["id"]), str(status.get("status", "")).lower(), status
+                    seq, str(status["id"]), str(status.get("status", "")).lower(), status, contact
                 )
             )
     return found
@@ -65,6 +75,7 @@ def parse_entry(kind: InboxKind, seq: int, scope: str | None, body: str) -> Entr
             continue
         changes.statuses.extend(reported_statuses(value, seq))
         changes.inbound.extend(inbound_messages(value))
+        changes.identity_changes.extend(identity_changes(value))
     return changes
 
 
@@ -89,5 +100,11 @@ def entry_outcome(
         return EntryOutcome("invalid", None)
     if not number_known:
         counts["unknown_number"] += 1
-    done = counts["forwarded"] or counts["recorded"] or counts["held"] or counts["downloading"]
+    done = (
+        counts["forwarded"]
+        or counts["recorded"]
+        or counts["held"]
+        or counts["downloading"]
+        or counts["identity_changed"]
+    )
     return EntryOutcome("processed" if done else "unknown", json_text.sorted_keys(dict(counts)))

@@ -1,10 +1,12 @@
 """Messages WhatsApp users send to a business, as Meta's webhooks describe them.
 
-Every entry of a change's ``messages`` has ``from``, ``id``, ``timestamp`` and
-``type``, may have a ``context`` (the message it replies to), and carries an
-object named after its type (``text``, ``image``, ``location``…). The sender's
-profile is in the change's ``contacts``, matched by ``wa_id`` (system messages
-have none). Types Meta adds later are kept as they came: nothing here drops a
+Every entry of a change's ``messages`` has ``id``, ``timestamp`` and ``type``,
+the sender's ``from`` (phone number) and, since 2026, ``from_user_id`` (BSUID;
+a user with a username may come with it alone), may have a ``context`` (the
+message it replies to), and carries an object named after its type (``text``,
+``image``, ``location``…). The sender's profile is in the change's
+``contacts``, matched by ``wa_id`` or ``user_id`` (system messages have none).
+Types Meta adds later are kept as they came: nothing here drops a
 message because its type is new.
 """
 
@@ -13,8 +15,10 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
+
+from wagate.domain.identity import UserIdentity, contact_for, contact_identity
 
 #: The types whose object names a media file Meta holds (``id``, ``mime_type``, ``sha256``).
 MEDIA_TYPES: Final = frozenset({"image", "video", "audio", "document", "sticker"})
@@ -41,7 +45,9 @@ class InboundMessage:
     ``wamid`` is Meta's id of it (what duplicates share), ``name`` the
     sender's profile name when Meta gave one, ``reply_to`` the id of the
     message it replies to or reacts to, ``raw`` the message object exactly as
-    Meta sent it and ``contact`` the sender's ``contacts`` entry.
+    Meta sent it and ``contact`` the sender's ``contacts`` entry. ``sender`` is
+    the phone number ("" when Meta sent none); ``user`` all Meta said of the
+    sender (phone number, BSUID, parent BSUID, username).
     """
 
     wamid: str
@@ -53,6 +59,7 @@ class InboundMessage:
     media: MediaReference | None
     raw: Mapping[str, Any]
     contact: Mapping[str, Any] | None
+    user: UserIdentity = field(default_factory=UserIdentity)
 
 
 def inbound_messages(value: Mapping[str, Any]) -> list[InboundMessage]:
@@ -77,10 +84,18 @@ def parse_message(
     if not wamid or len(wamid) > MAX_ID_LENGTH:
         return None
     sender = _text(raw.get("from"))[:MAX_SENDER_LENGTH]
+    user_id = _text(raw.get("from_user_id")) or None
     kind = (_text(raw.get("type")) or "unknown")[:MAX_TYPE_LENGTH]
-    contact = _contact_of(sender, contacts)
+    contact = contact_for(contacts, phone=sender or None, user_id=user_id)
     profile = contact.get("profile") if contact is not None else None
     name = _text(profile.get("name")) if isinstance(profile, dict) else ""
+    known = contact_identity(contact)
+    user = UserIdentity(
+        phone=sender or known.phone,
+        user_id=user_id or known.user_id,
+        parent_user_id=_text(raw.get("from_parent_user_id")) or known.parent_user_id,
+        username=known.username,
+    )
     return InboundMessage(
         wamid=wamid,
         sender=sender,
@@ -91,6 +106,7 @@ def parse_message(
         media=media_of(raw, kind),
         raw=raw,
         contact=contact,
+        user=user,
     )
 
 
@@ -180,13 +196,6 @@ def _chosen(interactive: Mapping[str, Any]) -> Mapping[str, Any]:
         if isinstance(reply, dict):
             return reply
     return {}
-
-
-def _contact_of(sender: str, contacts: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    for contact in contacts:
-        if _text(contact.get("wa_id")) == sender:
-            return contact
-    return contacts[0] if len(contacts) == 1 else None
 
 
 def _object(raw: Mapping[str, Any], name: str) -> Mapping[str, Any]:

@@ -7,10 +7,14 @@ Two shapes, both from one :class:`~wagate.domain.inbound.InboundMessage`:
   ``created_at``, ``reply_to``, ``wanumber``, ``mobile``, ``custom_response``,
   ``message``, ``contacts``, ``location``, with ``id``, Meta's message id);
   when the message replies to one the gateway sent, that message's id and
-  ``ref``s too;
+  ``ref``s too; and, our extension of the provider's fields, the sender's
+  ``user_id`` (BSUID), ``parent_user_id`` and ``username`` when Meta gave them
+  (``from`` and ``mobile`` are empty when Meta sent no phone number);
 - seed 003's Meta-like push to the number's ``webhook_url``: ``business_phone``,
-  ``contacts``, ``messages`` (Meta's message object as it came, with our
-  ``link`` to its media) and ``messaging_product``.
+  ``contacts`` (the sender's entry as Meta sent it: ``user_id``,
+  ``parent_user_id`` and ``profile.username`` kept), ``messages`` (Meta's
+  message object as it came, with our ``link`` to its media) and
+  ``messaging_product``.
 """
 
 from __future__ import annotations
@@ -66,6 +70,9 @@ def incoming_callback_values(
         "ref": (replied.ref or "") if replied else "",
         "ref1": (replied.ref1 or "") if replied else "",
         "ref2": (replied.ref2 or "") if replied else "",
+        "user_id": message.user.user_id or "",
+        "parent_user_id": message.user.parent_user_id or "",
+        "username": message.user.username or "",
     }
     return {key: value for key, value in values.items() if value != ""}
 
@@ -103,11 +110,11 @@ def webhook_incoming_payload(
 
 
 def _contact(message: InboundMessage) -> dict[str, Any]:
-    contact = message.contact or {}
-    shaped: dict[str, Any] = {}
-    if message.name is not None:
-        shaped["profile"] = {"name": message.name}
-    shaped["wa_id"] = contact.get("wa_id", message.sender)
+    """The sender's ``contacts`` entry as Meta sent it; ``wa_id`` is the sender's number
+    when the entry has none and Meta sent one in ``from``."""
+    shaped: dict[str, Any] = dict(message.contact or {})
+    if "wa_id" not in shaped and message.sender:
+        shaped["wa_id"] = message.sender
     return shaped
 
 

@@ -14,6 +14,7 @@ from typing import Any, Final, NoReturn
 from urllib.parse import urlsplit
 
 from wagate.domain.errors import InvalidPayload
+from wagate.domain.identity import is_bsuid
 
 MEDIA_TYPES: Final = ("image", "video", "audio", "document", "sticker")
 SEND_TYPES: Final = (
@@ -73,7 +74,7 @@ def validated_message(messaging_object: object) -> dict[str, Any]:
         _fail(f"{where}.messaging_product", "must be whatsapp")
     if body["recipient_type"] != "individual":
         _fail(f"{where}.recipient_type", "must be individual")
-    _text(body.get("to"), f"{where}.to", required=True, most=64)
+    _check_recipient(body, where)
     kind = body.get("type")
     if kind not in SEND_TYPES:
         _fail(f"{where}.type", f"must be one of {', '.join(SEND_TYPES)}")
@@ -90,6 +91,22 @@ def validated_message(messaging_object: object) -> dict[str, Any]:
     if "biz_opaque_callback_data" in body:
         _text(body["biz_opaque_callback_data"], f"{where}.biz_opaque_callback_data", most=512)
     return body
+
+
+def _check_recipient(body: Mapping[str, Any], where: Where) -> None:
+    """``to`` (a phone number), ``recipient`` (a BSUID or parent BSUID), or both (Meta
+    then sends to the phone number)."""
+    if body.get("recipient") is None:
+        _text(body.get("to"), f"{where}.to", required=True, most=64)
+        return
+    recipient = _text(body["recipient"], f"{where}.recipient", required=True, most=160)
+    if not is_bsuid(recipient):
+        _fail(
+            f"{where}.recipient",
+            "must be a business-scoped user id (BSUID), as US.13491208655302741918",
+        )
+    if body.get("to") is not None:
+        _text(body["to"], f"{where}.to", required=True, most=64)
 
 
 def _check_text(text: Mapping[str, Any], where: Where, _kind: str) -> None:

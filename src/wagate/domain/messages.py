@@ -9,10 +9,12 @@ but not forwarded.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from wagate.domain import json_text
+from wagate.domain.identity import status_identity
 
 STATUS_RANK: Final[dict[str, int]] = {
     "sent": 1,
@@ -72,6 +74,17 @@ class Message:
     callback_profile_id: str | None
     tag_name: str | None
     forwarded_rank: int
+    #: The recipient's BSUID when the send named one (``recipient`` is then "" unless the
+    #: send gave a phone number too).
+    recipient_user_id: str | None = None
+    #: The price decided from Meta's pricing (:mod:`wagate.domain.pricing`): None until a
+    #: status carried pricing, "" when it is free.
+    price: str | None = None
+
+    @property
+    def user_key(self) -> str:
+        """Whom the message goes to: the phone number, else the BSUID."""
+        return self.recipient or self.recipient_user_id or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,17 +117,29 @@ def price_for(status: dict[str, Any], billing: Billing) -> str | None:
 
 
 def status_callback_values(
-    message: Message, status: dict[str, Any], billing: Billing
+    message: Message,
+    status: Mapping[str, Any],
+    *,
+    price: str | None = None,
+    contact: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """The fields of seed 002's status callback; missing values are left out.
 
     ``mobile`` and ``phone_number`` are the recipient's digits, as the seed
-    shows them, however the ``to`` of the send request was written.
+    shows them, however the ``to`` of the send request was written; empty when
+    the message went to a BSUID and Meta named no phone number. ``user_id``,
+    ``parent_user_id`` and ``username`` (our extension) are the recipient's
+    BSUID, parent BSUID and username when Meta gave them (``contact`` is the
+    value's ``contacts`` entry of the recipient). ``price`` is what
+    :mod:`wagate.domain.pricing` decided this status shows.
     """
     name = str(status.get("status", ""))
     errors = status.get("errors") or []
     first_error = errors[0] if errors and isinstance(errors[0], dict) else {}
+    user = status_identity(status, contact)
     recipient = "".join(ch for ch in message.recipient if ch.isascii() and ch.isdigit())
+    if not message.recipient and user.phone:
+        recipient = user.phone
     values = {
         "id": message.id,
         "custom_response": "false",
@@ -129,27 +154,35 @@ def status_callback_values(
         "ref": message.ref or "",
         "ref1": message.ref1 or "",
         "ref2": message.ref2 or "",
-        "price": price_for(status, billing) or "",
+        "price": price or "",
+        "user_id": user.user_id or message.recipient_user_id or "",
+        "parent_user_id": user.parent_user_id or "",
+        "username": user.username or "",
     }
     return {key: value for key, value in values.items() if value != ""}
 
 
-def webhook_status_payload(business_phone: str, status: dict[str, Any]) -> dict[str, Any]:
-    """Seed 003's message-status push for one Meta status."""
+def webhook_status_payload(
+    business_phone: str, status: Mapping[str, Any], contact: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Seed 003's message-status push for one Meta status: Meta's status object whole
+    (``pricing``, ``recipient_user_id``, ``biz_opaque_callback_data``, group fields and
+    whatever Meta adds are kept), shaped where the seed says (``timestamp`` as text,
+    each error as its ``code`` and ``title``, a deleted message's ``type``), and the recipient's
+    ``contacts`` entry when Meta sent one."""
     entry: dict[str, Any] = {
         "id": status.get("id"),
         "status": status.get("status"),
         "timestamp": str(status.get("timestamp", "")),
-        "recipient_id": status.get("recipient_id"),
     }
+    if "recipient_id" in status or "recipient_user_id" not in status:
+        entry["recipient_id"] = status.get("recipient_id")
+    entry.update({k: v for k, v in status.items() if k not in entry and k != "recipient_id"})
     conversation = status.get("conversation")
     if isinstance(conversation, dict):
-        shaped: dict[str, Any] = {"id": conversation.get("id")}
+        shaped: dict[str, Any] = {"id": conversation.get("id"), **conversation}
         if "expiration_timestamp" in conversation:
             shaped["expiration_timestamp"] = str(conversation["expiration_timestamp"])
-        origin = conversation.get("origin")
-        if isinstance(origin, dict):
-            shaped["origin"] = {"type": origin.get("type")}
         entry["conversation"] = shaped
     errors = status.get("errors")
     if isinstance(errors, list) and errors:
@@ -161,7 +194,11 @@ def webhook_status_payload(business_phone: str, status: dict[str, Any]) -> dict[
     if status.get("status") == "deleted":
         entry["type"] = "message"
         entry["message"] = {"recipient_id": status.get("recipient_id")}
-    return {"statuses": [entry], "business_phone": business_phone, "messaging_product": "whatsapp"}
+    payload: dict[str, Any] = {"statuses": [entry]}
+    if contact:
+        payload["contacts"] = [dict(contact)]
+    payload.update(business_phone=business_phone, messaging_product="whatsapp")
+    return payload
 
 
 def wa_ext(message: Message | None) -> str | None:

@@ -36,12 +36,18 @@ MESSAGE_STATUS_PLACEHOLDERS: Final[frozenset[str]] = frozenset(
         "ref1",
         "ref2",
         "price",
+        # Our extension of the provider's fields: the recipient's BSUID, parent BSUID and
+        # username, when Meta gave them.
+        "user_id",
+        "parent_user_id",
+        "username",
     }
 )
 
 #: An incoming message's: the provider's incoming fields, ``id`` (Meta's message id),
 #: ``error`` (why its media could not be had), and, when it replies to a message the
-#: gateway sent, that message's id and refs.
+#: gateway sent, that message's id and refs; and the sender's BSUID, parent BSUID and
+#: username (our extension).
 INCOMING_MESSAGE_PLACEHOLDERS: Final[frozenset[str]] = frozenset(
     {
         "id",
@@ -65,6 +71,10 @@ INCOMING_MESSAGE_PLACEHOLDERS: Final[frozenset[str]] = frozenset(
         "ref1",
         "ref2",
         "callback_profile_id",
+        # Our extension: the sender's BSUID, parent BSUID and username, when Meta gave them.
+        "user_id",
+        "parent_user_id",
+        "username",
     }
 )
 

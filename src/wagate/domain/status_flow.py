@@ -36,12 +36,14 @@ class Verdict(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ReportedStatus:
-    """A status Meta reported, at its position ``seq`` in the inbox."""
+    """A status Meta reported, at its position ``seq`` in the inbox, with the change
+    value's ``contacts`` entry of its recipient when there is one."""
 
     seq: int
     wamid: str
     status: str
     payload: Mapping[str, Any]
+    contact: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

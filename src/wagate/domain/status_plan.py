@@ -65,10 +65,12 @@ class ReleasedStatus:
 
 @dataclass(frozen=True, slots=True)
 class ForwardedStatus:
-    """A status the customer hears of: its message and Meta's status object."""
+    """A status the customer hears of: its message, Meta's status object and the
+    recipient's contact (None for a status held earlier: only its object is kept)."""
 
     message: Message
     payload: Mapping[str, Any]
+    contact: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -137,8 +139,9 @@ def plan_statuses(
             )
             plan.counts[applied_status.seq]["forwarded" if applied.forwarded else "recorded"] += 1
         if applied.forwarded:
+            contact = applied_status.contact if isinstance(applied_status, ReportedStatus) else None
             plan.forwarded.append(
-                ForwardedStatus(by_id[applied.message_id], applied_status.payload)
+                ForwardedStatus(by_id[applied.message_id], applied_status.payload, contact)
             )
         else:
             plan.not_forwarded.append(applied)

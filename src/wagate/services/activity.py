@@ -45,7 +45,7 @@ class ActivityService:
             statuses = await activity_rows.statuses_of(connection, [m.wamid for m in page])
             billing = await _billing(connection, sid)
         views = [
-            MessageView(m, statuses.get(m.wamid, []), _price(statuses.get(m.wamid, []), billing))
+            MessageView(m, statuses.get(m.wamid, []), _price(m, statuses.get(m.wamid, []), billing))
             for m in page
         ]
         return MessagePage(views, has_more=len(found) > limit)
@@ -61,7 +61,9 @@ class ActivityService:
             )
             billing = await _billing(connection, sid)
             sent = await activity_rows.deliveries_about(connection, sid, message.id)
-        return MessageHistory(MessageView(message, statuses, _price(statuses, billing)), sent)
+        return MessageHistory(
+            MessageView(message, statuses, _price(message, statuses, billing)), sent
+        )
 
     async def message_of_number(self, sid: str, number: str, key: str) -> MessageView:
         """The number's message whose id or wamid is ``key``, with every status Meta
@@ -99,7 +101,7 @@ async def _views(connection: Connection, sid: str, found: list[MessageRecord]) -
     statuses = await activity_rows.statuses_of(connection, [m.wamid for m in found if m.wamid])
     billing = await _billing(connection, sid)
     return [
-        MessageView(m, statuses.get(m.wamid, []), _price(statuses.get(m.wamid, []), billing))
+        MessageView(m, statuses.get(m.wamid, []), _price(m, statuses.get(m.wamid, []), billing))
         for m in found
     ]
 
@@ -111,8 +113,12 @@ async def _billing(connection: Connection, sid: str) -> Billing:
     return Billing(account_type=account.account_type, rate_card=account.rate_card)
 
 
-def _price(statuses: list[RecordedStatus], billing: Billing) -> str | None:
-    """The price the message's ``delivered`` callback carried (seed 002), if any."""
+def _price(message: MessageRecord, statuses: list[RecordedStatus], billing: Billing) -> str | None:
+    """The price the message's callbacks carried (seed 002), if any: the one decided from
+    Meta's pricing, or, for messages from before prices were decided so, the delivered
+    callback's."""
+    if message.price is not None:
+        return message.price or None
     for recorded in statuses:
         if recorded.status == "delivered":
             return price_for({**recorded.payload, "status": "delivered"}, billing)

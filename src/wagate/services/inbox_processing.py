@@ -27,18 +27,20 @@ from datetime import datetime
 import structlog
 
 from wagate import metrics
-from wagate.domain.callbacks import CallbackProfile
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.entry_changes import EntryChanges, entry_outcome, parse_entry
 from wagate.domain.errors import DatabaseUnavailable
+from wagate.domain.identity import IdentityChange
 from wagate.domain.inbound import InboundMessage
 from wagate.domain.jobs import JobKind
+from wagate.domain.pricing import RateCard
 from wagate.domain.status_plan import ForwardedStatus, StatusPlan, plan_statuses
 from wagate.domain.tenancy import PhoneNumber
 from wagate.services.inbound_recording import ArrivedMessages, InboundRecording, record_inbound
-from wagate.services.status_fanout import Writes, status_profile_of, status_writes
+from wagate.services.status_fanout import Writes, fan_out_statuses, status_profile_of
 from wagate.store import Connection, Database, delivery_queue, queue
 from wagate.store import events as event_rows
+from wagate.store import identities as identity_rows
 from wagate.store import inbound as inbound_rows
 from wagate.store import inbox as inbox_rows
 from wagate.store import messages as message_rows
@@ -83,7 +85,10 @@ class _Batch:
     entries: list[_Entry]
     assigned: list[tuple[str, str]]
     statuses: StatusPlan
+    prices: dict[str, str]
     recorded: InboundRecording
+    users: list[identity_rows.KnownUser]
+    identity_changes: list[tuple[str, IdentityChange]]
     writes: Writes
     marks: list[ProcessedMark]
 
@@ -94,7 +99,10 @@ async def _write(connection: Connection, batch: _Batch, now: datetime) -> None:
     await message_rows.insert_statuses(connection, batch.statuses.new_statuses, now)
     await message_rows.release_held(connection, batch.statuses.released)
     await message_rows.set_forwarded_ranks(connection, batch.statuses.ranks, now)
+    await message_rows.set_prices(connection, batch.prices, now)
     await inbound_rows.insert_inbound(connection, batch.recorded.rows, now)
+    await identity_rows.remember(connection, batch.users, now)
+    await identity_rows.apply_changes(connection, batch.identity_changes, now)
     if batch.recorded.downloads:
         await queue.enqueue_many(
             connection, JobKind.DOWNLOAD_MEDIA, batch.recorded.downloads, now, now
@@ -115,8 +123,10 @@ class InboxProcessor:
         clock: Clock = utcnow,
         batch_items: int = BATCH_ITEMS,
         batch_entries: int = BATCH_ENTRIES,
+        rate_card: RateCard | None = None,
     ) -> None:
         self._db = database
+        self._rate_card = rate_card or RateCard()
         self._clock = clock
         self._batch_items = batch_items
         self._batch_entries = batch_entries
@@ -252,7 +262,9 @@ class InboxProcessor:
             connection, _profiles_wanted(statuses.forwarded, incoming, phones, entries)
         )
         writes = Writes()
-        await _fan_out_statuses(connection, statuses.forwarded, phones, profiles, writes, now)
+        prices = await fan_out_statuses(
+            connection, statuses.forwarded, phones, profiles, self._rate_card, writes, now
+        )
         recorded = record_inbound(
             [
                 ArrivedMessages(e.item.seq, phone, e.changes.inbound, e.counts)
@@ -265,36 +277,27 @@ class InboxProcessor:
             writes=writes,
             now=now,
         )
+        changes: list[tuple[str, IdentityChange]] = []
         for entry in entries:
             entry.counts.update(statuses.counts.get(entry.item.seq, Counter()))
+            phone = phones.get(entry.item.scope or "")
+            if phone is not None and entry.changes.identity_changes:
+                changes.extend((phone.waba_id, c) for c in entry.changes.identity_changes)
+                entry.counts["identity_changed"] += len(entry.changes.identity_changes)
         return _Batch(
             entries=entries,
             assigned=[(a.message_id, a.wamid) for a in assigned],
             statuses=statuses,
+            prices=prices,
             recorded=recorded,
+            users=[
+                identity_rows.KnownUser(new.phone.waba_id, new.message.user)
+                for _, new in recorded.rows
+                if new.message.user.user_id
+            ],
+            identity_changes=changes,
             writes=writes,
             marks=[_mark(e, phones) for e in entries],
-        )
-
-
-async def _fan_out_statuses(
-    connection: Connection,
-    forwarded: Sequence[ForwardedStatus],
-    phones: dict[str, PhoneNumber],
-    profiles: Mapping[str, CallbackProfile],
-    writes: Writes,
-    now: datetime,
-) -> None:
-    if not forwarded:
-        return
-    billing = await message_rows.billing_of(connection, {f.message.sid for f in forwarded})
-    for status in forwarded:
-        message = status.message
-        phone = phones.get(message.phone_number_id)
-        if phone is None:
-            continue
-        status_writes(
-            message, phone, dict(status.payload), billing[message.sid], profiles, writes, now
         )
 
 

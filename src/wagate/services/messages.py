@@ -175,7 +175,7 @@ class MessageService:
         body = validated_message(messaging_object)
         extra = await self._checked_extra(phone, extra_info)
         message = _message(phone, body, extra)
-        recipient = (phone.phone_number_id, message.recipient)
+        recipient = (phone.phone_number_id, message.user_key)
         paused = self._paused.get(recipient)
         if paused is not None and paused <= self._clock():
             del self._paused[recipient]
@@ -214,7 +214,7 @@ class MessageService:
             until = now + pair_pause(1)
             if len(self._paused) >= MAX_PAUSED_USERS:
                 self._paused = {k: v for k, v in self._paused.items() if v > now}
-            self._paused[(message.phone_number_id, message.recipient)] = until
+            self._paused[(message.phone_number_id, message.user_key)] = until
             await self._ledger.submit(_Requeued(message, body, key, until, throttled=False))
             return SendOutcome(message.id, None)
         await self._ledger.submit(_Refused(message, key, error))
@@ -381,7 +381,7 @@ class MessageService:
         return QueuedSend(
             message_id=message.id,
             phone_number_id=message.phone_number_id,
-            recipient=message.recipient,
+            recipient=message.user_key,
             request=request,
             not_before=not_before,
             deadline=now + self.policy.queue_ttl,
@@ -406,7 +406,7 @@ def _message(phone: PhoneNumber, body: dict[str, Any], extra: dict[str, Any]) ->
         waba_id=phone.waba_id,
         number=phone.number,
         phone_number_id=phone.phone_number_id,
-        recipient=str(body["to"]),
+        recipient=str(body.get("to") or ""),
         wamid=None,
         type=str(body["type"]),
         template_id=_text(extra.get("template_id")),
@@ -419,6 +419,7 @@ def _message(phone: PhoneNumber, body: dict[str, Any], extra: dict[str, Any]) ->
         callback_profile_id=_text(extra.get("callback_profile_id")),
         tag_name=_text(extra.get("tag_name")),
         forwarded_rank=0,
+        recipient_user_id=_text(body.get("recipient")),
     )
 
 

@@ -230,7 +230,6 @@ class QueuedSendService:
         phones = await message_rows.numbers_by_phone_number_id(
             connection, {m.phone_number_id for m in messages.values()}
         )
-        billing = await message_rows.billing_of(connection, {m.sid for m in messages.values()})
         wanted = {
             profile_id
             for m in messages.values()
@@ -244,7 +243,7 @@ class QueuedSendService:
             if message is None or phone is None:
                 continue
             status = _failed_status(message, failure, now)
-            status_writes(message, phone, status, billing[message.sid], profiles, writes, now)
+            status_writes(message, phone, status, profiles, writes, now)
             log.info("sends.failed", message_id=message.id, reason=failure.reason)
         await event_rows.insert_events(connection, writes.events, now)
         await delivery_queue.insert_deliveries(connection, writes.deliveries)
@@ -254,10 +253,14 @@ def _failed_status(message: Message, failure: _Failure, now: datetime) -> dict[s
     """The ``failed`` status of a message Meta never took, in Meta's shape (our id for its
     ``id``: it has no wamid)."""
     recipient = "".join(ch for ch in message.recipient if ch.isascii() and ch.isdigit())
-    return {
+    status: dict[str, Any] = {
         "id": message.id,
         "status": "failed",
         "timestamp": str(int(now.timestamp())),
-        "recipient_id": recipient or message.recipient,
-        "errors": [{"code": failure.code, "title": failure.reason}],
     }
+    if message.recipient or not message.recipient_user_id:
+        status["recipient_id"] = recipient or message.recipient
+    if message.recipient_user_id:
+        status["recipient_user_id"] = message.recipient_user_id
+    status["errors"] = [{"code": failure.code, "title": failure.reason}]
+    return status

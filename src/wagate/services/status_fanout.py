@@ -7,7 +7,7 @@ it could not send.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,15 +15,14 @@ from typing import Any
 from wagate.delivery.render import render_query
 from wagate.domain import json_text
 from wagate.domain.callbacks import CallbackProfile, Delivery
-from wagate.domain.messages import (
-    Billing,
-    Message,
-    status_callback_values,
-    webhook_status_payload,
-)
+from wagate.domain.messages import Message, status_callback_values, webhook_status_payload
+from wagate.domain.pricing import RateCard, plan_prices
+from wagate.domain.status_plan import ForwardedStatus
 from wagate.domain.tenancy import PhoneNumber
 from wagate.services.fanout import direct_delivery, profile_delivery
+from wagate.store import Connection
 from wagate.store import events as event_rows
+from wagate.store import messages as message_rows
 
 
 @dataclass
@@ -46,13 +45,18 @@ def status_writes(
     message: Message,
     phone: PhoneNumber,
     status: dict[str, Any],
-    billing: Billing,
     profiles: Mapping[str, CallbackProfile],
     writes: Writes,
     now: datetime,
+    *,
+    price: str | None = None,
+    contact: Mapping[str, Any] | None = None,
 ) -> None:
     """The event of a forwarded status and its deliveries: the message's ``callback_url``
-    or else its (or its number's) profile, and the number's ``webhook_url`` push."""
+    or else its (or its number's) profile, and the number's ``webhook_url`` push.
+
+    ``price`` is the one this status's callback shows (:mod:`wagate.domain.pricing`),
+    ``contact`` the recipient's ``contacts`` entry Meta sent with the status."""
     name = str(status.get("status", "")).lower()
     event = event_rows.NewEvent(
         event_rows.new_event_id(),
@@ -64,7 +68,7 @@ def status_writes(
         status,
     )
     writes.events.append(event)
-    values = status_callback_values(message, status, billing)
+    values = status_callback_values(message, status, price=price, contact=contact)
     common: dict[str, Any] = {"event_id": event.id, "subject_id": message.id, "now": now}
     if message.callback_url:
         request = render_query(message.callback_url, values)
@@ -84,8 +88,41 @@ def status_writes(
         if profile is not None:
             writes.deliveries.append(profile_delivery(profile, values=values, **common))
     if phone.webhook_url:
-        payload = webhook_status_payload(phone.number, status)
+        payload = webhook_status_payload(phone.number, status, contact)
         writes.deliveries.append(push_delivery(phone, payload, **common))
+
+
+async def fan_out_statuses(
+    connection: Connection,
+    forwarded: Sequence[ForwardedStatus],
+    phones: Mapping[str, PhoneNumber],
+    profiles: Mapping[str, CallbackProfile],
+    rate_card: RateCard,
+    writes: Writes,
+    now: datetime,
+) -> dict[str, str]:
+    """Add the events and deliveries of statuses the inbox forwards to ``writes``, each
+    callback with the price it shows; the prices decided now, by message id (to store)."""
+    if not forwarded:
+        return {}
+    billing = await message_rows.billing_of(connection, {f.message.sid for f in forwarded})
+    priced = plan_prices([(f.message, f.payload) for f in forwarded], billing, rate_card)
+    for status, shown in zip(forwarded, priced.statuses, strict=True):
+        message = status.message
+        phone = phones.get(message.phone_number_id)
+        if phone is None:
+            continue
+        status_writes(
+            message,
+            phone,
+            dict(status.payload),
+            profiles,
+            writes,
+            now,
+            price=shown.price,
+            contact=status.contact,
+        )
+    return priced.decided
 
 
 def push_delivery(

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.activity import DeliverySummary, MessageRecord, RecordedStatus
 from wagate.domain.callbacks import DeliveryStatus
-from wagate.store.tables import deliveries, message_statuses, messages, uploads
+from wagate.domain.identity import is_bsuid
+from wagate.store.tables import deliveries, message_statuses, messages, uploads, user_identities
 
 #: The most deliveries a subject's page lists (a message has a handful; more is a loop).
 SUBJECT_DELIVERIES_LIMIT = 200
@@ -35,6 +36,8 @@ _MESSAGE_COLUMNS = (
     messages.c.callback_profile_id,
     messages.c.forwarded_rank,
     messages.c.created_at,
+    messages.c.recipient_user_id,
+    messages.c.price,
 )
 
 
@@ -55,14 +58,18 @@ def _to_message(row: Any) -> MessageRecord:
         callback_profile_id=row.callback_profile_id,
         forwarded_rank=row.forwarded_rank,
         created_at=row.created_at,
+        recipient_user_id=row.recipient_user_id,
+        price=row.price,
     )
 
 
 def _search(text: str) -> Any:
-    """Messages whose id or wamid is ``text``, or whose recipient or a ref contains it."""
+    """Messages whose id or wamid is ``text``, or whose recipient or a ref contains it; for a
+    BSUID, the messages to that user (by BSUID, or by the phone number it is known by)."""
     matches = [
         messages.c.id == text,
         messages.c.wamid == text,
+        messages.c.recipient_user_id == text,
         messages.c.recipient.contains(text, autoescape=True),
         messages.c.ref.contains(text, autoescape=True),
         messages.c.ref1.contains(text, autoescape=True),
@@ -71,6 +78,13 @@ def _search(text: str) -> Any:
     digits = "".join(ch for ch in text if ch.isdigit())
     if digits and digits != text and not text.strip("+ -().0123456789"):
         matches.append(messages.c.recipient.contains(digits, autoescape=True))
+    if is_bsuid(text):
+        known = select(user_identities.c.phone).where(
+            user_identities.c.waba_id == messages.c.waba_id,
+            (user_identities.c.user_id == text) | (user_identities.c.parent_user_id == text),
+            user_identities.c.phone.is_not(None),
+        )
+        matches.append(messages.c.recipient.in_(known))
     return or_(*matches)
 
 

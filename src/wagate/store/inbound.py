@@ -66,7 +66,7 @@ class StoredInbound:
 
 _COLUMNS = [
     "id", "wamid", "sid", "waba_id", "number", "phone_number_id", "sender", "type", "reply_to",
-    "seq", "payload", "media_id", "media_state", "created_at", "updated_at",
+    "seq", "payload", "media_id", "media_state", "sender_user_id", "created_at", "updated_at",
 ]  # fmt: skip
 _INSERT = BulkInsert(inbound_messages, _COLUMNS, ["wamid"])
 
@@ -110,6 +110,7 @@ async def insert_inbound(
                 ),
                 "media_id": new.message.media.id if new.message.media else None,
                 "media_state": MediaState.PENDING if new.message.media else None,
+                "sender_user_id": new.message.user.user_id,
                 "created_at": now,
                 "updated_at": now,
             }

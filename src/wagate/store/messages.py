@@ -58,6 +58,8 @@ def _to_message(row: Any) -> Message:
         callback_profile_id=row.callback_profile_id,
         tag_name=row.tag_name,
         forwarded_rank=row.forwarded_rank,
+        recipient_user_id=row.recipient_user_id,
+        price=row.price,
     )
 
 
@@ -84,6 +86,7 @@ def _message_row(message: Message, state: str, now: datetime) -> dict[str, Any]:
         "callback_profile_id": message.callback_profile_id,
         "tag_name": message.tag_name,
         "forwarded_rank": 0,
+        "recipient_user_id": message.recipient_user_id,
         "created_at": now,
         "updated_at": now,
     }
@@ -92,7 +95,8 @@ def _message_row(message: Message, state: str, now: datetime) -> dict[str, Any]:
 _MESSAGE_COLUMNS = [
     "id", "sid", "waba_id", "number", "phone_number_id", "recipient", "wamid", "state", "type",
     "template_id", "template_name", "template_components", "ref", "ref1", "ref2", "callback_url",
-    "callback_profile_id", "tag_name", "forwarded_rank", "created_at", "updated_at",
+    "callback_profile_id", "tag_name", "forwarded_rank", "recipient_user_id", "created_at",
+    "updated_at",
 ]  # fmt: skip
 _INSERT_MESSAGES = BulkInsert(messages, _MESSAGE_COLUMNS)
 _ASSIGN_WAMID = (
@@ -104,6 +108,11 @@ _SET_RANK = (
     update(messages)
     .where(messages.c.id == bindparam("b_id"))
     .values(forwarded_rank=bindparam("b_rank"), updated_at=bindparam("b_now"))
+)
+_SET_PRICE = (
+    update(messages)
+    .where(messages.c.id == bindparam("b_id"), messages.c.price.is_(None))
+    .values(price=bindparam("b_price"), updated_at=bindparam("b_now"))
 )
 _STATUS_COLUMNS = [
     "id", "wamid", "status", "message_id", "meta_timestamp", "forwarded", "outcome", "seq",
@@ -208,6 +217,16 @@ async def set_forwarded_ranks(
         connection,
         _SET_RANK,
         [{"b_id": i, "b_rank": rank, "b_now": now} for i, rank in ranks.items()],
+    )
+
+
+async def set_prices(connection: AsyncConnection, prices: Mapping[str, str], now: datetime) -> None:
+    """Record the price decided for each message ("" when free); a message whose price was
+    decided already keeps it."""
+    await execute_many(
+        connection,
+        _SET_PRICE,
+        [{"b_id": i, "b_price": price, "b_now": now} for i, price in prices.items()],
     )
 
 

@@ -262,8 +262,15 @@ messages = Table(
     Column("forwarded_rank", Integer, nullable=False, server_default="0"),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The BSUID the send named (recipient is "" when it named no phone number).
+    Column("recipient_user_id", String(160), nullable=True),
+    # Decided from Meta's pricing: NULL until a status carried it, "" when free.
+    Column("price", String(32), nullable=True),
     Index("ix_messages_sid_created_at", "sid", "created_at"),
     Index("ix_messages_created_at", "created_at"),
+    # ?ref= reads; hash on PostgreSQL, which takes a ref of any length.
+    Index("ix_messages_ref", "ref", postgresql_using="hash"),
+    Index("ix_messages_recipient_user_id", "recipient_user_id"),
 )
 
 # Each (wamid, status) Meta reported, once, and whether it was forwarded.
@@ -358,8 +365,23 @@ inbound_messages = Table(
     Column("media_error", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The sender's BSUID (sender, the phone number, is "" when Meta sent none).
+    Column("sender_user_id", String(160), nullable=True),
     Index("ix_inbound_messages_sid_created_at", "sid", "created_at"),
     Index("ix_inbound_messages_created_at", "created_at"),
+)
+
+# Who a user is, per WABA: the BSUID Meta calls them and their phone number when known.
+user_identities = Table(
+    "user_identities",
+    metadata,
+    Column("waba_id", String(64), primary_key=True),
+    Column("user_id", String(160), primary_key=True),
+    Column("phone", String(32), nullable=True),
+    Column("parent_user_id", String(160), nullable=True),
+    Column("username", String(64), nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_user_identities_phone", "waba_id", "phone"),
 )
 
 # For each business number that sends, the instant its send bucket is full again.

@@ -33,7 +33,18 @@ class MessagingObject(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    to: str = Field(description="The recipient's WhatsApp number.", examples=["919876543210"])
+    to: str | None = Field(
+        None,
+        description="The recipient's WhatsApp number; required unless recipient is given.",
+        examples=["919876543210"],
+    )
+    recipient: str | None = Field(
+        None,
+        description="The recipient's business-scoped user id (BSUID) or parent BSUID, for a "
+        "user known without a phone number; when to is given too, Meta sends to the number. "
+        "Meta refuses a BSUID for some messages (error 131062): send those to the number.",
+        examples=["US.13491208655302741918"],
+    )
     type: str = Field(
         description="The message type; its object is the member of that name.",
         json_schema_extra={"enum": list(SEND_TYPES)},
@@ -301,13 +312,23 @@ async def number_of_account(
         return unknown_number()
 
 
+#: Meta's code for a message it sends only to a phone number, not to a BSUID.
+BSUID_NOT_SUPPORTED = 131062
+BSUID_NOT_SUPPORTED_MESSAGE = (
+    "This message needs the user's phone number: Meta does not send it to a business-scoped "
+    "user id (BSUID). Send it with messaging_object.to set to the user's phone number."
+)
+
+
 def meta_error(exc: errors.MetaError) -> Response:
-    """Meta's refusal, passed on: its 4xx status (502 for anything else) and its error."""
+    """Meta's refusal, passed on: its 4xx status (502 for anything else) and its error;
+    for a BSUID where a phone number is needed (131062), what to do instead."""
     status = exc.status if exc.status and 400 <= exc.status < 500 else 502
+    message = BSUID_NOT_SUPPORTED_MESSAGE if exc.code == BSUID_NOT_SUPPORTED else exc.message
     return envelope.envelope(
         status,
         f"WA{status}",
-        exc.message,
+        message,
         {},
         {"code": exc.code, "type": exc.type, "message": exc.message, "fbtrace_id": exc.fbtrace_id},
     )
