@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from tests.integration.meta_posts import post_webhook
 from tests.meta_samples import IMAGE, PHONE_NUMBER_ID, WAMID, with_id
 from wagate.blobs import LocalBlobStore
 from wagate.delivery.ssrf import AddressPolicy
@@ -73,7 +74,7 @@ class World:
         image.update(id=media_id, sha256=hashlib.sha256(PHOTO).hexdigest())
         body = json.dumps(document).encode()
         signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        await self.ingress.receive(body, signature)
+        await post_webhook(self.ingress, body, signature)
         while await InboxProcessor(self.database).process_batch():
             pass
         return media_id

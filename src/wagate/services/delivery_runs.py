@@ -132,18 +132,6 @@ class DeliveryRunner:
         async with self._db.transaction() as connection:
             return await delivery_queue.next_run_at(connection, skip_endpoints)
 
-    async def attempt(self, claimed: ClaimedDelivery) -> DeliveryStatus | None:
-        """Make one attempt and record it with the delivery's next state (that state).
-
-        None when the delivery's profile was deleted meanwhile (its deliveries
-        were cancelled with it) and nothing was sent.
-        """
-        outcome = await self.send(claimed)
-        if outcome is None:
-            return None
-        await self.record(outcome)
-        return outcome.status
-
     async def send(self, claimed: ClaimedDelivery) -> Outcome | None:
         """Make one attempt; what it came to, not recorded yet (None: nothing to send, the
         delivery's profile was deleted meanwhile and its deliveries cancelled with it)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -128,45 +127,3 @@ async def delete_profile(connection: AsyncConnection, profile_id: str) -> None:
         .values(incoming_callback_profile_id=None)
     )
     await connection.execute(delete(callback_profiles).where(callback_profiles.c.id == profile_id))
-
-
-async def record_outcome(
-    connection: AsyncConnection,
-    profile_id: str,
-    *,
-    succeeded: bool,
-    now: datetime,
-    disable_after_seconds: float,
-) -> bool:
-    """Track how long a profile has failed; auto-disable it past the limit.
-
-    Returns True when this call disabled the profile.
-    """
-    table = callback_profiles
-    if succeeded:
-        await connection.execute(
-            update(table)
-            .where(table.c.id == profile_id, table.c.failing_since.is_not(None))
-            .values(failing_since=None)
-        )
-        return False
-    await connection.execute(
-        update(table)
-        .where(table.c.id == profile_id, table.c.failing_since.is_(None))
-        .values(failing_since=now)
-    )
-    row = (
-        await connection.execute(
-            select(table.c.failing_since, table.c.status).where(table.c.id == profile_id)
-        )
-    ).first()
-    if row is None or row.status != ProfileStatus.ACTIVE or row.failing_since is None:
-        return False
-    if (now - row.failing_since).total_seconds() < disable_after_seconds:
-        return False
-    await connection.execute(
-        update(table)
-        .where(table.c.id == profile_id, table.c.status == int(ProfileStatus.ACTIVE))
-        .values(status=int(ProfileStatus.AUTO_DISABLED), updated_at=now)
-    )
-    return True
