@@ -23,7 +23,7 @@ from wagate.domain.backoff import Backoff
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.errors import MetaError, MetaPermanentError
 from wagate.domain.jobs import Job, JobKind
-from wagate.domain.uploads import Upload, UploadStatus
+from wagate.domain.uploads import TO_FAILED, TO_UPLOADED, Upload
 from wagate.services.file_links import FileLinks
 from wagate.services.upload_events import record_upload_event
 from wagate.store import Database, queue
@@ -75,7 +75,7 @@ class TransferService:
         """Move the upload's bytes to Meta and record the outcome."""
         async with self._db.transaction() as connection:
             upload = await upload_rows.get_upload_by_id(connection, job.subject_id)
-            if upload is None or upload.status is not UploadStatus.PENDING:
+            if upload is None or upload.status not in TO_UPLOADED.sources:
                 await queue.finish(connection, job.id)
                 return
         bound = log.bind(upload_id=upload.id, job_id=job.id, attempt=job.attempts)
@@ -175,8 +175,7 @@ class TransferService:
             done = await upload_rows.transition(
                 connection,
                 upload.id,
-                from_status=UploadStatus.PENDING,
-                to_status=UploadStatus.UPLOADED,
+                TO_UPLOADED,
                 now=now,
                 uploaded_file_handle=handle,
                 bytes_transferred=upload.size,
@@ -206,8 +205,7 @@ class TransferService:
             done = await upload_rows.transition(
                 connection,
                 upload.id,
-                from_status=UploadStatus.PENDING,
-                to_status=UploadStatus.FAILED,
+                TO_FAILED,
                 now=now,
                 failure_reason=reason,
             )
