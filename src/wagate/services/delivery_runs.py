@@ -222,7 +222,7 @@ class DeliveryRunner:
         rows = delivery_queue.outcome_rows(outcomes)
         async with self._db.transaction() as connection:
             await delivery_queue.record_outcomes(connection, rows)
-            disabled = await delivery_queue.record_profile_health(
+            disabled = await profile_rows.record_profile_health(
                 connection,
                 succeeded=succeeded,
                 failed=failed,
