@@ -16,7 +16,7 @@ from wagate.domain.callbacks import Attempt, Delivery, DeliveryStatus
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.endpoint_health import EndpointHealth
 from wagate.domain.ids import time_ordered_uuid
-from wagate.domain.retry import decide_retry, parse_retry_after
+from wagate.domain.retry import JitteredSchedule, RetryPolicy, parse_retry_after
 from wagate.services.group_commit import GroupCommit
 from wagate.store import Connection, Database, delivery_queue, endpoints
 from wagate.store import messages as message_rows
@@ -63,6 +63,7 @@ class DeliveryRunner:
         self._db = database
         self._sender = sender
         self.policy = policy
+        self._retry = RetryPolicy(JitteredSchedule(policy.schedule, policy.jitter, policy.rand))
         self._clock = clock
         # Attempts that end together are recorded in one transaction, set-based; the writer
         # waits a moment for more, since attempts end one by one.
@@ -176,13 +177,7 @@ class DeliveryRunner:
                 if result.status in RETRY_AFTER_STATUSES
                 else None
             )
-            decision = decide_retry(
-                number,
-                self.policy.schedule,
-                retry_after=retry_after,
-                jitter=self.policy.jitter,
-                rand=self.policy.rand,
-            )
+            decision = self._retry.decide(number, retry_after=retry_after)
             if decision.retry and decision.delay is not None:
                 status = DeliveryStatus.PENDING
                 next_at = now + timedelta(seconds=decision.delay)
