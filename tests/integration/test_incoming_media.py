@@ -24,7 +24,7 @@ from wagate.blobs import LocalBlobStore
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain.backoff import Backoff
 from wagate.domain.jobs import JobKind
-from wagate.sandbox import create_sandbox_app
+from wagate.sandbox import SandboxSettings, create_sandbox_app
 from wagate.services.file_links import FileLinks
 from wagate.services.inbox_processing import InboxProcessor
 from wagate.services.incoming_media import IncomingMediaService, MediaPolicy
@@ -117,7 +117,7 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
         "SID1", "WABA1", NUMBER, profile_id=None, webhook_url=None, incoming_profile_id=profile.id
     )
     blobs = LocalBlobStore(tmp_path / "media")
-    server = TestServer(create_sandbox_app(SETTINGS), host="127.0.0.1")
+    server = TestServer(create_sandbox_app(SandboxSettings.of(SETTINGS)), host="127.0.0.1")
     await server.start_server()
     try:
         async with aiohttp.ClientSession() as http:
