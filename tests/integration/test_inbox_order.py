@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
+from tests.integration.meta_posts import post_webhook
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain.callbacks import DeliveryStatus
 from wagate.domain.clock import utcnow
@@ -126,7 +127,7 @@ async def fill_the_inbox(database: Database, rng: random.Random) -> list[Message
                 statuses[m.phone_number_id].append((m.wamid, name))
         for pnid, reported in statuses.items():
             body = webhook(pnid, reported)
-            await ingress.receive(body, signature(body))
+            await post_webhook(ingress, body, signature(body))
     await ingress.close()
     return sent
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.meta_posts import post_webhook, signature_matches
 from tests.meta_samples import (
     BUTTON,
     IMAGE,
@@ -35,7 +36,7 @@ from wagate.domain.inbox import InboxKind
 from wagate.domain.jobs import JobKind
 from wagate.domain.messages import Message
 from wagate.services.inbox_processing import InboxProcessor
-from wagate.services.ingress import IngressService, signature_matches
+from wagate.services.ingress import IngressService
 from wagate.services.profiles import ProfileService
 from wagate.services.stored_webhooks import StoredWebhooks
 from wagate.services.tenancy import TenancyService
@@ -106,7 +107,7 @@ async def feed(world: World, *documents: dict[str, Any] | bytes) -> None:
         body = document if isinstance(document, bytes) else json.dumps(document).encode()
         signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
         assert signature_matches(SECRET, body, signature)
-        await world.ingress.receive(body, signature)
+        await post_webhook(world.ingress, body, signature)
     while (await world.processor.process_next()).processed:
         pass
 

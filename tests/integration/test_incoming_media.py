@@ -18,12 +18,13 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from tests.integration.meta_posts import post_webhook
 from tests.meta_samples import IMAGE, PHONE_NUMBER_ID, WAMID, with_id
 from wagate.blobs import LocalBlobStore
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain.backoff import Backoff
 from wagate.domain.jobs import JobKind
-from wagate.sandbox import create_sandbox_app
+from wagate.sandbox import SandboxSettings, create_sandbox_app
 from wagate.services.file_links import FileLinks
 from wagate.services.inbox_processing import InboxProcessor
 from wagate.services.incoming_media import IncomingMediaService, MediaPolicy
@@ -73,7 +74,7 @@ class World:
         image.update(id=media_id, sha256=hashlib.sha256(PHOTO).hexdigest())
         body = json.dumps(document).encode()
         signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        await self.ingress.receive(body, signature)
+        await post_webhook(self.ingress, body, signature)
         while (await InboxProcessor(self.database).process_next()).processed:
             pass
         return media_id
@@ -116,7 +117,7 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
         "SID1", "WABA1", NUMBER, profile_id=None, webhook_url=None, incoming_profile_id=profile.id
     )
     blobs = LocalBlobStore(tmp_path / "media")
-    server = TestServer(create_sandbox_app(SETTINGS), host="127.0.0.1")
+    server = TestServer(create_sandbox_app(SandboxSettings.of(SETTINGS)), host="127.0.0.1")
     await server.start_server()
     try:
         async with aiohttp.ClientSession() as http:

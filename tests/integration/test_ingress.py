@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from tests.integration.meta_posts import post_webhook
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain import errors
 from wagate.domain.callbacks import DeliveryStatus
@@ -170,7 +171,7 @@ async def process_all(world: World) -> int:
 async def feed(world: World, *documents: dict[str, Any]) -> None:
     for document in documents:
         body, signature = signed(document)
-        await world.ingress.receive(body, signature)
+        await post_webhook(world.ingress, body, signature)
     await process_all(world)
 
 
@@ -201,10 +202,10 @@ async def test_a_wrong_or_missing_signature_stores_nothing(world: World) -> None
     body, signature = signed(status("sent"))
     for bad in (None, "", "sha256=" + "0" * 64, signature.replace("sha256=", "sha1=")):
         with pytest.raises(errors.SignatureInvalid):
-            await world.ingress.receive(body, bad)
+            await post_webhook(world.ingress, body, bad)
     reserialised = json.dumps(json.loads(body), indent=2).encode()
     with pytest.raises(errors.SignatureInvalid):
-        await world.ingress.receive(reserialised, signature)
+        await post_webhook(world.ingress, reserialised, signature)
     assert await outcomes(world) == {}
 
 
@@ -367,7 +368,7 @@ async def test_a_batch_applies_a_message_s_statuses_in_the_order_they_were_ackno
 ) -> None:
     for name in ("sent", "delivered", "read"):
         body, signature = signed(status(name))
-        await world.ingress.receive(body, signature)
+        await post_webhook(world.ingress, body, signature)
     assert await process_all(world) == 3
     callbacks = [b["status"] for k, b in await sent_requests(world) if k == "status"]
     assert callbacks == ["sent", "delivered", "read"]

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain import errors
-from wagate.sandbox import create_sandbox_app
+from wagate.sandbox import SandboxSettings, create_sandbox_app
 from wagate.services.inbox_processing import InboxProcessor
 from wagate.services.messages import MessageService
 from wagate.services.profiles import ProfileService
@@ -68,7 +68,7 @@ async def world(database_url: str) -> AsyncIterator[World]:
         await tenancy.create_waba(sid, f"WABA-{sid}")
     await tenancy.create_number("SID1", "WABA-SID1", NUMBER, "PNID1")
     profiles = ProfileService(database, pod="stage", addresses=AddressPolicy(["127.0.0.0/8"]))
-    server = TestServer(create_sandbox_app(SETTINGS), host="127.0.0.1")
+    server = TestServer(create_sandbox_app(SandboxSettings.of(SETTINGS)), host="127.0.0.1")
     await server.start_server()
     try:
         async with aiohttp.ClientSession() as http:

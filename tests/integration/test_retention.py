@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from tests.e2e.black_hole import black_holes
 from tests.integration.conftest import POLICY
+from tests.integration.meta_posts import post_webhook
 from wagate.blobs import LocalBlobStore
 from wagate.delivery.sender import CallbackSender
 from wagate.delivery.ssrf import AddressPolicy
@@ -175,7 +176,7 @@ async def report(world: World, wamid: str, *statuses: str) -> None:
     """Meta's signed webhook of these statuses, received and processed."""
     body = statuses_webhook(wamid, *statuses)
     signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    await world.ingress.receive(body, signature)
+    await post_webhook(world.ingress, body, signature)
     while (await world.inbox.process_next()).processed:
         pass
 
@@ -328,7 +329,7 @@ def inbound_webhook(wamid: str, text: str) -> bytes:
 async def test_a_message_a_user_sent_is_purged_with_the_period(world: World) -> None:
     body = inbound_webhook("wamid.incoming.retention", "hello, my phone is 555")
     signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    await world.ingress.receive(body, signature)
+    await post_webhook(world.ingress, body, signature)
     while (await world.inbox.process_next()).processed:
         pass
     assert mentioning(await rows(world), "wamid.incoming.retention").keys() >= {"inbound_messages"}

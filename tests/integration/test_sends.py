@@ -19,7 +19,7 @@ from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain import errors
 from wagate.domain.clock import utcnow
 from wagate.domain.send_limits import SendRate
-from wagate.sandbox import create_sandbox_app
+from wagate.sandbox import SandboxSettings, create_sandbox_app
 from wagate.services.inbox_processing import InboxProcessor
 from wagate.services.messages import MessageService, SendPolicy
 from wagate.services.queued_sends import QueuedSendService
@@ -73,7 +73,7 @@ async def world(database_url: str) -> AsyncIterator[World]:
     await tenancy.create_account("SID1", "C1", api_key="K1")
     await tenancy.create_waba("SID1", "WABA1")
     await tenancy.create_number("SID1", "WABA1", NUMBER, PNID)
-    server = TestServer(create_sandbox_app(SETTINGS), host="127.0.0.1")
+    server = TestServer(create_sandbox_app(SandboxSettings.of(SETTINGS)), host="127.0.0.1")
     await server.start_server()
     try:
         async with aiohttp.ClientSession() as http:

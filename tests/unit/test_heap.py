@@ -5,13 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from wagate.api.heap import YOUNG_GENERATION_THRESHOLD
+from wagate.wiring.heap import YOUNG_GENERATION_THRESHOLD
 
 PROBE = """
 import gc
 kept = [object() for _ in range(1000)]
 before = gc.get_threshold()
-from wagate.api.heap import settle_after_start
+from wagate.wiring.heap import settle_after_start
 settle_after_start()
 print(gc.get_freeze_count() >= 1000, gc.get_threshold()[0], gc.get_threshold()[1:] == before[1:])
 """

@@ -7,7 +7,7 @@ import sys
 
 PROBE = """
 import resource
-from wagate.api.open_files import WANTED_OPEN_FILES, raise_open_files_limit
+from wagate.wiring.open_files import WANTED_OPEN_FILES, raise_open_files_limit
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 low = min(256, soft)
 resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard))

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from wagate.domain.backoff import Backoff
 from wagate.domain.retry import (
     DEFAULT_SCHEDULE,
+    JitteredSchedule,
     RetryDecision,
-    decide_retry,
+    RetryPolicy,
     parse_retry_after,
     parse_schedule,
 )
@@ -19,6 +22,32 @@ NOW = datetime(2025, 2, 7, 9, 18, 10, tzinfo=UTC)
 
 def middle() -> float:
     return 0.5
+
+
+def decide_retry(
+    attempt_number: int,
+    schedule: Sequence[float],
+    *,
+    retry_after: float | None,
+    jitter: float = 0.2,
+    rand: Callable[[], float],
+) -> RetryDecision:
+    """The deliveries' decision: their schedule of waits with jitter, no other limit."""
+    policy = RetryPolicy(JitteredSchedule(schedule, jitter, rand))
+    return policy.decide(attempt_number, retry_after=retry_after)
+
+
+def test_a_permanent_failure_or_a_passed_deadline_gives_up_at_once() -> None:
+    policy = RetryPolicy(Backoff(base=5.0, cap=600.0, jitter=0.0))
+    assert policy.decide(1) == RetryDecision(True, 5.0)
+    assert policy.decide(1, permanent=True) == RetryDecision(False, None)
+    assert policy.decide(1, past_deadline=True) == RetryDecision(False, None)
+
+
+def test_a_job_gives_up_at_its_last_attempt() -> None:
+    policy = RetryPolicy(Backoff(base=5.0, cap=600.0, jitter=0.0), max_attempts=3)
+    assert [policy.decide(n).delay for n in (1, 2)] == [5.0, 10.0]
+    assert not policy.decide(3).retry
 
 
 def test_a_schedule_is_parsed_from_seconds_and_units() -> None:

@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.support import free_port
-from wagate.sandbox import AutoProgression, create_sandbox_app
+from wagate.sandbox import AutoProgression, SandboxSettings, create_sandbox_app
 from wagate.sandbox.conversations import Conversation, Conversations
 from wagate.sandbox.driver import WebhookDriver
 from wagate.sandbox.graph_errors import GraphApiError
@@ -74,7 +74,7 @@ def template_message(**overrides: Any) -> SentMessage:
 
 
 def messaging_with_number() -> Messaging:
-    messaging = Messaging(SETTINGS)
+    messaging = Messaging(SandboxSettings.of(SETTINGS))
     messaging.numbers.register(
         {
             "phone_number_id": "106540352242922",
@@ -268,7 +268,7 @@ class RecordingDriver(WebhookDriver):
 
 
 def test_unknown_numbers_stand_for_themselves_in_webhooks() -> None:
-    messaging = Messaging(SETTINGS)
+    messaging = Messaging(SandboxSettings.of(SETTINGS))
     body = messaging.status_payload(template_message(phone_number_id="777"), StatusOrder("read"), 1)
     assert body["entry"][0]["id"] == "APP1"  # type: ignore[index]
     value = body["entry"][0]["changes"][0]["value"]  # type: ignore[index]
@@ -448,7 +448,7 @@ def test_a_missing_type_means_text_as_at_meta() -> None:
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    app = create_sandbox_app(SETTINGS)
+    app = create_sandbox_app(SandboxSettings.of(SETTINGS))
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield client
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from wagate.domain.send_limits import (
+    SEND_RETRY,
     SendRate,
     grant,
     next_allowed,
     pair_pause,
-    retry_pause,
     throttled,
 )
 from wagate.sandbox.limits import Limits
@@ -57,7 +57,7 @@ def test_no_limit_allows_everything_and_throttling_pauses_a_second() -> None:
 
 def test_pauses_double_to_their_cap() -> None:
     assert [pair_pause(n).total_seconds() for n in (1, 2, 3, 9)] == [6.0, 12.0, 24.0, 60.0]
-    assert [retry_pause(n).total_seconds() for n in (1, 2, 10)] == [1.0, 2.0, 60.0]
+    assert [SEND_RETRY.decide(n).delay for n in (1, 2, 10)] == [1.0, 2.0, 60.0]
 
 
 def test_the_sandbox_refuses_past_its_rate_and_between_a_pair_too_soon() -> None:

@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from wagate.delivery.render import render_get
-from wagate.delivery.signing import headers_for, new_secret, sign, signature_header
+from wagate.delivery.signing import (
+    headers_for,
+    new_secret,
+    request_target,
+    sign,
+    signature_header,
+    signed_payload,
+)
 
 
 def now() -> int:
@@ -52,9 +59,9 @@ def test_a_get_request_target_verifies() -> None:
         },
     )
     timestamp = now()
-    signatures = [sign(secret, "dlv_2", timestamp, rendered.signed_payload)]
+    signatures = [sign(secret, "dlv_2", timestamp, signed_payload(rendered.url, rendered.body))]
     headers = headers_for("dlv_2", timestamp, signatures)
-    Webhook(secret).verify(rendered.target, headers, json_parse=False)
+    Webhook(secret).verify(request_target(rendered.url), headers, json_parse=False)
 
 
 def test_during_a_rotation_both_secrets_verify_and_others_do_not() -> None:

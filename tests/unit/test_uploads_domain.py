@@ -1,9 +1,15 @@
 from __future__ import annotations
 
-from itertools import product
+import pytest
 
 from wagate.domain.ids import api_key_matches, hash_api_key, new_api_key, new_upload_id
-from wagate.domain.uploads import UploadStatus, can_transition
+from wagate.domain.uploads import (
+    TO_EXPIRED,
+    TO_FAILED,
+    TO_UPLOADED,
+    UploadStatus,
+    transition_to,
+)
 
 ALLOWED = {
     (UploadStatus.PENDING, UploadStatus.UPLOADED),
@@ -13,8 +19,22 @@ ALLOWED = {
 
 
 def test_the_state_machine_allows_exactly_the_documented_moves() -> None:
-    for current, target in product(UploadStatus, UploadStatus):
-        assert can_transition(current, target) == ((current, target) in ALLOWED)
+    moves = set()
+    for target in UploadStatus:
+        if target is UploadStatus.PENDING:
+            with pytest.raises(ValueError, match="no upload moves to PENDING"):
+                transition_to(target)
+            continue
+        move = transition_to(target)
+        assert move.target is target
+        moves |= {(source, target) for source in move.sources}
+    assert moves == ALLOWED
+
+
+def test_the_moves_the_services_apply_are_the_state_machine_s() -> None:
+    assert TO_UPLOADED.sources == {UploadStatus.PENDING}
+    assert TO_FAILED.sources == {UploadStatus.PENDING}
+    assert TO_EXPIRED.sources == {UploadStatus.UPLOADED}
 
 
 def test_api_keys_are_stored_hashed_and_compared() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from wagate.api.wake_pipes import read_channels, write_channels
+from wagate.wiring.wake_pipes import read_channels, write_channels
 
 
 async def test_channels_arrive_and_the_end_of_the_pipe_is_told() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import inspect
 
-from wagate.api.gateway import LANES
 from wagate.cli.main import run_worker
+from wagate.wiring.lanes import LANES
 
 
 def test_the_lanes_help_names_every_lane_a_worker_can_run_and_no_other() -> None:

@@ -14,9 +14,7 @@ from starlette.responses import Response
 from wagate.api import envelope, platform, reference
 from wagate.api.body_bounds import BodyBounds, BodyLimits
 from wagate.api.gateway import Gateway
-from wagate.api.heap import settle_after_start
 from wagate.api.meta_ingress import MetaIngress
-from wagate.api.open_files import raise_open_files_limit
 from wagate.api.request_log import RequestLogMiddleware
 from wagate.api.routes import (
     account_reads,
@@ -34,6 +32,8 @@ from wagate.api.routes import (
 from wagate.domain.errors import WagateError
 from wagate.portal import install_portal
 from wagate.settings import Settings
+from wagate.wiring.heap import settle_after_start
+from wagate.wiring.open_files import raise_open_files_limit
 
 log = structlog.get_logger("wagate.api")
 
@@ -51,8 +51,8 @@ def create_app(
     (:class:`~wagate.api.worker_process.WorkerProcess`) that start and stop with it,
     and hold the data directory's lock (``lock_fd``) with it. ``long_running``: the
     process is a server of its own, not a test's; its open-files limit is raised
-    before it starts (:mod:`wagate.api.open_files`) and its garbage collector settled
-    once it has (:mod:`wagate.api.heap`).
+    before it starts (:mod:`wagate.wiring.open_files`) and its garbage collector settled
+    once it has (:mod:`wagate.wiring.heap`).
     """
     settings = settings or Settings()
 

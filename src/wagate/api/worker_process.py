@@ -31,8 +31,8 @@ from pathlib import Path
 import aiohttp
 import structlog
 
-from wagate.api.wake_pipes import read_channels, write_channels
 from wagate.domain.backoff import Backoff
+from wagate.wiring.wake_pipes import read_channels, write_channels
 
 log = structlog.get_logger("wagate")
 

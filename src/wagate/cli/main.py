@@ -74,8 +74,8 @@ def run_worker(
     report_fd: int | None = typer.Option(None, hidden=True),
 ) -> None:
     """Run the worker alone: transfers, expiry, purge, callbacks, Meta webhooks."""
-    from wagate.api.gateway import LANES
     from wagate.cli.server_lock import hold
+    from wagate.wiring.lanes import LANES
 
     chosen = None
     if lanes is not None:

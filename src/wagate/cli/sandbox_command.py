@@ -26,13 +26,13 @@ def sandbox(
 ) -> None:
     """Serve the Meta Graph sandbox."""
     from wagate.logs import configure_logging
-    from wagate.sandbox import run_sandbox
+    from wagate.sandbox import SandboxSettings, run_sandbox
 
     settings = load_settings()
     configure_logging(settings)
     try:
         run_sandbox(
-            settings,
+            SandboxSettings.of(settings),
             host,
             port,
             cut_after_bytes=cut_after_bytes,

@@ -22,12 +22,13 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from wagate import metrics
-from wagate.api.gateway import Gateway
-from wagate.api.heap import settle_after_start
-from wagate.api.open_files import raise_open_files_limit
-from wagate.api.wake_pipes import read_channels, write_channels
 from wagate.logs import configure_logging
 from wagate.settings import Settings
+from wagate.wiring.app_context import AppContext
+from wagate.wiring.heap import settle_after_start
+from wagate.wiring.lanes import LANES, WorkerRun
+from wagate.wiring.open_files import raise_open_files_limit
+from wagate.wiring.wake_pipes import read_channels, write_channels
 
 log = structlog.get_logger("wagate.worker")
 
@@ -55,24 +56,30 @@ def run_worker_process(
 
     async def main() -> None:
         raise_open_files_limit()
-        gateway = await Gateway.start(settings, run_worker=True, lanes=lanes)
+        context = await AppContext.open(settings, statements_in_loop=True)
+        try:
+            run = await WorkerRun.start(context, LANES if lanes is None else lanes)
+        except BaseException:
+            await context.close()
+            raise
         settle_after_start()
         if report_fd is not None:
             os.set_blocking(report_fd, False)
-            gateway.database.on_work_added(lambda channels: write_channels(report_fd, channels))
+            context.database.on_work_added(lambda channels: write_channels(report_fd, channels))
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, gateway.request_stop)
+        loop.add_signal_handler(signal.SIGTERM, run.request_stop)
         if wake_fd is None:  # a child of `wagate serve` ignores SIGINT: its parent stops it
-            loop.add_signal_handler(signal.SIGINT, gateway.request_stop)
+            loop.add_signal_handler(signal.SIGINT, run.request_stop)
         try:
             if wake_fd is not None:
-                _listen_for_wakeups(loop, wake_fd, gateway)
-            async with status_server(gateway, host, port, status_socket):
-                await gateway.wait_worker()
+                _listen_for_wakeups(loop, wake_fd, run)
+            async with status_server(context, host, port, status_socket):
+                await run.wait()
         finally:
             if wake_fd is not None:
                 loop.remove_reader(wake_fd)
-            await gateway.stop()
+            await run.stop()
+            await context.close()
             if status_socket:
                 _remove_socket(status_socket)
 
@@ -92,23 +99,19 @@ def _remove_socket(path: str) -> None:
         os.rmdir(os.path.dirname(path))
 
 
-def _listen_for_wakeups(loop: asyncio.AbstractEventLoop, fd: int, gateway: Gateway) -> None:
+def _listen_for_wakeups(loop: asyncio.AbstractEventLoop, fd: int, run: WorkerRun) -> None:
     """Wake the worker's lanes on the channels the parent writes; stop when it is gone."""
-
-    def wake(channels: set[str]) -> None:
-        if gateway.worker is not None:
-            gateway.worker.wake(channels)
 
     def parent_gone() -> None:
         log.info("worker.parent_gone")
-        gateway.request_stop()
+        run.request_stop()
 
-    read_channels(loop, fd, wake, parent_gone)
+    read_channels(loop, fd, run.wake, parent_gone)
 
 
 @asynccontextmanager
 async def status_server(
-    gateway: Gateway, host: str, port: int, socket_path: str | None = None
+    context: AppContext, host: str, port: int, socket_path: str | None = None
 ) -> AsyncIterator[None]:
     """Serve the worker's health, readiness and metrics on ``host:port`` or a Unix socket
     (nothing if neither is given)."""
@@ -120,14 +123,14 @@ async def status_server(
         return web.json_response({"status": "ok"})
 
     async def readyz(_request: web.Request) -> web.Response:
-        ready, body = await gateway.operations.readiness_report()
+        ready, body = await context.operations.readiness_report()
         return web.json_response(body, status=200 if ready else 503)
 
     async def prometheus_metrics(request: web.Request) -> web.Response:
         if request.query.get("counters_only"):
             body = metrics.own_counters()
         else:
-            body = await gateway.operations.metrics_exposition()
+            body = await context.operations.metrics_exposition()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app = web.Application()

@@ -60,19 +60,6 @@ class RenderedRequest:
     body: bytes | None
     content_type: str | None
 
-    @property
-    def target(self) -> str:
-        """The request target: the path, and ``?`` and the query when there is one."""
-        parts = urlsplit(self.url)
-        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-    @property
-    def signed_payload(self) -> bytes:
-        """What the signature covers: the body of a POST, the request target of a GET."""
-        if self.method == "GET" or self.body is None:
-            return self.target.encode()
-        return self.body
-
 
 class _Omit(Enum):
     OMIT = 0

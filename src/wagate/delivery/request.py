@@ -2,8 +2,8 @@
 
 A delivery is signed with its profile's secrets (both during a rotation), or,
 for a request no profile owns (a number's webhook, a message's
-``callback_url``), with the number's webhook secret. The signed payload is the
-body of a POST and the request target (path and query) of a GET.
+``callback_url``), with the number's webhook secret
+(:mod:`wagate.delivery.signing`).
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
-from urllib.parse import urlsplit
 
-from wagate.delivery.signing import headers_for, sign
+from wagate.delivery.signing import headers_for, sign, signed_payload
 from wagate.domain.callbacks import CallbackProfile, Delivery
 
 REDACTED: Final = "[redacted]"
@@ -41,18 +40,12 @@ class PreparedRequest:
     body: bytes | None
 
 
-def request_target(url: str) -> str:
-    """The path and query of a URL, as a GET callback's signature covers them."""
-    parts = urlsplit(url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-
 def prepare(delivery: Delivery, signing: Signing, now: datetime) -> PreparedRequest:
     """The request for an attempt of ``delivery`` made at ``now``."""
     profile = signing.profile
     body = delivery.body.encode("utf-8") if delivery.body is not None else None
     timestamp = int(now.timestamp())
-    signed = body if body is not None else request_target(delivery.url).encode("utf-8")
+    signed = signed_payload(delivery.url, body)
     if profile is not None:
         secrets = profile.signing_secrets(now)
     else:

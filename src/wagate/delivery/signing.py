@@ -1,7 +1,7 @@
 """Standard Webhooks v1 signatures: ``v1,`` HMAC-SHA256 over ``id.timestamp.payload``.
 
 The payload is the body of a POST and the request target (path and query) of
-a GET; the caller passes it. During a secret rotation both the old and the new
+a GET (:func:`signed_payload`). During a secret rotation both the old and the new
 secret sign, and the header carries both signatures separated by a space.
 """
 
@@ -14,6 +14,7 @@ import hmac
 import secrets as _random
 from collections.abc import Sequence
 from typing import Final
+from urllib.parse import urlsplit
 
 SECRET_PREFIX: Final = "whsec_"  # noqa: S105
 SECRET_BYTES: Final = 24
@@ -34,6 +35,18 @@ def secret_key(secret: str) -> bytes:
     if not key:
         raise ValueError("the signing secret is empty")
     return key
+
+
+def request_target(url: str) -> str:
+    """The path and query of a URL: what a GET's signature covers."""
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def signed_payload(url: str, body: bytes | None) -> bytes:
+    """What a request's signature covers: its body, or, for a request with none (a
+    GET), its request target."""
+    return body if body is not None else request_target(url).encode("utf-8")
 
 
 def sign(secret: str, msg_id: str, timestamp: int, payload: bytes) -> str:

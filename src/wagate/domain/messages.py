@@ -215,38 +215,3 @@ def wa_ext(message: Message | None) -> str | None:
             "components": message.template_components or [],
         }
     )
-
-
-def webhook_button_payload(
-    business_phone: str,
-    contacts: list[dict[str, Any]],
-    click: dict[str, Any],
-    original: Message | None,
-) -> dict[str, Any]:
-    """Seed 003's template quick-reply click push."""
-    button = click.get("button") or {}
-    shaped: dict[str, Any] = {
-        "button": {"payload": button.get("payload"), "text": button.get("text")},
-        "from": click.get("from"),
-        "id": click.get("id"),
-        "timestamp": str(click.get("timestamp", "")),
-        "type": "button",
-    }
-    context = click.get("context")
-    if isinstance(context, dict):
-        shaped["context"] = {"from": context.get("from"), "id": context.get("id")}
-    if original is not None and original.tag_name:
-        shaped["tag_name"] = original.tag_name
-    extension = wa_ext(original)
-    if extension is not None:
-        shaped["wa_ext"] = extension
-    return {
-        "business_phone": business_phone,
-        "contacts": [
-            {"profile": {"name": (c.get("profile") or {}).get("name")}, "wa_id": c.get("wa_id")}
-            for c in contacts
-            if isinstance(c, dict)
-        ],
-        "messages": [shaped],
-        "messaging_product": "whatsapp",
-    }

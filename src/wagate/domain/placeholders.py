@@ -88,9 +88,3 @@ PLACEHOLDER_RE: Final = re.compile(r"<([a-z0-9_]+)>")
 def placeholders_in(text: str) -> set[str]:
     """The names of the ``<name>`` tokens in ``text`` (names are ``[a-z0-9_]+``)."""
     return set(PLACEHOLDER_RE.findall(text))
-
-
-def exact_placeholder(text: str) -> str | None:
-    """The name when ``text`` is exactly one ``<name>`` token, else None."""
-    match = PLACEHOLDER_RE.fullmatch(text)
-    return match.group(1) if match else None

@@ -1,8 +1,17 @@
-"""When to retry a failed callback delivery: a fixed schedule with jitter, as pure functions."""
+"""When to retry failed work: one decision for every job, as pure functions.
+
+:meth:`RetryPolicy.decide` is what deliveries, upload transfers, media downloads and
+queued sends all ask after a failure: give up on a permanent error, past the last
+attempt or past a deadline, else wait what the schedule says (at least what the
+other side asked for). A schedule is the deliveries' fixed list of waits with jitter
+(:class:`JitteredSchedule`) or an exponential backoff
+(:class:`~wagate.domain.backoff.Backoff`).
+"""
 
 from __future__ import annotations
 
 import math
+import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -62,33 +71,71 @@ def parse_schedule(text: str) -> tuple[float, ...]:
     return tuple(schedule)
 
 
-def decide_retry(
-    attempt_number: int,
-    schedule: Sequence[float],
-    *,
-    retry_after: float | None,
-    jitter: float = 0.2,
-    rand: Callable[[], float],
-) -> RetryDecision:
-    """What to do after the ``attempt_number``-th failed attempt (1 after the first).
+@dataclass(frozen=True, slots=True)
+class JitteredSchedule:
+    """A fixed list of waits, each spread by ``±jitter`` of itself; exhausted after the last.
 
-    The wait is ``schedule[attempt_number - 1]`` spread by ``±jitter`` of
-    itself, ``rand()`` (in ``[0, 1)``) choosing where; a ``retry_after``
-    (seconds the receiver asked for) raises it to at least that. Once the
-    schedule is used up the delivery is dead: ``retry`` is False.
+    Called with the number of the failed attempt (1 after the first), it gives the
+    wait before the next, ``rand()`` (in ``[0, 1)``) choosing where in the spread,
+    or None once the list is used up.
     """
-    if attempt_number < 1:
-        raise ValueError(f"attempt_number must be 1 or more, not {attempt_number}")
-    if not 0 <= jitter <= 1:
-        raise ValueError(f"jitter must be a fraction between 0 and 1, not {jitter}")
-    if attempt_number > len(schedule):
-        return RetryDecision(retry=False, delay=None)
-    nominal = schedule[attempt_number - 1]
-    spread = 2.0 * min(max(rand(), 0.0), 1.0) - 1.0
-    delay = max(0.0, nominal * (1.0 + jitter * spread))
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return RetryDecision(retry=True, delay=delay)
+
+    waits: Sequence[float]
+    jitter: float = 0.2
+    rand: Callable[[], float] = random.random
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.jitter <= 1:
+            raise ValueError(f"jitter must be a fraction between 0 and 1, not {self.jitter}")
+
+    def __call__(self, attempt: int) -> float | None:
+        if attempt > len(self.waits):
+            return None
+        nominal = self.waits[attempt - 1]
+        spread = 2.0 * min(max(self.rand(), 0.0), 1.0) - 1.0
+        return max(0.0, nominal * (1.0 + self.jitter * spread))
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When a job tries again after a failure, and when it gives up."""
+
+    #: The wait after the n-th failed attempt; None when there is no next one.
+    schedule: Callable[[int], float | None]
+    #: Attempts after which it gives up whatever the schedule says (None: no limit).
+    max_attempts: int | None = None
+
+    def decide(
+        self,
+        attempt: int,
+        *,
+        permanent: bool = False,
+        past_deadline: bool = False,
+        retry_after: float | None = None,
+    ) -> RetryDecision:
+        """What to do after the ``attempt``-th failed attempt (1 after the first).
+
+        No retry for a ``permanent`` failure, ``past_deadline`` (the work is no longer
+        wanted), at ``max_attempts`` or once the schedule is used up; otherwise the
+        schedule's wait, raised to at least ``retry_after`` (seconds the other side
+        asked for).
+        """
+        if attempt < 1:
+            raise ValueError(f"attempt_number must be 1 or more, not {attempt}")
+        if permanent or past_deadline:
+            return GIVE_UP
+        if self.max_attempts is not None and attempt >= self.max_attempts:
+            return GIVE_UP
+        delay = self.schedule(attempt)
+        if delay is None:
+            return GIVE_UP
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return RetryDecision(retry=True, delay=delay)
+
+
+#: The decision not to try again.
+GIVE_UP: Final = RetryDecision(retry=False, delay=None)
 
 
 def parse_retry_after(

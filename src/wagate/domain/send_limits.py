@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from wagate.domain.backoff import Backoff
+from wagate.domain.retry import RetryPolicy
+
 #: Meta's code for "this number sent more than its throughput allows".
 THROUGHPUT_EXCEEDED: Final = 130429
 #: Meta's code for "too many messages to this user in a short time" (the pair rate limit).
@@ -26,6 +29,8 @@ PAIR_PAUSE_CAP_SECONDS: Final = 60.0
 #: Pauses after a transient failure of a queued send (5xx, no answer), doubling to the cap.
 RETRY_BASE_SECONDS: Final = 1.0
 RETRY_CAP_SECONDS: Final = 60.0
+#: When a queued send that failed transiently is tried again: no limit, it expires first.
+SEND_RETRY: Final = RetryPolicy(Backoff(base=RETRY_BASE_SECONDS, cap=RETRY_CAP_SECONDS, jitter=0.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +92,3 @@ def pair_pause(attempts: int) -> timedelta:
     """How long one user's messages wait after the ``attempts``-th 131056 in a row."""
     seconds = PAIR_PAUSE_SECONDS * 2.0 ** min(max(attempts, 1) - 1, 16)
     return timedelta(seconds=min(PAIR_PAUSE_CAP_SECONDS, seconds))
-
-
-def retry_pause(attempts: int) -> timedelta:
-    """How long a queued send waits after its ``attempts``-th transient failure in a row."""
-    seconds = RETRY_BASE_SECONDS * 2.0 ** min(max(attempts, 1) - 1, 16)
-    return timedelta(seconds=min(RETRY_CAP_SECONDS, seconds))

@@ -34,9 +34,36 @@ _TRANSITIONS: Final[dict[UploadStatus, frozenset[UploadStatus]]] = {
 }
 
 
-def can_transition(current: UploadStatus, target: UploadStatus) -> bool:
-    """Whether an upload in ``current`` may move to ``target``."""
-    return target in _TRANSITIONS[current]
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A move of an upload to ``target``, allowed from any of ``sources``.
+
+    The store applies it as one conditional write (the upload's status must be one
+    of ``sources``), so the move happens once however many workers try it.
+    """
+
+    target: UploadStatus
+    sources: frozenset[UploadStatus]
+
+
+def transition_to(target: UploadStatus) -> Transition:
+    """The move to ``target`` from every status the state machine allows it from.
+
+    :class:`ValueError` for a status no upload moves to (``PENDING``, where every
+    upload starts).
+    """
+    sources = frozenset(source for source, targets in _TRANSITIONS.items() if target in targets)
+    if not sources:
+        raise ValueError(f"no upload moves to {target.value}")
+    return Transition(target, sources)
+
+
+#: Meta returned a file handle.
+TO_UPLOADED: Final = transition_to(UploadStatus.UPLOADED)
+#: Meta gave up on the file.
+TO_FAILED: Final = transition_to(UploadStatus.FAILED)
+#: The handle is past its 24 hours.
+TO_EXPIRED: Final = transition_to(UploadStatus.EXPIRED)
 
 
 @dataclass(frozen=True, slots=True)

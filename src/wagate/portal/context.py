@@ -1,8 +1,9 @@
 """What the portal's routes depend on: the gateway's services, the session, a checked form.
 
 The portal is mounted in the gateway's application and shares its services
-(``app.state.gateway``); it adds only its own reader of account activity and
-its session signer, made on the first request.
+(``app.state.gateway``, built by :class:`~wagate.wiring.app_context.AppContext`,
+reader of account activity included); it adds only its session signer, made on
+the first request.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class GatewayServices(Protocol):
     uploads: UploadService
     deliveries: DeliveryService
     profiles: ProfileService
+    activity: ActivityService
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,7 @@ class Portal:
                 "a data directory, or a sign-in holds on one process only",
             )
         signer = SessionSigner(key, lifetime=timedelta(seconds=settings.portal_session_seconds))
-        return cls(gateway, ActivityService(gateway.database), signer)
+        return cls(gateway, gateway.activity, signer)
 
     async def profile_titles(self, sid: str) -> dict[str, str]:
         """The titles of the account's profiles, by id (to name a delivery's target)."""

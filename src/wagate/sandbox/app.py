@@ -24,17 +24,17 @@ from wagate.sandbox.media_routes import MediaServer, add_media_routes
 from wagate.sandbox.message_routes import add_message_routes
 from wagate.sandbox.messaging import Messaging
 from wagate.sandbox.progression import AutoProgression
+from wagate.sandbox.settings import SandboxSettings
 from wagate.sandbox.uploads import (
     SESSION_PREFIX,
     BodyOutcome,
     UploadSession,
     UploadSessionStore,
 )
-from wagate.settings import Settings
 
 log = structlog.get_logger("wagate.sandbox")
 
-SETTINGS = web.AppKey("settings", Settings)
+SETTINGS = web.AppKey("settings", SandboxSettings)
 FAULTS = web.AppKey("faults", Faults)
 SESSIONS = web.AppKey("sessions", UploadSessionStore)
 
@@ -49,7 +49,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_sandbox_app(
-    settings: Settings,
+    settings: SandboxSettings,
     *,
     storage_dir: Path | None = None,
     faults: Faults | None = None,
@@ -60,7 +60,7 @@ def create_sandbox_app(
 
     Session bytes are stored under ``storage_dir``; without one, under a fresh
     temporary directory removed when the application shuts down. Webhooks go
-    to ``webhook_url`` (default ``settings.sandbox_webhook_url``); ``auto``
+    to ``webhook_url`` (default ``settings.webhook_url``); ``auto``
     sets the automatic status progression (default off).
     """
     app = web.Application(middlewares=[_graph_middleware])
@@ -81,7 +81,7 @@ def create_sandbox_app(
     add_message_routes(app, messaging, version=_VERSION)
     add_media_routes(
         app,
-        MediaServer(media, app[FAULTS], settings.meta_access_token),
+        MediaServer(media, app[FAULTS], settings.access_token),
         version=_VERSION,
     )
     app.router.add_post(f"/{_VERSION}/{{app_id}}/uploads", _start_session)
@@ -121,7 +121,7 @@ async def _graph_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 
 def _authenticate(request: web.Request) -> None:
-    authenticate(request, request.app[SETTINGS].meta_access_token)
+    authenticate(request, request.app[SETTINGS].access_token)
 
 
 def _session(request: web.Request, method: str) -> UploadSession:
@@ -163,7 +163,7 @@ async def _start_session(request: web.Request) -> web.Response:
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
     app_id = request.match_info["app_id"]
-    if app_id != request.app[SETTINGS].meta_app_id:
+    if app_id != request.app[SETTINGS].app_id:
         raise graph_errors.invalid_parameter(
             f"Unsupported post request. Object with ID '{app_id}' does not exist, cannot be "
             "loaded due to missing permissions, or does not support this operation",

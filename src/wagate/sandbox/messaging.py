@@ -22,6 +22,7 @@ from wagate.sandbox.numbers import BusinessNumbers
 from wagate.sandbox.orders import ButtonOrder, StatusOrder
 from wagate.sandbox.progression import AutoProgression, Progressions
 from wagate.sandbox.send import SendRequest
+from wagate.sandbox.settings import SandboxSettings
 from wagate.sandbox.webhooks import (
     UNDELIVERABLE,
     button_webhook,
@@ -30,7 +31,6 @@ from wagate.sandbox.webhooks import (
     status_object,
     status_webhook,
 )
-from wagate.settings import Settings
 
 log = structlog.get_logger("wagate.sandbox")
 
@@ -49,21 +49,21 @@ class Messaging:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: SandboxSettings,
         *,
         webhook_url: str | None = None,
         auto: AutoProgression | None = None,
         driver: WebhookDriver | None = None,
         media: MediaStore | None = None,
     ) -> None:
-        self.access_token = settings.meta_access_token
+        self.access_token = settings.access_token
         self.messages = MessageStore()
         self.media = media if media is not None else MediaStore()
         self.limits = Limits()
-        self.numbers = BusinessNumbers(settings.meta_app_id)
+        self.numbers = BusinessNumbers(settings.app_id)
         self.conversations = Conversations()
         self.driver = driver or WebhookDriver(
-            settings.meta_app_secret, webhook_url or settings.sandbox_webhook_url
+            settings.app_secret, webhook_url or settings.webhook_url
         )
         self.auto = auto if auto is not None else AutoProgression()
         self.progressions = Progressions(self._progress)

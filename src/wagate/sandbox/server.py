@@ -12,13 +12,13 @@ from aiohttp import web
 from wagate.sandbox.app import create_sandbox_app
 from wagate.sandbox.faults import Faults
 from wagate.sandbox.progression import AutoProgression
-from wagate.settings import Settings
+from wagate.sandbox.settings import SandboxSettings
 
 log = structlog.get_logger("wagate.sandbox")
 
 
 async def serve_sandbox(
-    settings: Settings,
+    settings: SandboxSettings,
     *,
     host: str = "127.0.0.1",
     port: int = 8090,
@@ -47,7 +47,7 @@ async def serve_sandbox(
         for address in runner.addresses:
             bound_host, bound_port = address[0], address[1]
             log.info("sandbox.listening", url=f"http://{bound_host}:{bound_port}")
-        log.info("sandbox.webhooks", target=webhook_url or settings.sandbox_webhook_url)
+        log.info("sandbox.webhooks", target=webhook_url or settings.webhook_url)
         await stop.wait()
         log.info("sandbox.stopping")
     finally:
@@ -57,7 +57,7 @@ async def serve_sandbox(
 
 
 def run_sandbox(
-    settings: Settings,
+    settings: SandboxSettings,
     host: str = "127.0.0.1",
     port: int = 8090,
     *,
@@ -71,7 +71,7 @@ def run_sandbox(
 ) -> None:
     """Serve the sandbox on ``host:port`` with these faults armed, until SIGINT or SIGTERM.
 
-    Its webhooks go to ``webhook_url`` (default ``settings.sandbox_webhook_url``);
+    Its webhooks go to ``webhook_url`` (default ``settings.webhook_url``);
     ``auto`` turns the automatic sent → delivered → read progression on.
     """
     faults = Faults(

@@ -16,7 +16,7 @@ from wagate.domain.callbacks import Attempt, Delivery, DeliveryStatus
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.endpoint_health import EndpointHealth
 from wagate.domain.ids import time_ordered_uuid
-from wagate.domain.retry import decide_retry, parse_retry_after
+from wagate.domain.retry import JitteredSchedule, RetryPolicy, parse_retry_after
 from wagate.services.group_commit import GroupCommit
 from wagate.store import Connection, Database, delivery_queue, endpoints
 from wagate.store import messages as message_rows
@@ -63,6 +63,7 @@ class DeliveryRunner:
         self._db = database
         self._sender = sender
         self.policy = policy
+        self._retry = RetryPolicy(JitteredSchedule(policy.schedule, policy.jitter, policy.rand))
         self._clock = clock
         # Attempts that end together are recorded in one transaction, set-based; the writer
         # waits a moment for more, since attempts end one by one.
@@ -132,18 +133,6 @@ class DeliveryRunner:
         async with self._db.transaction() as connection:
             return await delivery_queue.next_run_at(connection, skip_endpoints)
 
-    async def attempt(self, claimed: ClaimedDelivery) -> DeliveryStatus | None:
-        """Make one attempt and record it with the delivery's next state (that state).
-
-        None when the delivery's profile was deleted meanwhile (its deliveries
-        were cancelled with it) and nothing was sent.
-        """
-        outcome = await self.send(claimed)
-        if outcome is None:
-            return None
-        await self.record(outcome)
-        return outcome.status
-
     async def send(self, claimed: ClaimedDelivery) -> Outcome | None:
         """Make one attempt; what it came to, not recorded yet (None: nothing to send, the
         delivery's profile was deleted meanwhile and its deliveries cancelled with it)."""
@@ -188,13 +177,7 @@ class DeliveryRunner:
                 if result.status in RETRY_AFTER_STATUSES
                 else None
             )
-            decision = decide_retry(
-                number,
-                self.policy.schedule,
-                retry_after=retry_after,
-                jitter=self.policy.jitter,
-                rand=self.policy.rand,
-            )
+            decision = self._retry.decide(number, retry_after=retry_after)
             if decision.retry and decision.delay is not None:
                 status = DeliveryStatus.PENDING
                 next_at = now + timedelta(seconds=decision.delay)
@@ -234,7 +217,7 @@ class DeliveryRunner:
         rows = delivery_queue.outcome_rows(outcomes)
         async with self._db.transaction() as connection:
             await delivery_queue.record_outcomes(connection, rows)
-            disabled = await delivery_queue.record_profile_health(
+            disabled = await profile_rows.record_profile_health(
                 connection,
                 succeeded=succeeded,
                 failed=failed,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from wagate.delivery.deliveries import profile_delivery, push_delivery
 from wagate.domain.callbacks import CallbackProfile
 from wagate.domain.inbound import InboundMessage
 from wagate.domain.incoming import (
@@ -20,8 +21,7 @@ from wagate.domain.incoming import (
 )
 from wagate.domain.messages import Message
 from wagate.domain.tenancy import PhoneNumber
-from wagate.services.fanout import profile_delivery
-from wagate.services.status_fanout import Writes, push_delivery
+from wagate.services.status_fanout import Writes
 from wagate.store import events as event_rows
 
 

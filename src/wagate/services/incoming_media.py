@@ -12,7 +12,6 @@ can be asked for again through the API.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import uuid
 from dataclasses import dataclass, field
@@ -29,8 +28,10 @@ from wagate.domain.ids import new_token
 from wagate.domain.inbound import sha256_hex
 from wagate.domain.incoming import MediaOutcome
 from wagate.domain.jobs import Job, JobKind
+from wagate.domain.retry import RetryPolicy
 from wagate.services.file_links import FileLinks
 from wagate.services.incoming_fanout import incoming_writes
+from wagate.services.retrying import retried_in_place, retry_or_give_up
 from wagate.services.status_fanout import Writes
 from wagate.store import Connection, Database, delivery_queue, queue
 from wagate.store import events as event_rows
@@ -58,6 +59,16 @@ class MediaPolicy:
     retention: timedelta = timedelta(days=3)
     backoff: Backoff = field(default_factory=lambda: Backoff(base=0.5, cap=5.0, jitter=0.2))
     run_backoff: Backoff = field(default_factory=lambda: Backoff(base=30.0, cap=1800.0))
+
+    @property
+    def try_retry(self) -> RetryPolicy:
+        """When a download is tried again within a run: a short pause apart."""
+        return RetryPolicy(self.backoff, max_attempts=self.tries_per_run)
+
+    @property
+    def run_retry(self) -> RetryPolicy:
+        """When a failed run of the job runs again: until its last run."""
+        return RetryPolicy(self.run_backoff, max_attempts=self.max_runs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,21 +108,17 @@ class IncomingMediaService:
         bound = log.bind(incoming_id=stored.id, media_id=stored.media.media_id, run=job.attempts)
         try:
             fetched = await self._fetch(stored)
-        except errors.MetaPermanentError as exc:
-            bound.warning("media.failed", error=str(exc))
-            await self._give_up(stored, job, str(exc))
-            return
         except errors.MetaError as exc:
-            if job.attempts >= self.policy.max_runs:
-                bound.warning("media.gave_up", error=str(exc))
-                await self._give_up(stored, job, str(exc))
-                return
-            delay = self.policy.run_backoff(job.attempts)
-            bound.info("media.retry_later", error=str(exc), delay=round(delay, 1))
-            async with self._db.transaction() as connection:
-                await queue.retry_at(
-                    connection, job, run_at=self._clock() + timedelta(seconds=delay), error=str(exc)
-                )
+            await retry_or_give_up(
+                self._db,
+                job,
+                exc,
+                self.policy.run_retry,
+                give_up=lambda error: self._give_up(stored, job, str(error)),
+                clock=self._clock,
+                log=bound,
+                topic="media",
+            )
             return
         await self._keep(stored, job, fetched)
         bound.info("media.stored", size=fetched.size, media_type=fetched.media_type)
@@ -161,19 +168,12 @@ class IncomingMediaService:
 
     async def _fetch(self, stored: StoredInbound) -> _Fetched:
         """The media, downloaded and checked: tried again in place after a transient failure."""
-        failures = 0
-        while True:
-            try:
-                return await self._download(stored)
-            except errors.MetaPermanentError:
-                raise
-            except errors.MetaError as exc:
-                failures += 1
-                if failures >= self.policy.tries_per_run:
-                    raise
-                delay = self.policy.backoff(failures)
-                log.info("media.retry", incoming_id=stored.id, error=str(exc), delay=delay)
-                await asyncio.sleep(delay)
+        return await retried_in_place(
+            lambda: self._download(stored),
+            self.policy.try_retry,
+            log=log.bind(incoming_id=stored.id),
+            event="media.retry",
+        )
 
     async def _download(self, stored: StoredInbound) -> _Fetched:
         assert stored.media is not None

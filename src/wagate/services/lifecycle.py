@@ -7,7 +7,7 @@ import structlog
 from wagate.blobs import BlobStore
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.jobs import Job
-from wagate.domain.uploads import UploadStatus
+from wagate.domain.uploads import TO_EXPIRED
 from wagate.services.file_links import FileLinks
 from wagate.services.upload_events import record_upload_event
 from wagate.store import Database, queue
@@ -35,8 +35,7 @@ class LifecycleService:
             upload = await upload_rows.transition(
                 connection,
                 job.subject_id,
-                from_status=UploadStatus.UPLOADED,
-                to_status=UploadStatus.EXPIRED,
+                TO_EXPIRED,
                 now=now,
             )
             if upload is not None:

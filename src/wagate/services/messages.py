@@ -35,7 +35,7 @@ from wagate.services.send_outcomes import (
     refusal_answer,
     wamid_of,
 )
-from wagate.store import Database, send_queue, tenancy
+from wagate.store import Connection, Database, send_queue, tenancy
 from wagate.store import inbox as inbox_rows
 from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
@@ -313,7 +313,7 @@ class MessageService:
 
     async def _settle(
         self,
-        connection: Any,
+        connection: Connection,
         writes: list[_LedgerWrite],
         queued: list[QueuedSend],
         answers: list[tuple[str, str, str, Mapping[str, Any]]],
@@ -354,7 +354,9 @@ class MessageService:
         await inbox_rows.append(connection, sent_entries(records), now)
         await send_queue.set_key_answers(connection, answers)
 
-    async def _admit(self, connection: Any, fresh: list[_WriteAhead], now: datetime) -> set[str]:
+    async def _admit(
+        self, connection: Connection, fresh: list[_WriteAhead], now: datetime
+    ) -> set[str]:
         """The messages among ``fresh`` their number's bucket allows now (the others wait)."""
         ready = [w for w in fresh if w.hold_until is None]
         if not self.policy.rate.limited:

@@ -25,11 +25,11 @@ from wagate.domain.inbox import SentRecord, sent_entries
 from wagate.domain.messages import Message
 from wagate.domain.send_limits import (
     PAIR_RATE_EXCEEDED,
+    SEND_RETRY,
     THROUGHPUT_EXCEEDED,
     grant,
     next_allowed,
     pair_pause,
-    retry_pause,
     throttled,
 )
 from wagate.services.group_commit import GroupCommit
@@ -171,8 +171,11 @@ class QueuedSendService:
                 until = now + pair_pause(item.attempts)
                 paused_users[(item.phone_number_id, item.recipient)] = until
                 later.append((item.message_id, until, str(error)))
-            elif error.transient:
-                later.append((item.message_id, now + retry_pause(item.attempts), str(error)))
+            elif (
+                retry := SEND_RETRY.decide(max(item.attempts, 1), permanent=not error.transient)
+            ).retry:
+                wait = timedelta(seconds=retry.delay or 0.0)
+                later.append((item.message_id, now + wait, str(error)))
             else:
                 failures.append(
                     _Failure(item.message_id, error.code or 0, error.message, MessageState.REJECTED)

@@ -1,6 +1,7 @@
 """What a message's status becomes: its event and the deliveries it fans out to.
 
-Written by whoever applies the status, in its own transaction: the inbox
+Rendering is :mod:`wagate.delivery.deliveries`; this module hands it the event and the
+profile. Written by whoever applies the status, in its own transaction: the inbox
 processor for Meta's statuses, the send queue for the ``failed`` of a message
 it could not send.
 """
@@ -12,14 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from wagate.delivery.render import render_query
-from wagate.domain import json_text
+from wagate.delivery.deliveries import callback_url_delivery, profile_delivery, push_delivery
 from wagate.domain.callbacks import CallbackProfile, Delivery
 from wagate.domain.messages import Message, status_callback_values, webhook_status_payload
 from wagate.domain.pricing import RateCard, plan_prices
 from wagate.domain.status_plan import ForwardedStatus
 from wagate.domain.tenancy import PhoneNumber
-from wagate.services.fanout import direct_delivery, profile_delivery
 from wagate.store import Connection
 from wagate.store import events as event_rows
 from wagate.store import messages as message_rows
@@ -71,15 +70,9 @@ def status_writes(
     values = status_callback_values(message, status, price=price, contact=contact)
     common: dict[str, Any] = {"event_id": event.id, "subject_id": message.id, "now": now}
     if message.callback_url:
-        request = render_query(message.callback_url, values)
         writes.deliveries.append(
-            direct_delivery(
-                sid=message.sid,
-                number=phone.number,
-                method="GET",
-                url=request.url,
-                body=None,
-                **common,
+            callback_url_delivery(
+                message.callback_url, values, sid=message.sid, number=phone.number, **common
             )
         )
     else:
@@ -123,21 +116,3 @@ async def fan_out_statuses(
             contact=status.contact,
         )
     return priced.decided
-
-
-def push_delivery(
-    phone: PhoneNumber, payload: dict[str, Any], *, event_id: str, subject_id: str, now: datetime
-) -> Delivery:
-    """A seed 003 push to the number's ``webhook_url`` (which it must have)."""
-    assert phone.webhook_url is not None
-    body = json_text.compact_unicode(payload).encode("utf-8")
-    return direct_delivery(
-        sid=phone.sid,
-        number=phone.number,
-        method="POST",
-        url=phone.webhook_url,
-        body=body,
-        event_id=event_id,
-        subject_id=subject_id,
-        now=now,
-    )

@@ -8,12 +8,9 @@ starting over. No transaction is open while bytes move.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TypeVar
 
 import structlog
 
@@ -23,8 +20,10 @@ from wagate.domain.backoff import Backoff
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.errors import MetaError, MetaPermanentError
 from wagate.domain.jobs import Job, JobKind
-from wagate.domain.uploads import Upload, UploadStatus
+from wagate.domain.retry import RetryPolicy
+from wagate.domain.uploads import TO_FAILED, TO_UPLOADED, Upload
 from wagate.services.file_links import FileLinks
+from wagate.services.retrying import retried_in_place, retry_or_give_up
 from wagate.services.upload_events import record_upload_event
 from wagate.store import Database, queue
 from wagate.store import uploads as upload_rows
@@ -32,7 +31,6 @@ from wagate.upstream.graph import GraphClient
 from wagate.upstream.resumable import send_resumable
 
 log = structlog.get_logger("wagate.transfer")
-T = TypeVar("T")
 
 
 CHUNK_BACKOFF = Backoff(base=0.5, cap=30.0, jitter=0.2)
@@ -50,6 +48,16 @@ class TransferPolicy:
     max_job_attempts: int = 10
     backoff: Backoff = CHUNK_BACKOFF
     job_backoff: Backoff = JOB_BACKOFF
+
+    @property
+    def call_retry(self) -> RetryPolicy:
+        """When a short Graph call (the session, its offset) is tried again in place."""
+        return RetryPolicy(self.backoff, max_attempts=self.max_attempts)
+
+    @property
+    def job_retry(self) -> RetryPolicy:
+        """When a failed run of the job runs again: until its last run."""
+        return RetryPolicy(self.job_backoff, max_attempts=self.max_job_attempts)
 
 
 class TransferService:
@@ -75,7 +83,7 @@ class TransferService:
         """Move the upload's bytes to Meta and record the outcome."""
         async with self._db.transaction() as connection:
             upload = await upload_rows.get_upload_by_id(connection, job.subject_id)
-            if upload is None or upload.status is not UploadStatus.PENDING:
+            if upload is None or upload.status not in TO_UPLOADED.sources:
                 await queue.finish(connection, job.id)
                 return
         bound = log.bind(upload_id=upload.id, job_id=job.id, attempt=job.attempts)
@@ -92,21 +100,18 @@ class TransferService:
                 on_progress=self._progress_recorder(upload, offset),
                 start_offset=offset,
             )
-        except MetaPermanentError as exc:
-            bound.warning("transfer.failed", error=str(exc))
-            await self._fail(upload, job, exc)
-            return
         except MetaError as exc:
-            if job.attempts >= self.policy.max_job_attempts or self._clock() >= upload.expires_at:
-                bound.warning("transfer.gave_up", error=str(exc))
-                await self._fail(upload, job, exc)
-                return
-            delay = self.policy.job_backoff(job.attempts)
-            bound.info("transfer.retry_later", error=str(exc), delay=round(delay, 2))
-            async with self._db.transaction() as connection:
-                await queue.retry_at(
-                    connection, job, run_at=self._clock() + timedelta(seconds=delay), error=str(exc)
-                )
+            await retry_or_give_up(
+                self._db,
+                job,
+                exc,
+                self.policy.job_retry,
+                give_up=lambda error: self._fail(upload, job, error),
+                clock=self._clock,
+                log=bound,
+                topic="transfer",
+                past_deadline=self._clock() >= upload.expires_at,
+            )
             return
         await self._succeed(upload, job, handle)
         metrics.TRANSFERS_FINISHED.labels("uploaded").inc()
@@ -116,36 +121,26 @@ class TransferService:
         """The Meta session to write to and where to start in it."""
         if upload.meta_session_id:
             try:
-                offset = await self._retrying(
-                    lambda: self._graph.get_upload_offset(upload.meta_session_id or "")
+                offset = await retried_in_place(
+                    lambda: self._graph.get_upload_offset(upload.meta_session_id or ""),
+                    self.policy.call_retry,
+                    log=log,
+                    event="transfer.graph_retry",
                 )
                 return upload.meta_session_id, offset
             except MetaPermanentError as exc:
                 log.info("transfer.session_gone", upload_id=upload.id, error=str(exc))
-        session_id = await self._retrying(
+        session_id = await retried_in_place(
             lambda: self._graph.start_upload_session(
                 upload.file_name, upload.size, upload.media_type
-            )
+            ),
+            self.policy.call_retry,
+            log=log,
+            event="transfer.graph_retry",
         )
         async with self._db.transaction() as connection:
             await upload_rows.set_meta_session(connection, upload.id, session_id, self._clock())
         return session_id, 0
-
-    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
-        """A short Graph call, retried in place on transient errors."""
-        failures = 0
-        while True:
-            try:
-                return await call()
-            except MetaPermanentError:
-                raise
-            except MetaError as exc:
-                failures += 1
-                if failures >= self.policy.max_attempts:
-                    raise
-                delay = self.policy.backoff(failures)
-                log.info("transfer.graph_retry", error=str(exc), failures=failures, delay=delay)
-                await asyncio.sleep(delay)
 
     def _reader(self, upload: Upload) -> Callable[[int, int], AsyncIterator[bytes]]:
         def open_reader(offset: int, length: int) -> AsyncIterator[bytes]:
@@ -175,8 +170,7 @@ class TransferService:
             done = await upload_rows.transition(
                 connection,
                 upload.id,
-                from_status=UploadStatus.PENDING,
-                to_status=UploadStatus.UPLOADED,
+                TO_UPLOADED,
                 now=now,
                 uploaded_file_handle=handle,
                 bytes_transferred=upload.size,
@@ -206,8 +200,7 @@ class TransferService:
             done = await upload_rows.transition(
                 connection,
                 upload.id,
-                from_status=UploadStatus.PENDING,
-                to_status=UploadStatus.FAILED,
+                TO_FAILED,
                 now=now,
                 failure_reason=reason,
             )

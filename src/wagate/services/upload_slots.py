@@ -35,7 +35,3 @@ class UploadSlots:
             self._in_progress[sid] -= 1
             if not self._in_progress[sid]:
                 del self._in_progress[sid]
-
-    def in_progress(self, sid: str) -> int:
-        """How many uploads of ``sid`` are being received now."""
-        return self._in_progress[sid]

@@ -1,7 +1,5 @@
 """Persistence: the only package that speaks SQL. Alembic owns the schema."""
 
-from sqlalchemy.ext.asyncio import AsyncConnection as Connection
-
-from wagate.store.database import Database
+from wagate.store.database import Connection, Database
 
 __all__ = ["Connection", "Database"]

@@ -11,7 +11,7 @@ from contextlib import (
     nullcontext,
 )
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -23,6 +23,10 @@ from wagate.domain.errors import DatabaseUnavailable
 from wagate.store import inline_sqlite
 from wagate.store.queue import WAKE_FLAG
 from wagate.store.writer_turns import WriterTurns
+
+#: A transaction's connection, as :class:`Database` hands it out. Services hold it only
+#: to pass it back to the store's functions; what it is underneath is the store's affair.
+Connection: TypeAlias = AsyncConnection
 
 # Any number of processes may start on a fresh PostgreSQL database at once;
 # this lock makes them migrate one after the other.
@@ -91,7 +95,7 @@ class Database:
         return self.dialect == "sqlite"
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside a transaction, committed on success, rolled back on error.
 
         :class:`DatabaseUnavailable` when no connection can be had (the server
@@ -101,7 +105,7 @@ class Database:
             yield connection
 
     @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+    async def autocommit(self) -> AsyncIterator[Connection]:
         """On PostgreSQL, a connection on which each statement is a transaction of its
         own: one round trip for a statement that must be durable once it returns. On
         SQLite, a transaction (:meth:`transaction`).
@@ -112,7 +116,7 @@ class Database:
             yield connection
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[AsyncConnection]:
+    async def reading(self) -> AsyncIterator[Connection]:
         """A transaction that only reads. On a SQLite file it takes neither the writer
         turn nor SQLite's write lock: in WAL mode it reads one snapshot while writers go
         on. On PostgreSQL, a transaction like any other.
@@ -125,7 +129,7 @@ class Database:
     @asynccontextmanager
     async def _connected(
         self, *, autocommit: bool, read_only: bool = False
-    ) -> AsyncIterator[AsyncConnection]:
+    ) -> AsyncIterator[Connection]:
         wake: set[str] = set()
         connection = self.engine.connect()
         try:

@@ -217,13 +217,3 @@ async def cancel_for_profile(connection: AsyncConnection, profile_id: str, now: 
         ).scalars()
     )
     await order_heads.drop(connection, keys)
-
-
-async def count_by_status(connection: AsyncConnection) -> dict[str, int]:
-    """How many deliveries are in each status."""
-    rows = (
-        await connection.execute(
-            select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
-        )
-    ).all()
-    return {row[0]: int(row[1]) for row in rows}

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain import json_text
@@ -89,24 +87,3 @@ async def insert_events(
             for event in batch
         ],
     )
-
-
-async def events_for_subject(
-    connection: AsyncConnection, subject_id: str
-) -> list[dict[str, object]]:
-    """Every event about one subject, oldest first, as stored."""
-    rows = (
-        await connection.execute(
-            select(events).where(events.c.subject_id == subject_id).order_by(events.c.created_at)
-        )
-    ).all()
-    return [
-        {
-            "id": row.id,
-            "kind": row.kind,
-            "status": row.status,
-            "payload": json.loads(row.payload),
-            "created_at": row.created_at,
-        }
-        for row in rows
-    ]

@@ -199,16 +199,6 @@ async def get_by_wamid(connection: AsyncConnection, wamid: str) -> Message | Non
     return (await by_wamid(connection, [wamid])).get(wamid)
 
 
-async def forwarded_ranks(connection: AsyncConnection, ids: Collection[str]) -> dict[str, int]:
-    """The forwarded rank of each of these messages, by id."""
-    if not ids:
-        return {}
-    rows = await connection.execute(
-        select(messages.c.id, messages.c.forwarded_rank).where(messages.c.id.in_(list(ids)))
-    )
-    return {row.id: row.forwarded_rank for row in rows}
-
-
 async def set_forwarded_ranks(
     connection: AsyncConnection, ranks: Mapping[str, int], now: datetime
 ) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.callbacks import CallbackProfile, ProfileStatus
+from wagate.domain.profile_health import ProfileHealth, judge
 from wagate.store.tables import callback_profiles, numbers, wabas
 
 
@@ -130,43 +131,58 @@ async def delete_profile(connection: AsyncConnection, profile_id: str) -> None:
     await connection.execute(delete(callback_profiles).where(callback_profiles.c.id == profile_id))
 
 
-async def record_outcome(
+async def record_profile_health(
     connection: AsyncConnection,
-    profile_id: str,
     *,
-    succeeded: bool,
+    succeeded: Collection[str],
+    failed: Collection[str],
     now: datetime,
     disable_after_seconds: float,
-) -> bool:
-    """Track how long a profile has failed; auto-disable it past the limit.
+) -> list[str]:
+    """Apply :func:`~wagate.domain.profile_health.judge`'s verdict on one batch of
+    outcomes to the profiles' rows, a statement per change; the ids of the profiles
+    this call disabled.
 
-    Returns True when this call disabled the profile.
+    Each change is conditional on the row still being as judged, so that two workers
+    recording the same profile at once change it once.
     """
     table = callback_profiles
-    if succeeded:
+    ids = sorted(set(succeeded) | set(failed))
+    if not ids:
+        return []
+    rows = await connection.execute(
+        select(table.c.id, table.c.status, table.c.failing_since).where(table.c.id.in_(ids))
+    )
+    health = {row.id: ProfileHealth(ProfileStatus(row.status), row.failing_since) for row in rows}
+    verdict = judge(
+        health,
+        succeeded=succeeded,
+        failed=failed,
+        now=now,
+        disable_after=timedelta(seconds=disable_after_seconds),
+    )
+    if verdict.recovered:
         await connection.execute(
             update(table)
-            .where(table.c.id == profile_id, table.c.failing_since.is_not(None))
+            .where(table.c.id.in_(sorted(verdict.recovered)), table.c.failing_since.is_not(None))
             .values(failing_since=None)
         )
-        return False
-    await connection.execute(
-        update(table)
-        .where(table.c.id == profile_id, table.c.failing_since.is_(None))
-        .values(failing_since=now)
-    )
-    row = (
+    if verdict.started_failing:
         await connection.execute(
-            select(table.c.failing_since, table.c.status).where(table.c.id == profile_id)
+            update(table)
+            .where(table.c.id.in_(sorted(verdict.started_failing)), table.c.failing_since.is_(None))
+            .values(failing_since=now)
         )
-    ).first()
-    if row is None or row.status != ProfileStatus.ACTIVE or row.failing_since is None:
-        return False
-    if (now - row.failing_since).total_seconds() < disable_after_seconds:
-        return False
-    await connection.execute(
+    if not verdict.disabled:
+        return []
+    disabled = await connection.execute(
         update(table)
-        .where(table.c.id == profile_id, table.c.status == int(ProfileStatus.ACTIVE))
+        .where(
+            table.c.id.in_(sorted(verdict.disabled)),
+            table.c.status == int(ProfileStatus.ACTIVE),
+            table.c.failing_since.is_not(None),
+        )
         .values(status=int(ProfileStatus.AUTO_DISABLED), updated_at=now)
+        .returning(table.c.id)
     )
-    return True
+    return list(disabled.scalars())

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wagate.domain.uploads import Upload, UploadStatus
+from wagate.domain.uploads import Transition, Upload, UploadStatus
 from wagate.store.tables import idempotency_keys, uploads
 
 
@@ -187,21 +187,24 @@ async def record_progress(
 async def transition(
     connection: AsyncConnection,
     upload_id: str,
+    move: Transition,
     *,
-    from_status: UploadStatus,
-    to_status: UploadStatus,
     now: datetime,
     **values: object,
 ) -> Upload | None:
-    """Move an upload from one status to another; None when it was not in ``from_status``.
+    """Apply the state machine's ``move`` to an upload; None when its status is not one
+    the move is allowed from.
 
     The condition on the current status makes the move happen once, however
     many workers try it.
     """
     result = await connection.execute(
         update(uploads)
-        .where(uploads.c.id == upload_id, uploads.c.status == from_status.value)
-        .values(status=to_status.value, updated_at=now, **values)
+        .where(
+            uploads.c.id == upload_id,
+            uploads.c.status.in_(sorted(source.value for source in move.sources)),
+        )
+        .values(status=move.target.value, updated_at=now, **values)
     )
     if result.rowcount != 1:
         return None

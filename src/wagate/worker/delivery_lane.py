@@ -22,17 +22,15 @@ from datetime import datetime, timedelta
 import structlog
 
 from wagate.domain import wakeups
-from wagate.domain.backoff import Backoff
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.endpoint_health import EndpointState
-from wagate.domain.errors import DatabaseUnavailable
 from wagate.services.delivery_runs import ClaimedDelivery, DeliveryRunner, Outcome
 from wagate.worker.endpoint_slots import SLOW_AFTER, SLOW_HOLD, EndpointSlots
+from wagate.worker.failures import UNEXPECTED_ERROR_BACKOFF, StepFailures
 from wagate.worker.waits import first_of
 
 log = structlog.get_logger("wagate.worker")
 
-UNEXPECTED_ERROR_BACKOFF = Backoff(base=2.0, cap=300.0, jitter=0.2)
 #: How many deliveries a lane holds (claimed, queued or in flight) per request it may send.
 PREFETCH_FACTOR = 4
 #: How many deliveries to one endpoint a lane holds per request it may send to it.
@@ -84,6 +82,7 @@ class DeliveryLane:
         self._freed = asyncio.Event()
         self._recording = 0
         self._worker = ""
+        self._claim_failures = StepFailures("worker.claim_failed", lane=self.name)
 
     @property
     def held(self) -> int:
@@ -166,12 +165,10 @@ class DeliveryLane:
                 per_endpoint=self._endpoint_capacity,
                 held=self._room_taken(),
             )
-        except DatabaseUnavailable as exc:
-            log.warning("worker.claim_failed", lane=self.name, error=str(exc))
+        except Exception as exc:
+            self._claim_failures.failed(exc)
             return
-        except Exception:
-            log.exception("worker.claim_failed", lane=self.name)
-            return
+        self._claim_failures.succeeded()
         for item in claimed:
             delivery = item.delivery
             self._queues.setdefault(delivery.endpoint, deque()).append(item)

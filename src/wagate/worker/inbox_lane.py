@@ -13,14 +13,12 @@ import asyncio
 import structlog
 
 from wagate.domain import wakeups
-from wagate.domain.backoff import Backoff
-from wagate.domain.errors import DatabaseUnavailable
 from wagate.services.inbox_processing import InboxProcessor
+from wagate.worker.failures import StepFailures
 from wagate.worker.waits import first_of, sleep_unless
 
 log = structlog.get_logger("wagate.worker")
 
-FAILURE_BACKOFF = Backoff(base=0.5, cap=30.0, jitter=0.2)
 #: How soon a loop that found every pending partition taken looks again.
 BUSY_RECHECK_SECONDS = 0.05
 
@@ -43,21 +41,14 @@ class InboxLane:
         await asyncio.gather(*(self._loop(stopping, wakeup) for _ in range(self._concurrency)))
 
     async def _loop(self, stopping: asyncio.Event, wakeup: asyncio.Event) -> None:
-        failures = 0
+        failures = StepFailures("inbox.batch_failed")
         while not stopping.is_set():
             wakeup.clear()
             try:
                 outcome = await self._processor.process_next()
-                failures = 0
-            except DatabaseUnavailable as exc:
-                failures += 1
-                log.warning("inbox.batch_failed", error=str(exc))
-                await sleep_unless(stopping, FAILURE_BACKOFF(failures))
-                continue
-            except Exception:
-                failures += 1
-                log.exception("inbox.batch_failed")
-                await sleep_unless(stopping, FAILURE_BACKOFF(failures))
+                failures.succeeded()
+            except Exception as exc:
+                await sleep_unless(stopping, failures.failed(exc))
                 continue
             if outcome.busy:
                 # The partition's owner takes whatever arrives there: asking again at

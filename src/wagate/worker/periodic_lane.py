@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from wagate.domain.errors import DatabaseUnavailable
+from wagate.worker.failures import StepFailures
 from wagate.worker.waits import sleep_unless
 
 log = structlog.get_logger("wagate.worker")
@@ -37,11 +37,11 @@ class PeriodicLane:
 
     async def run(self, worker: str, stopping: asyncio.Event, wakeup: asyncio.Event) -> None:
         """Pass every ``interval`` seconds until ``stopping``."""
+        failures = StepFailures(f"{self.name}.pass_failed")
         while not stopping.is_set():
             try:
                 await self._run_pass(stopping)
-            except DatabaseUnavailable as exc:
-                log.warning(f"{self.name}.pass_failed", error=str(exc))
-            except Exception:
-                log.exception(f"{self.name}.pass_failed")
+                failures.succeeded()
+            except Exception as exc:
+                failures.failed(exc)
             await sleep_unless(stopping, self._interval)

@@ -25,16 +25,14 @@ from typing import Any, Protocol
 import structlog
 
 from wagate.domain import wakeups
-from wagate.domain.backoff import Backoff
 from wagate.domain.clock import Clock, utcnow
-from wagate.domain.errors import DatabaseUnavailable
 from wagate.domain.jobs import Job, JobKind
 from wagate.services.jobs import JobQueue
+from wagate.worker.failures import UNEXPECTED_ERROR_BACKOFF, StepFailures
 
 log = structlog.get_logger("wagate.worker")
 
 Handler = Callable[[Job], Coroutine[Any, Any, None]]
-UNEXPECTED_ERROR_BACKOFF = Backoff(base=2.0, cap=300.0, jitter=0.2)
 
 
 class LaneSource(Protocol):
@@ -180,6 +178,7 @@ class Worker:
         wakeup = self._wakeups[lane.name]
         slots = asyncio.Semaphore(lane.concurrency)
         in_lane: set[asyncio.Task[None]] = set()
+        failures = StepFailures("worker.claim_failed", lane=lane.name)
         while await self._take_slot(slots):
             free = 1
             while free < lane.concurrency and not slots.locked():
@@ -188,11 +187,9 @@ class Worker:
             wakeup.clear()
             try:
                 jobs = await lane.source.claim(self.name, free, self.settings.lease)
-            except DatabaseUnavailable as exc:  # an outage, not a bug: no traceback per poll
-                log.warning("worker.claim_failed", lane=lane.name, error=str(exc))
-                jobs = []
-            except Exception:
-                log.exception("worker.claim_failed", lane=lane.name)
+                failures.succeeded()
+            except Exception as exc:  # an outage is logged without a traceback per poll
+                failures.failed(exc)
                 jobs = []
             for _ in range(free - len(jobs)):
                 slots.release()

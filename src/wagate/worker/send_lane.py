@@ -17,16 +17,15 @@ from datetime import timedelta
 import structlog
 
 from wagate.domain import wakeups
-from wagate.domain.backoff import Backoff
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.errors import DatabaseUnavailable
 from wagate.services.queued_sends import QueuedSendService
 from wagate.store.send_queue import QueuedSend
+from wagate.worker.failures import StepFailures
 from wagate.worker.waits import first_of, sleep_unless
 
 log = structlog.get_logger("wagate.worker")
 
-FAILURE_BACKOFF = Backoff(base=0.5, cap=30.0, jitter=0.2)
 #: While sends wait for their bucket, the lane claims at most this often (seconds).
 CLAIM_INTERVAL = 0.05
 #: A claimed send is the lane's this long: longer than a call to Meta may take.
@@ -58,7 +57,7 @@ class SendLane:
 
     async def run(self, worker: str, stopping: asyncio.Event, wakeup: asyncio.Event) -> None:
         """Claim and send until ``stopping``; then wind down within the grace period."""
-        failures = 0
+        failures = StepFailures("sends.claim_failed")
         try:
             while not stopping.is_set():
                 wakeup.clear()
@@ -68,16 +67,9 @@ class SendLane:
                 if room > 0:
                     try:
                         claimed = await self._service.claim(worker, room, LEASE)
-                        failures = 0
-                    except DatabaseUnavailable as exc:
-                        failures += 1
-                        log.warning("sends.claim_failed", error=str(exc))
-                        await sleep_unless(stopping, FAILURE_BACKOFF(failures))
-                        continue
-                    except Exception:
-                        failures += 1
-                        log.exception("sends.claim_failed")
-                        await sleep_unless(stopping, FAILURE_BACKOFF(failures))
+                        failures.succeeded()
+                    except Exception as exc:
+                        await sleep_unless(stopping, failures.failed(exc))
                         continue
                     for item in claimed.sends:
                         self._start(item)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 
 from wagate.api.deps import GatewayDep
 from wagate.domain import errors
@@ -22,14 +22,3 @@ async def verify(request: Request, gateway: GatewayDep) -> Response:
     except errors.Forbidden:
         return PlainTextResponse("forbidden", status_code=403)
     return PlainTextResponse(challenge)
-
-
-@router.post("/webhooks/meta", include_in_schema=False)
-async def receive(request: Request, gateway: GatewayDep) -> Response:
-    """Store a signed webhook, then answer 200; a bad or missing signature is 401."""
-    body = await request.body()
-    try:
-        await gateway.ingress.receive(body, request.headers.get("x-hub-signature-256"))
-    except errors.SignatureInvalid:
-        return JSONResponse({"error": "invalid signature"}, status_code=401)
-    return JSONResponse({"status": "received"})
