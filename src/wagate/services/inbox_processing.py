@@ -51,6 +51,7 @@ from wagate.domain.status_flow import (
     decide_batch,
 )
 from wagate.domain.tenancy import PhoneNumber
+from wagate.services import field_fanout
 from wagate.services.incoming_fanout import incoming_writes
 from wagate.services.status_fanout import Writes, status_profile_of, status_writes
 from wagate.store import Connection, Database, delivery_queue, queue
@@ -115,6 +116,7 @@ class _Batch:
     recorded: _Inbound
     writes: Writes
     marks: list[ProcessedMark]
+    fields: field_fanout.FieldWrites = field(default_factory=field_fanout.FieldWrites)
 
 
 async def _write(connection: Connection, batch: _Batch, now: datetime) -> None:
@@ -128,6 +130,7 @@ async def _write(connection: Connection, batch: _Batch, now: datetime) -> None:
         await queue.enqueue_many(
             connection, JobKind.DOWNLOAD_MEDIA, batch.recorded.downloads, now, now
         )
+    await field_fanout.write_fields(connection, batch.fields, now)
     await event_rows.insert_events(connection, batch.writes.events, now)
     await inbox_rows.mark_processed(connection, batch.marks, now)
     # Last: it locks the unfinished deliveries of the same messages until the commit.
@@ -276,6 +279,10 @@ class InboxProcessor:
         writes = Writes()
         await self._fan_out_statuses(connection, forwarded, phones, profiles, writes, now)
         recorded = _inbound(entries, phones, messages, seen, profiles, writes, now)
+        # Meta's other fields (echoes, opt-outs, templates, account, played, errors).
+        fields = await field_fanout.plan_fields(
+            connection, [(e.item, e.counts) for e in entries], writes, now
+        )
         return _Batch(
             entries=entries,
             assigned=[(a.message_id, a.wamid) for a in assigned],
@@ -285,6 +292,7 @@ class InboxProcessor:
             recorded=recorded,
             writes=writes,
             marks=[_mark(e, phones) for e in entries],
+            fields=fields,
         )
 
     def _decide(
