@@ -21,6 +21,7 @@ from wagate.domain.clock import utcnow
 from wagate.domain.inbox import InboxKind
 from wagate.services.inbox_processing import InboxProcessor
 from wagate.services.ingress import IngressService
+from wagate.services.marketing_sends import check_marketing_send
 from wagate.services.profiles import ProfileService
 from wagate.services.stored_webhooks import StoredWebhooks
 from wagate.services.tenancy import TenancyService
@@ -28,6 +29,7 @@ from wagate.services.webhook_subscriptions import WebhookSubscriptions
 from wagate.store import Database
 from wagate.store import deliveries as delivery_rows
 from wagate.store import inbox as inbox_rows
+from wagate.store import tenancy as tenancy_rows
 from wagate.store import webhook_events as field_rows
 
 SECRET = "integration-secret"
@@ -193,3 +195,27 @@ async def test_subscriptions_are_checked_and_owned(world: World) -> None:
     assert (mine.event_types, mine.effective) == ((), ())
     await world.subscriptions.set_for_number("SID1", NUMBER, None)
     assert (await world.subscriptions.of_number("SID1", NUMBER)).effective == ("played",)
+
+
+async def test_an_opt_out_refuses_the_next_marketing_template_send(world: World) -> None:
+    promo = {
+        "to": USER,
+        "type": "template",
+        "template": {"name": "abandoned_cart", "language": {"code": "en"}},
+    }
+    async with world.database.transaction() as connection:
+        phone = await tenancy_rows.get_number(connection, NUMBER)
+    assert phone is not None
+    await feed(world, opt_out())
+    await check_marketing_send(world.database, phone, promo, {})  # no category known yet
+    await feed(world, sample("template_status_update", "rejected"))
+    with pytest.raises(errors.InvalidPayload) as refused:
+        await check_marketing_send(world.database, phone, promo, {})
+    assert USER in refused.value.details["messaging_object.to"]
+    assert "131050" in refused.value.details["messaging_object.to"]
+    await check_marketing_send(world.database, phone, promo, {"ignore_marketing_opt_out": True})
+    await check_marketing_send(world.database, phone, {**promo, "to": "15550001111"}, {})
+    with pytest.raises(errors.InvalidPayload):
+        await check_marketing_send(world.database, phone, promo, {"ignore_marketing_opt_out": 1})
+    await feed(world, sample("user_preferences", "resume"))
+    await check_marketing_send(world.database, phone, promo, {})
