@@ -19,6 +19,7 @@ from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain import errors
 from wagate.domain.clock import utcnow
 from wagate.domain.inbox import InboxKind
+from wagate.services.graph_versions import GraphVersions
 from wagate.services.inbox_processing import InboxProcessor
 from wagate.services.ingress import IngressService
 from wagate.services.marketing_sends import check_marketing_send
@@ -219,3 +220,15 @@ async def test_an_opt_out_refuses_the_next_marketing_template_send(world: World)
         await check_marketing_send(world.database, phone, promo, {"ignore_marketing_opt_out": 1})
     await feed(world, sample("user_preferences", "resume"))
     await check_marketing_send(world.database, phone, promo, {})
+
+
+async def test_a_waba_s_graph_version_is_found_by_waba_and_by_number(world: World) -> None:
+    versions = GraphVersions(world.database, refresh_seconds=0)
+    assert await versions.version_for(WABA) is None
+    await world.subscriptions.set_graph_version("SID1", WABA, "v25.0")
+    assert await versions.version_for(WABA) == "v25.0"
+    assert await versions.version_for(PHONE_NUMBER_ID) == "v25.0"
+    with pytest.raises(errors.InvalidPayload):
+        await world.subscriptions.set_graph_version("SID1", WABA, "25")
+    await world.subscriptions.set_graph_version("SID1", WABA, None)
+    assert await versions.version_for(OTHER_PHONE_NUMBER_ID) is None

@@ -28,6 +28,7 @@ from wagate.domain.send_limits import SendRate
 from wagate.services.deliveries import DeliveryService
 from wagate.services.delivery_runs import DeliveryPolicy, DeliveryRunner
 from wagate.services.file_links import FileLinks
+from wagate.services.graph_versions import GraphVersions
 from wagate.services.inbox_processing import InboxProcessor
 from wagate.services.incoming_media import IncomingMediaService, MediaPolicy
 from wagate.services.ingress import IngressService
@@ -137,6 +138,7 @@ class Gateway:
             version=settings.graph_version,
             app_id=settings.meta_app_id,
             access_token=settings.meta_access_token,
+            versions=GraphVersions(database),
         )
         policy = TransferPolicy(
             chunk_bytes=settings.transfer_chunk_bytes,

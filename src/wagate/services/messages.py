@@ -194,7 +194,8 @@ class MessageService:
             assert idempotency_key is not None
             return await self._replay(phone.number, idempotency_key)
         try:
-            wamid = wamid_of(await self._graph.send_message(phone.phone_number_id, body))
+            graph = await self._graph.about(phone.phone_number_id)
+            wamid = wamid_of(await graph.send_message(phone.phone_number_id, body))
         except errors.MetaError as exc:
             return await self._after_refusal(message, body, idempotency_key, exc)
         await self._ledger.submit(_Accepted(message, idempotency_key, wamid))

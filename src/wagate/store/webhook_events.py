@@ -206,3 +206,16 @@ async def graph_versions(connection: AsyncConnection) -> dict[str, str]:
 def owner(scope: EventScope, owner_id: str) -> Owner:
     """The subscription owner of a scope: a WABA or a number."""
     return (scope.value, owner_id)
+
+
+async def graph_versions_by_key(connection: AsyncConnection) -> dict[str, str]:
+    """The Graph API version of every WABA that has one, by WABA id and by the phone number
+    id of each of its numbers."""
+    found = await graph_versions(connection)
+    rows = await connection.execute(
+        select(numbers.c.phone_number_id, wabas.c.graph_version)
+        .join(wabas, wabas.c.waba_id == numbers.c.waba_id)
+        .where(wabas.c.graph_version.is_not(None))
+    )
+    found.update({row.phone_number_id: row.graph_version for row in rows})
+    return found
