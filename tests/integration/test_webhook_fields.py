@@ -19,6 +19,7 @@ from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain import errors
 from wagate.domain.clock import utcnow
 from wagate.domain.inbox import InboxKind
+from wagate.domain.jobs import JobKind
 from wagate.services.graph_versions import GraphVersions
 from wagate.services.inbox_processing import InboxProcessor
 from wagate.services.ingress import IngressService
@@ -27,7 +28,7 @@ from wagate.services.profiles import ProfileService
 from wagate.services.stored_webhooks import StoredWebhooks
 from wagate.services.tenancy import TenancyService
 from wagate.services.webhook_subscriptions import WebhookSubscriptions
-from wagate.store import Database
+from wagate.store import Database, queue
 from wagate.store import deliveries as delivery_rows
 from wagate.store import inbox as inbox_rows
 from wagate.store import tenancy as tenancy_rows
@@ -232,3 +233,11 @@ async def test_a_waba_s_graph_version_is_found_by_waba_and_by_number(world: Worl
         await world.subscriptions.set_graph_version("SID1", WABA, "25")
     await world.subscriptions.set_graph_version("SID1", WABA, None)
     assert await versions.version_for(OTHER_PHONE_NUMBER_ID) is None
+
+
+async def test_an_edit_carrying_media_waits_for_its_download(world: World) -> None:
+    await feed(world, sample("messages", "edited_image"))
+    async with world.database.transaction() as connection:
+        jobs = await queue.count_by_kind(connection)
+    assert jobs == {JobKind.DOWNLOAD_MEDIA.value: 1}
+    assert await pushes(world) == [], "the customer hears of it once its media is stored"

@@ -102,3 +102,13 @@ def test_a_field_meta_adds_later_is_an_event_of_its_own_name() -> None:
     [event] = field_events(notification, None)
     assert (event.type, event.scope) == ("brand_new", EventScope.WABA)
     assert subject_of(event) == f"field:{WABA}"
+
+
+def test_an_edit_that_carries_media_names_it_for_download() -> None:
+    from wagate.domain.inbound import inbound_messages
+
+    notification = sample("messages", "edited_image")
+    [message] = inbound_messages(notification["entry"][0]["changes"][0]["value"])
+    assert message.type == "edit"
+    assert message.media is not None
+    assert (message.media.id, message.media.mime_type) == ("1234567890", "image/jpeg")
