@@ -95,7 +95,10 @@ class Settings(BaseSettings):
         "https://graph.facebook.com", description="Base URL of Meta's Graph API (or the sandbox)."
     )
     graph_version: str = Field(
-        "v21.0", pattern=r"^v\d+\.\d+$", description="Graph API version in request paths."
+        "v24.0",
+        pattern=r"^v\d+\.\d+$",
+        description="Graph API version in request paths (a WABA may have its own: "
+        "wagate wabas graph-version).",
     )
     meta_app_id: str = Field("wagate-sandbox-app", description="Meta app id for uploads.")
     meta_access_token: str = Field(

@@ -99,7 +99,7 @@ def test_the_document_is_valid_openapi_3_1_and_complete(
     assert {path for path, _, _ in operations} == {
         path for path in document["paths"] if CUSTOMER_PATHS.match(path)
     }, "only the customer API is listed: Meta's, health and metrics routes are left out"
-    assert len(operations) == 21
+    assert len(operations) == 25
     for path, method, operation in operations:
         where = f"{method.upper()} {path}"
         assert operation["security"] == [{"apiKey": []}], where

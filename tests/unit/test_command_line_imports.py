@@ -32,6 +32,7 @@ def test_help_answers_for_every_command() -> None:
         ["accounts", "list"], ["accounts", "create"], ["wabas", "attach"], ["numbers", "attach"],
         ["profiles", "create"], ["profiles", "update"], ["deliveries", "list"],
         ["uploads", "list"], ["webhooks", "list"], ["webhooks", "reprocess"],
+        ["wabas", "webhook-events"], ["wabas", "graph-version"], ["numbers", "webhook-events"],
     ):  # fmt: skip
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, (command, result.output)

@@ -28,6 +28,7 @@ from wagate.api.routes import (
     meta_webhooks,
     resumable_media,
     wabas,
+    webhook_events,
 )
 from wagate.domain.errors import WagateError
 from wagate.portal import install_portal
@@ -89,6 +90,7 @@ def create_app(
     app.include_router(callback_profiles.router)
     app.include_router(deliveries.router)
     app.include_router(wabas.router)
+    app.include_router(webhook_events.router)
     app.include_router(account_reads.router)
     app.include_router(messages.router)
     app.include_router(message_media.router)

@@ -17,6 +17,11 @@ from wagate.cli.running import load_settings, with_database
 from wagate.cli.sandbox_command import sandbox
 from wagate.cli.tenants_command import accounts_app, numbers_app, wabas_app
 from wagate.cli.uploads_command import upload, uploads_app
+from wagate.cli.webhook_events_command import (
+    number_webhook_events,
+    waba_graph_version,
+    waba_webhook_events,
+)
 from wagate.cli.webhooks_command import webhooks_app
 
 if TYPE_CHECKING:
@@ -37,6 +42,9 @@ app.add_typer(profiles_app, name="profiles")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(uploads_app, name="uploads")
 app.add_typer(webhooks_app, name="webhooks")
+wabas_app.command("webhook-events")(waba_webhook_events)
+wabas_app.command("graph-version")(waba_graph_version)
+numbers_app.command("webhook-events")(number_webhook_events)
 
 
 @app.command()

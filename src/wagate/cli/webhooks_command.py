@@ -2,7 +2,9 @@
 
 A webhook whose body is not JSON is stored as ``invalid``; one whose
 processing raised is set aside as ``failed``, its error in its detail. Neither
-holds up the others. After a fix, ``reprocess`` takes them again.
+holds up the others. After a fix, ``reprocess`` takes them again. One that
+nobody heard of (an unknown number, or fields no customer opted into) is
+``unknown``; after an opt-in, ``reprocess --outcome unknown`` forwards it.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ webhooks_app = typer.Typer(
     help="Meta's webhooks that could not be processed: list, show, reprocess.",
     no_args_is_help=True,
 )
-OUTCOMES = ("failed", "invalid", "reprocessed")
+OUTCOMES = ("failed", "invalid", "unknown", "reprocessed")
 OUTCOME_OPTION = typer.Option(
-    None, "--outcome", help="Only this outcome (failed, invalid, reprocessed); repeatable."
+    None,
+    "--outcome",
+    help="Only this outcome (failed, invalid, unknown, reprocessed); repeatable.",
 )
 
 

@@ -111,7 +111,12 @@ def parse_message(
 
 
 def media_of(raw: Mapping[str, Any], kind: str) -> MediaReference | None:
-    """The media file of a media message, or None (other types, or no id)."""
+    """The media file of a media message (or of an ``edit`` whose new message carries
+    one), or None (other types, or no id)."""
+    if kind == "edit":
+        edited = _object(_object(raw, "edit"), "message")
+        inner = _text(edited.get("type"))
+        return media_of(edited, inner) if inner in MEDIA_TYPES else None
     if kind not in MEDIA_TYPES:
         return None
     body = raw.get(kind)

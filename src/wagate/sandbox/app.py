@@ -18,6 +18,7 @@ from aiohttp import web
 from wagate.sandbox import graph_errors
 from wagate.sandbox.auth import authenticate
 from wagate.sandbox.faults import Faults
+from wagate.sandbox.field_emissions import add_field_routes
 from wagate.sandbox.graph_errors import GraphApiError
 from wagate.sandbox.media import MediaStore
 from wagate.sandbox.media_routes import MediaServer, add_media_routes
@@ -79,6 +80,7 @@ def create_sandbox_app(
     media = MediaStore()
     messaging = Messaging(settings, webhook_url=webhook_url, auto=auto, media=media)
     add_message_routes(app, messaging, version=_VERSION)
+    add_field_routes(app)
     add_media_routes(
         app,
         MediaServer(media, app[FAULTS], settings.access_token),

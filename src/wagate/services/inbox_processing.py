@@ -36,6 +36,7 @@ from wagate.domain.jobs import JobKind
 from wagate.domain.pricing import RateCard
 from wagate.domain.status_plan import ForwardedStatus, StatusPlan, plan_statuses
 from wagate.domain.tenancy import PhoneNumber
+from wagate.services import field_fanout
 from wagate.services.inbound_recording import ArrivedMessages, InboundRecording, record_inbound
 from wagate.services.status_fanout import Writes, fan_out_statuses, status_profile_of
 from wagate.store import Connection, Database, delivery_queue, queue
@@ -91,6 +92,7 @@ class _Batch:
     identity_changes: list[tuple[str, IdentityChange]]
     writes: Writes
     marks: list[ProcessedMark]
+    fields: field_fanout.FieldWrites = field(default_factory=field_fanout.FieldWrites)
 
 
 async def _write(connection: Connection, batch: _Batch, now: datetime) -> None:
@@ -107,6 +109,7 @@ async def _write(connection: Connection, batch: _Batch, now: datetime) -> None:
         await queue.enqueue_many(
             connection, JobKind.DOWNLOAD_MEDIA, batch.recorded.downloads, now, now
         )
+    await field_fanout.write_fields(connection, batch.fields, now)
     await event_rows.insert_events(connection, batch.writes.events, now)
     await inbox_rows.mark_processed(connection, batch.marks, now)
     # Last: it locks the unfinished deliveries of the same messages until the commit.
@@ -284,6 +287,10 @@ class InboxProcessor:
             if phone is not None and entry.changes.identity_changes:
                 changes.extend((phone.waba_id, c) for c in entry.changes.identity_changes)
                 entry.counts["identity_changed"] += len(entry.changes.identity_changes)
+        # Meta's other fields (echoes, opt-outs, templates, account, played, errors).
+        fields = await field_fanout.plan_fields(
+            connection, [(e.item, e.counts) for e in entries], writes, now
+        )
         return _Batch(
             entries=entries,
             assigned=[(a.message_id, a.wamid) for a in assigned],
@@ -298,6 +305,7 @@ class InboxProcessor:
             identity_changes=changes,
             writes=writes,
             marks=[_mark(e, phones) for e in entries],
+            fields=fields,
         )
 
 

@@ -177,7 +177,8 @@ class IncomingMediaService:
 
     async def _download(self, stored: StoredInbound) -> _Fetched:
         assert stored.media is not None
-        info = await self._graph.media_info(stored.media.media_id)
+        graph = await self._graph.about(stored.phone_number_id)
+        info = await graph.media_info(stored.media.media_id)
         declared = stored.message.media
         expected = sha256_hex(info.sha256) or sha256_hex(declared.sha256 if declared else None)
         day = self._clock().strftime("%Y-%m-%d")
@@ -192,9 +193,7 @@ class IncomingMediaService:
             await writer.write(chunk)
 
         try:
-            served_as = await self._graph.download_media(
-                info.url, sink, max_bytes=self.policy.max_bytes
-            )
+            served_as = await graph.download_media(info.url, sink, max_bytes=self.policy.max_bytes)
             found = digest.hexdigest()
             if expected is not None and found != expected:
                 raise errors.MetaTransientError(

@@ -15,6 +15,7 @@ from wagate.delivery.ssrf import AddressPolicy, resolve_and_check
 from wagate.domain import errors
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.inbox import SentRecord, sent_entries
+from wagate.domain.marketing import IGNORE_OPT_OUT
 from wagate.domain.message_types import validated_message
 from wagate.domain.messages import Message, new_message_id
 from wagate.domain.send_limits import (
@@ -27,6 +28,7 @@ from wagate.domain.send_limits import (
 )
 from wagate.domain.tenancy import PhoneNumber
 from wagate.services.group_commit import GroupCommit
+from wagate.services.marketing_sends import check_marketing_send
 from wagate.services.recent import RecentlyRead
 from wagate.services.send_outcomes import (
     SendOutcome,
@@ -45,6 +47,7 @@ from wagate.upstream.graph import GraphClient
 
 EXTRA_INFO_FIELDS = frozenset(
     {"ref", "ref1", "ref2", "callback_url", "callback_profile_id", "tag_name", "template_id"}
+    | {IGNORE_OPT_OUT}
 )
 #: How long a number read for a send is reused for later sends.
 NUMBER_CACHE_SECONDS = 5.0
@@ -160,10 +163,11 @@ class MessageService:
 
         Everything is checked before anything reaches Meta: the message object
         (:class:`InvalidPayload` naming the field), a ``callback_profile_id``
-        (one of the account's profiles) and a ``callback_url`` (not a private
-        address). A send the number's bucket does not allow now, or that Meta
-        throttles, is queued (the outcome has no wamid). A request repeating an
-        earlier one's ``idempotency_key`` gets the earlier one's outcome and
+        (one of the account's profiles), a ``callback_url`` (not a private
+        address) and a marketing template to a user who opted out (refused unless
+        ``extra_info.ignore_marketing_opt_out``). A send the number's bucket does not
+        allow now, or that Meta throttles, is queued (the outcome has no wamid). A
+        request repeating an earlier one's ``idempotency_key`` gets the earlier one's outcome and
         sends nothing; after Meta failed or could not be reached (a transient
         error), the key is free again and a retry sends. A :class:`MetaError`
         from Meta is raised once the message is marked rejected.
@@ -174,6 +178,7 @@ class MessageService:
             raise errors.InvalidPayload({"Idempotency-Key": "must be 1 to 255 characters"})
         body = validated_message(messaging_object)
         extra = await self._checked_extra(phone, extra_info)
+        await check_marketing_send(self._db, phone, body, extra)
         message = _message(phone, body, extra)
         recipient = (phone.phone_number_id, message.user_key)
         paused = self._paused.get(recipient)
@@ -189,7 +194,8 @@ class MessageService:
             assert idempotency_key is not None
             return await self._replay(phone.number, idempotency_key)
         try:
-            wamid = wamid_of(await self._graph.send_message(phone.phone_number_id, body))
+            graph = await self._graph.about(phone.phone_number_id)
+            wamid = wamid_of(await graph.send_message(phone.phone_number_id, body))
         except errors.MetaError as exc:
             return await self._after_refusal(message, body, idempotency_key, exc)
         await self._ledger.submit(_Accepted(message, idempotency_key, wamid))

@@ -49,7 +49,8 @@ class OutboundMediaService:
         try:
             media_type = checked_message_media(received, declared_type)
             assert received is not None
-            media_id = await self._graph.upload_media(
+            graph = await self._graph.about(phone.phone_number_id)
+            media_id = await graph.upload_media(
                 phone.phone_number_id,
                 file_name=received.file_name,
                 media_type=media_type,

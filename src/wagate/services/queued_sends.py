@@ -134,7 +134,8 @@ class QueuedSendService:
     async def send(self, item: QueuedSend) -> None:
         """Send one queued message to Meta and record what Meta said."""
         try:
-            answer = await self._graph.send_message(item.phone_number_id, item.request)
+            graph = await self._graph.about(item.phone_number_id)
+            answer = await graph.send_message(item.phone_number_id, item.request)
             wamid = wamid_of(answer)
         except errors.MetaError as exc:
             await self._outcomes.submit(_Outcome(item, error=exc))

@@ -1,7 +1,9 @@
 """Meta's webhooks that could not be processed, for operators: listed, shown, reprocessed.
 
 An entry whose body is not JSON is ``invalid``; one whose processing raised
-is ``failed`` (its detail holds the error). Neither holds up the others.
+is ``failed`` (its detail holds the error). Neither holds up the others. One
+that reached nobody (its number is unknown, or no customer opted into its
+fields) is ``unknown``: reprocessed after an opt-in, it is forwarded.
 After a fix, reprocessing stores such entries again as new inbox entries
 (split by business number anew, as when they arrived) and marks the old ones
 ``reprocessed``: the processor then takes them like any other webhook, and
@@ -19,8 +21,10 @@ from wagate.store import Database
 from wagate.store import inbox as inbox_rows
 from wagate.store.inbox import StoredEntry
 
-#: The outcomes of entries set aside, that reprocessing takes again.
+#: The outcomes of entries set aside, that reprocessing takes by default.
 SET_ASIDE = ("failed", "invalid")
+#: Every outcome reprocessing may take again.
+REPROCESSABLE = (*SET_ASIDE, "unknown")
 
 
 class StoredWebhooks:
@@ -55,9 +59,11 @@ class StoredWebhooks:
     async def reprocess(self, since: datetime, outcomes: tuple[str, ...] = SET_ASIDE) -> int:
         """Store again every webhook received since ``since`` that came to ``outcomes``;
         how many were taken."""
-        unknown = set(outcomes) - set(SET_ASIDE)
-        if unknown:
-            raise errors.InvalidPayload({"outcome": f"only {', '.join(SET_ASIDE)} are reprocessed"})
+        wrong = set(outcomes) - set(REPROCESSABLE)
+        if wrong:
+            raise errors.InvalidPayload(
+                {"outcome": f"only {', '.join(REPROCESSABLE)} are reprocessed"}
+            )
         now = self._clock()
         async with self._db.transaction() as connection:
             stored = await inbox_rows.set_aside_since(connection, since, outcomes)

@@ -88,9 +88,10 @@ class TransferService:
                 return
         bound = log.bind(upload_id=upload.id, job_id=job.id, attempt=job.attempts)
         try:
-            session_id, offset = await self._session_and_offset(upload)
+            graph = await self._graph.about(upload.waba_id)
+            session_id, offset = await self._session_and_offset(graph, upload)
             handle = await send_resumable(
-                self._graph,
+                graph,
                 session_id,
                 upload.size,
                 self._reader(upload),
@@ -117,12 +118,12 @@ class TransferService:
         metrics.TRANSFERS_FINISHED.labels("uploaded").inc()
         bound.info("transfer.uploaded", size=upload.size)
 
-    async def _session_and_offset(self, upload: Upload) -> tuple[str, int]:
+    async def _session_and_offset(self, graph: GraphClient, upload: Upload) -> tuple[str, int]:
         """The Meta session to write to and where to start in it."""
         if upload.meta_session_id:
             try:
                 offset = await retried_in_place(
-                    lambda: self._graph.get_upload_offset(upload.meta_session_id or ""),
+                    lambda: graph.get_upload_offset(upload.meta_session_id or ""),
                     self.policy.call_retry,
                     log=log,
                     event="transfer.graph_retry",
@@ -131,9 +132,7 @@ class TransferService:
             except MetaPermanentError as exc:
                 log.info("transfer.session_gone", upload_id=upload.id, error=str(exc))
         session_id = await retried_in_place(
-            lambda: self._graph.start_upload_session(
-                upload.file_name, upload.size, upload.media_type
-            ),
+            lambda: graph.start_upload_session(upload.file_name, upload.size, upload.media_type),
             self.policy.call_retry,
             log=log,
             event="transfer.graph_retry",

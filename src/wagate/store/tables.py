@@ -48,6 +48,8 @@ wabas = Table(
     Column("api_version", String(8), nullable=False),
     Column("callback_profile_id", String(128), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # The Graph API version the WABA's upstream calls use; None: WAGATE_GRAPH_VERSION.
+    Column("graph_version", String(16), nullable=True),
 )
 
 numbers = Table(
@@ -423,4 +425,41 @@ send_keys = Table(
     Column("answer", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_send_keys_created_at", "created_at"),
+)
+
+# The webhook event types a WABA (owner_kind "waba") or a number ("number") opts into:
+# a JSON list of names of the catalogue (domain/webhook_events.py), or "*".
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("owner_kind", String(8), primary_key=True),
+    Column("owner_id", String(64), primary_key=True),
+    Column("sid", String(64), nullable=False),
+    Column("event_types", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Each user's latest marketing preference toward a business number, by one of the user's
+# ids (phone number or business-scoped user id), as Meta's user_preferences reported it.
+marketing_preferences = Table(
+    "marketing_preferences",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("user_id", String(128), primary_key=True),
+    Column("opted_out", Boolean, nullable=False),
+    Column("value", String(16), nullable=False),
+    Column("detail", Text, nullable=False, server_default=""),
+    Column("reported_at", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# The category Meta gives each template of a WABA, per language ("" when not said).
+template_categories = Table(
+    "template_categories",
+    metadata,
+    Column("waba_id", String(64), primary_key=True),
+    Column("name", String(512), primary_key=True),
+    Column("language", String(32), primary_key=True),
+    Column("category", String(32), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

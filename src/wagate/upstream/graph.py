@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 import aiohttp
 from aiohttp import payload as aiohttp_payload
@@ -40,6 +40,14 @@ class MediaInfo:
     file_size: int | None
 
 
+class VersionSource(Protocol):
+    """Where a WABA's own Graph API version is found (by WABA id or phone number id)."""
+
+    async def version_for(self, key: str) -> str | None:
+        """The version of the WABA ``key`` names, None for the configured one."""
+        ...
+
+
 class GraphClient:
     """Talks to Graph (or the sandbox) for one app; the caller owns the aiohttp session.
 
@@ -56,12 +64,41 @@ class GraphClient:
         app_id: str,
         access_token: str,
         timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+        versions: VersionSource | None = None,
     ) -> None:
         self._session = session
-        self._root = f"{base_url.rstrip('/')}/{version.strip('/')}"
+        self._versions = versions
+        self._base_url = base_url
+        self.version = version.strip("/")
+        self._root = f"{base_url.rstrip('/')}/{self.version}"
         self._app_id = app_id
         self._access_token = access_token
         self._timeout = timeout
+        self._siblings: dict[str, GraphClient] = {}
+
+    async def about(self, key: str | None) -> GraphClient:
+        """The client for calls about a WABA or one of its numbers (its id or phone number
+        id): on the WABA's own Graph API version where it has one."""
+        if self._versions is None or not key:
+            return self
+        return self.with_version(await self._versions.version_for(key))
+
+    def with_version(self, version: str | None) -> GraphClient:
+        """The same client on another Graph API version (itself for None or its own)."""
+        if version is None or version.strip("/") == self.version:
+            return self
+        sibling = self._siblings.get(version)
+        if sibling is None:
+            sibling = GraphClient(
+                self._session,
+                base_url=self._base_url,
+                version=version,
+                app_id=self._app_id,
+                access_token=self._access_token,
+                timeout=self._timeout,
+            )
+            self._siblings[version] = sibling
+        return sibling
 
     async def start_upload_session(self, file_name: str, file_length: int, file_type: str) -> str:
         """Open a resumable upload session for a file; its id, ``upload:…``."""

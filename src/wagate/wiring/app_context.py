@@ -23,6 +23,7 @@ from wagate.services.activity import ActivityService
 from wagate.services.deliveries import DeliveryService
 from wagate.services.delivery_runs import DeliveryPolicy, DeliveryRunner
 from wagate.services.file_links import FileLinks
+from wagate.services.graph_versions import GraphVersions
 from wagate.services.inbox_processing import InboxProcessor
 from wagate.services.incoming_media import IncomingMediaService, MediaPolicy
 from wagate.services.ingress import IngressService
@@ -98,6 +99,7 @@ class AppContext:
             version=settings.graph_version,
             app_id=settings.meta_app_id,
             access_token=settings.meta_access_token,
+            versions=GraphVersions(database),
         )
         transfers = TransferPolicy(
             chunk_bytes=settings.transfer_chunk_bytes,

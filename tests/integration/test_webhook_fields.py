@@ -1,0 +1,243 @@
+"""Meta's non-message fields through the inbox, on a real database: kept (opt-outs,
+template categories), forwarded to the webhook_url of those who opted in, left
+``unknown`` for the others and forwarded when reprocessed after an opt-in."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.field_samples import readdressed, sample
+from wagate.delivery.ssrf import AddressPolicy
+from wagate.domain import errors
+from wagate.domain.clock import utcnow
+from wagate.domain.inbox import InboxKind
+from wagate.domain.jobs import JobKind
+from wagate.services.graph_versions import GraphVersions
+from wagate.services.inbox_processing import InboxProcessor
+from wagate.services.ingress import IngressService
+from wagate.services.marketing_sends import check_marketing_send
+from wagate.services.profiles import ProfileService
+from wagate.services.stored_webhooks import StoredWebhooks
+from wagate.services.tenancy import TenancyService
+from wagate.services.webhook_subscriptions import WebhookSubscriptions
+from wagate.store import Database, queue
+from wagate.store import deliveries as delivery_rows
+from wagate.store import inbox as inbox_rows
+from wagate.store import tenancy as tenancy_rows
+from wagate.store import webhook_events as field_rows
+
+SECRET = "integration-secret"
+WABA = "102290129340398"
+NUMBER = "15550783881"
+PHONE_NUMBER_ID = "106540352242922"
+OTHER_NUMBER = "15550783882"
+OTHER_PHONE_NUMBER_ID = "106540352242923"
+USER = "16505551234"
+
+
+@dataclass
+class World:
+    database: Database
+    ingress: IngressService
+    processor: InboxProcessor
+    subscriptions: WebhookSubscriptions
+
+
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[World]:
+    database = Database(database_url)
+    await database.upgrade_schema()
+    tenancy = TenancyService(database)
+    await tenancy.create_account("SID1", "CID1", api_key="K")
+    await tenancy.create_waba("SID1", WABA)
+    profiles = ProfileService(database, pod="stage", addresses=AddressPolicy(["127.0.0.0/8"]))
+    for number, phone_number_id, url in (
+        (NUMBER, PHONE_NUMBER_ID, "http://127.0.0.1:9/push"),
+        (OTHER_NUMBER, OTHER_PHONE_NUMBER_ID, "http://127.0.0.1:9/other"),
+    ):
+        await tenancy.create_number("SID1", WABA, number, phone_number_id)
+        await profiles.attach_to_number("SID1", WABA, number, profile_id=None, webhook_url=url)
+    try:
+        yield World(
+            database,
+            IngressService(database, app_secret=SECRET, verify_token="v"),
+            InboxProcessor(database),
+            WebhookSubscriptions(database),
+        )
+    finally:
+        await database.close()
+
+
+async def feed(world: World, *documents: dict[str, Any]) -> None:
+    for document in documents:
+        body = json.dumps(document).encode()
+        signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        await world.ingress.receive(body, signature)
+    while await world.processor.process_batch():
+        pass
+
+
+async def pushes(world: World) -> list[tuple[str, dict[str, Any]]]:
+    """Every push queued: (the URL's last segment, its JSON body), in order."""
+    async with world.database.transaction() as connection:
+        page, _ = await delivery_rows.list_deliveries(
+            connection, "SID1", profile_id=None, status=None,
+            since=None, until=None, limit=100, offset=0,
+        )  # fmt: skip
+    return [
+        (d.url.rsplit("/", 1)[-1], json.loads(d.body or "{}"))
+        for d in sorted(page, key=lambda d: d.seq)
+    ]
+
+
+async def outcomes(world: World) -> dict[str, int]:
+    async with world.database.transaction() as connection:
+        return await inbox_rows.count_by_outcome(connection, InboxKind.META_WEBHOOK)
+
+
+def opt_out() -> dict[str, Any]:
+    return sample("user_preferences", "stop")
+
+
+async def test_nothing_is_forwarded_until_opted_in_and_reprocessing_forwards_it(
+    world: World,
+) -> None:
+    await feed(world, opt_out())
+    assert await pushes(world) == []
+    assert await outcomes(world) == {"unknown": 1}
+    async with world.database.transaction() as connection:
+        kept = await field_rows.preference_of(connection, NUMBER, USER)
+    assert kept is not None
+    assert kept.opted_out, "the opt-out is kept even though nobody hears of it"
+
+    await world.subscriptions.set_for_waba("SID1", WABA, ["user_preferences"])
+    stored = StoredWebhooks(world.database)
+    (entry,), total = await stored.list(outcomes=("unknown",))
+    assert entry.scope == PHONE_NUMBER_ID
+    assert total == 1
+    assert await stored.reprocess(utcnow() - timedelta(hours=1), ("unknown",)) == 1
+    await feed(world)
+    ((where, push),) = await pushes(world)
+    assert where == "push"
+    assert push["event"] == "user_preferences"
+    assert push["business_phone"] == NUMBER
+    assert push["user_preferences"][0]["value"] == "stop"
+    assert await outcomes(world) == {"processed": 1, "reprocessed": 1}
+
+
+async def test_a_waba_event_reaches_each_opted_in_number_s_url(world: World) -> None:
+    await world.subscriptions.set_for_waba("SID1", WABA, ["*"])
+    await world.subscriptions.set_for_number("SID1", OTHER_NUMBER, ["played"])
+    await feed(world, sample("account_update", "account_restriction"))
+    ((where, push),) = await pushes(world)
+    assert where == "push", "the other number's own subscription leaves account updates out"
+    assert push["event"] == "account_update"
+    assert push["account_update"]["event"] == "ACCOUNT_RESTRICTION"
+    assert await outcomes(world) == {"processed": 1}
+
+
+async def test_template_categories_are_kept_per_template_and_language(world: World) -> None:
+    await feed(
+        world,
+        sample("template_status_update", "rejected"),
+        readdressed(sample("template_category_update", "marketing"), waba_id=WABA),
+    )
+    async with world.database.transaction() as connection:
+        cart = await field_rows.categories_of(connection, WABA, "abandoned_cart")
+        mine = await field_rows.categories_of(connection, WABA, "my_message_template")
+    assert [(c.language, c.category) for c in cart] == [("en", "MARKETING")]
+    assert [(c.language, c.category) for c in mine] == [("he", "MARKETING")]
+
+
+async def test_played_echoes_and_errors_reach_a_number_that_takes_them(world: World) -> None:
+    await world.subscriptions.set_for_number(
+        "SID1", NUMBER, ["played", "errors", "smb_message_echoes"]
+    )
+    moved = {"waba_id": WABA, "phone_number_id": PHONE_NUMBER_ID}
+    await feed(
+        world,
+        readdressed(sample("messages", "played"), **moved),
+        readdressed(sample("messages", "interactive_message_with_err"), **moved),
+        readdressed(sample("smb_message_echoes", "text"), **moved),
+    )
+    events = [push["event"] for where, push in await pushes(world) if "event" in push]
+    assert events == ["played", "errors", "smb_message_echoes"]
+
+
+async def test_a_later_resume_lifts_an_opt_out_and_an_older_stop_does_not_return(
+    world: World,
+) -> None:
+    await feed(world, sample("user_preferences", "resume"), opt_out())
+    async with world.database.transaction() as connection:
+        kept = await field_rows.preference_of(connection, NUMBER, USER)
+    assert kept is not None
+    assert not kept.opted_out, "the stop is older (Meta's timestamp) than the resume"
+
+
+async def test_subscriptions_are_checked_and_owned(world: World) -> None:
+    with pytest.raises(errors.InvalidPayload):
+        await world.subscriptions.set_for_waba("SID1", WABA, ["nope"])
+    with pytest.raises(errors.WabaNotFound):
+        await world.subscriptions.of_waba("SID2", WABA)
+    with pytest.raises(errors.NotFound):
+        await world.subscriptions.of_number("SID2", NUMBER)
+    await world.subscriptions.set_for_waba("SID1", WABA, ["played"])
+    mine = await world.subscriptions.of_number("SID1", NUMBER)
+    assert (mine.event_types, mine.effective) == (None, ("played",))
+    await world.subscriptions.set_for_number("SID1", NUMBER, [])
+    mine = await world.subscriptions.of_number("SID1", NUMBER)
+    assert (mine.event_types, mine.effective) == ((), ())
+    await world.subscriptions.set_for_number("SID1", NUMBER, None)
+    assert (await world.subscriptions.of_number("SID1", NUMBER)).effective == ("played",)
+
+
+async def test_an_opt_out_refuses_the_next_marketing_template_send(world: World) -> None:
+    promo = {
+        "to": USER,
+        "type": "template",
+        "template": {"name": "abandoned_cart", "language": {"code": "en"}},
+    }
+    async with world.database.transaction() as connection:
+        phone = await tenancy_rows.get_number(connection, NUMBER)
+    assert phone is not None
+    await feed(world, opt_out())
+    await check_marketing_send(world.database, phone, promo, {})  # no category known yet
+    await feed(world, sample("template_status_update", "rejected"))
+    with pytest.raises(errors.InvalidPayload) as refused:
+        await check_marketing_send(world.database, phone, promo, {})
+    assert USER in refused.value.details["messaging_object.to"]
+    assert "131050" in refused.value.details["messaging_object.to"]
+    await check_marketing_send(world.database, phone, promo, {"ignore_marketing_opt_out": True})
+    await check_marketing_send(world.database, phone, {**promo, "to": "15550001111"}, {})
+    with pytest.raises(errors.InvalidPayload):
+        await check_marketing_send(world.database, phone, promo, {"ignore_marketing_opt_out": 1})
+    await feed(world, sample("user_preferences", "resume"))
+    await check_marketing_send(world.database, phone, promo, {})
+
+
+async def test_a_waba_s_graph_version_is_found_by_waba_and_by_number(world: World) -> None:
+    versions = GraphVersions(world.database, refresh_seconds=0)
+    assert await versions.version_for(WABA) is None
+    await world.subscriptions.set_graph_version("SID1", WABA, "v25.0")
+    assert await versions.version_for(WABA) == "v25.0"
+    assert await versions.version_for(PHONE_NUMBER_ID) == "v25.0"
+    with pytest.raises(errors.InvalidPayload):
+        await world.subscriptions.set_graph_version("SID1", WABA, "25")
+    await world.subscriptions.set_graph_version("SID1", WABA, None)
+    assert await versions.version_for(OTHER_PHONE_NUMBER_ID) is None
+
+
+async def test_an_edit_carrying_media_waits_for_its_download(world: World) -> None:
+    await feed(world, sample("messages", "edited_image"))
+    async with world.database.transaction() as connection:
+        jobs = await queue.count_by_kind(connection)
+    assert jobs == {JobKind.DOWNLOAD_MEDIA.value: 1}
+    assert await pushes(world) == [], "the customer hears of it once its media is stored"
