@@ -53,3 +53,23 @@ def with_phone_number_id(document: dict[str, Any], phone_number_id: str) -> dict
             if isinstance(metadata, dict):
                 metadata["phone_number_id"] = phone_number_id
     return shaped
+
+
+def readdressed(
+    notification: dict[str, Any],
+    *,
+    waba_id: str,
+    phone_number_id: str | None = None,
+    display_number: str | None = None,
+) -> dict[str, Any]:
+    """A notification moved to another WABA (and number, for a number's change)."""
+    moved = copy.deepcopy(notification)
+    for entry in moved["entry"]:
+        entry["id"] = waba_id
+        for change in entry["changes"]:
+            metadata = change["value"].get("metadata")
+            if metadata is not None and phone_number_id is not None:
+                metadata["phone_number_id"] = phone_number_id
+                if display_number is not None:
+                    metadata["display_phone_number"] = display_number
+    return moved

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.field_samples import readdressed, sample
+from tests.integration.meta_posts import post_webhook
+from tests.meta_fixtures import notification, readdressed
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain import errors
 from wagate.domain.clock import utcnow
@@ -80,8 +81,8 @@ async def feed(world: World, *documents: dict[str, Any]) -> None:
     for document in documents:
         body = json.dumps(document).encode()
         signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        await world.ingress.receive(body, signature)
-    while await world.processor.process_batch():
+        await post_webhook(world.ingress, body, signature)
+    while (await world.processor.process_next()).processed:
         pass
 
 
@@ -104,7 +105,7 @@ async def outcomes(world: World) -> dict[str, int]:
 
 
 def opt_out() -> dict[str, Any]:
-    return sample("user_preferences", "stop")
+    return notification("user_preferences", "stop")
 
 
 async def test_nothing_is_forwarded_until_opted_in_and_reprocessing_forwards_it(
@@ -136,7 +137,7 @@ async def test_nothing_is_forwarded_until_opted_in_and_reprocessing_forwards_it(
 async def test_a_waba_event_reaches_each_opted_in_number_s_url(world: World) -> None:
     await world.subscriptions.set_for_waba("SID1", WABA, ["*"])
     await world.subscriptions.set_for_number("SID1", OTHER_NUMBER, ["played"])
-    await feed(world, sample("account_update", "account_restriction"))
+    await feed(world, notification("account_update", "account_restriction"))
     ((where, push),) = await pushes(world)
     assert where == "push", "the other number's own subscription leaves account updates out"
     assert push["event"] == "account_update"
@@ -147,8 +148,8 @@ async def test_a_waba_event_reaches_each_opted_in_number_s_url(world: World) -> 
 async def test_template_categories_are_kept_per_template_and_language(world: World) -> None:
     await feed(
         world,
-        sample("template_status_update", "rejected"),
-        readdressed(sample("template_category_update", "marketing"), waba_id=WABA),
+        notification("template_updates", "status_rejected"),
+        readdressed(notification("template_updates", "category_marketing"), waba_id=WABA),
     )
     async with world.database.transaction() as connection:
         cart = await field_rows.categories_of(connection, WABA, "abandoned_cart")
@@ -164,9 +165,9 @@ async def test_played_echoes_and_errors_reach_a_number_that_takes_them(world: Wo
     moved = {"waba_id": WABA, "phone_number_id": PHONE_NUMBER_ID}
     await feed(
         world,
-        readdressed(sample("messages", "played"), **moved),
-        readdressed(sample("messages", "interactive_message_with_err"), **moved),
-        readdressed(sample("smb_message_echoes", "text"), **moved),
+        readdressed(notification("statuses_conversation", "played"), **moved),
+        readdressed(notification("inbound_messages", "interactive_message_with_err"), **moved),
+        readdressed(notification("message_echoes", "text"), **moved),
     )
     events = [push["event"] for where, push in await pushes(world) if "event" in push]
     assert events == ["played", "errors", "smb_message_echoes"]
@@ -175,7 +176,7 @@ async def test_played_echoes_and_errors_reach_a_number_that_takes_them(world: Wo
 async def test_a_later_resume_lifts_an_opt_out_and_an_older_stop_does_not_return(
     world: World,
 ) -> None:
-    await feed(world, sample("user_preferences", "resume"), opt_out())
+    await feed(world, notification("user_preferences", "resume"), opt_out())
     async with world.database.transaction() as connection:
         kept = await field_rows.preference_of(connection, NUMBER, USER)
     assert kept is not None
@@ -210,7 +211,7 @@ async def test_an_opt_out_refuses_the_next_marketing_template_send(world: World)
     assert phone is not None
     await feed(world, opt_out())
     await check_marketing_send(world.database, phone, promo, {})  # no category known yet
-    await feed(world, sample("template_status_update", "rejected"))
+    await feed(world, notification("template_updates", "status_rejected"))
     with pytest.raises(errors.InvalidPayload) as refused:
         await check_marketing_send(world.database, phone, promo, {})
     assert USER in refused.value.details["messaging_object.to"]
@@ -219,7 +220,7 @@ async def test_an_opt_out_refuses_the_next_marketing_template_send(world: World)
     await check_marketing_send(world.database, phone, {**promo, "to": "15550001111"}, {})
     with pytest.raises(errors.InvalidPayload):
         await check_marketing_send(world.database, phone, promo, {"ignore_marketing_opt_out": 1})
-    await feed(world, sample("user_preferences", "resume"))
+    await feed(world, notification("user_preferences", "resume"))
     await check_marketing_send(world.database, phone, promo, {})
 
 
@@ -236,7 +237,7 @@ async def test_a_waba_s_graph_version_is_found_by_waba_and_by_number(world: Worl
 
 
 async def test_an_edit_carrying_media_waits_for_its_download(world: World) -> None:
-    await feed(world, sample("messages", "edited_image"))
+    await feed(world, notification("inbound_messages", "edited_image"))
     async with world.database.transaction() as connection:
         jobs = await queue.count_by_kind(connection)
     assert jobs == {JobKind.DOWNLOAD_MEDIA.value: 1}

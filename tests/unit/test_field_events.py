@@ -1,11 +1,11 @@
 """Meta's non-message fields parsed into the events customers opt into, from Meta's
-payloads (``tests/fixtures/meta/fields_*.json``, each naming its source)."""
+payloads (``tests/fixtures/meta``, each naming its source)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.field_samples import field_samples, sample
+from tests.meta_fixtures import cases, notification
 from wagate.domain.field_events import field_events, push_payload, subject_of
 from wagate.domain.webhook_events import CATALOGUE, EventScope
 
@@ -14,48 +14,40 @@ WABA = "102290129340398"
 
 
 def test_a_marketing_opt_out_is_an_event_of_its_number() -> None:
-    [event] = field_events(sample("user_preferences", "stop"), NUMBER)
+    [event] = field_events(notification("user_preferences", "stop"), NUMBER)
     assert (event.type, event.scope, event.phone_number_id) == (
         "user_preferences",
         EventScope.NUMBER,
         NUMBER,
     )
     assert event.waba_id == WABA
-    assert field_events(sample("user_preferences", "stop"), None) == []
-    assert field_events(sample("user_preferences", "stop"), "another") == []
+    assert field_events(notification("user_preferences", "stop"), None) == []
+    assert field_events(notification("user_preferences", "stop"), "another") == []
 
 
 def test_template_and_account_updates_are_events_of_the_waba() -> None:
-    for name in ("template_status_update", "template_quality_update", "template_category_update"):
-        for notification in field_samples(name).values():
-            [event] = field_events(notification, None)
-            assert event.scope is EventScope.WABA
-            assert event.type in CATALOGUE
-            assert field_events(notification, NUMBER) == []
-    for notification in field_samples("account_update").values():
-        [event] = field_events(notification, None)
+    for document in cases("template_updates").values():
+        [event] = field_events(document, None)
+        assert event.scope is EventScope.WABA
+        assert event.type in CATALOGUE
+        assert field_events(document, NUMBER) == []
+    for document in cases("account_update").values():
+        [event] = field_events(document, None)
         assert event.type == "account_update"
 
 
 def test_every_sample_field_is_in_the_catalogue() -> None:
-    for name in (
-        "account_update",
-        "template_status_update",
-        "template_quality_update",
-        "template_category_update",
-        "user_preferences",
-        "smb_message_echoes",
-    ):
-        for notification in field_samples(name).values():
-            for change in notification["entry"][0]["changes"]:
+    for name in ("account_update", "template_updates", "user_preferences", "message_echoes"):
+        for document in cases(name).values():
+            for change in document["entry"][0]["changes"]:
                 assert change["field"] in CATALOGUE
 
 
 def test_echoes_keep_meta_s_members_in_the_push() -> None:
-    notification = sample("smb_message_echoes", "text")
-    [event] = field_events(notification, "1122334455667")
+    document = notification("message_echoes", "text")
+    [event] = field_events(document, "1122334455667")
     payload = push_payload(event, "972123456789")
-    value = notification["entry"][0]["changes"][0]["value"]
+    value = document["entry"][0]["changes"][0]["value"]
     assert payload["event"] == "smb_message_echoes"
     assert payload["business_phone"] == "972123456789"
     assert payload["messaging_product"] == "whatsapp"
@@ -65,21 +57,21 @@ def test_echoes_keep_meta_s_members_in_the_push() -> None:
 
 
 def test_a_waba_event_carries_its_value_under_its_field() -> None:
-    notification = sample("account_update", "account_restriction")
-    [event] = field_events(notification, None)
+    document = notification("account_update", "account_restriction")
+    [event] = field_events(document, None)
     payload = push_payload(event, "15550783881")
-    assert payload["account_update"] == notification["entry"][0]["changes"][0]["value"]
+    assert payload["account_update"] == document["entry"][0]["changes"][0]["value"]
     assert payload["event"] == "account_update"
     assert payload["waba_id"] == WABA
     assert payload["time"] == 1641330498
 
 
 def test_played_statuses_and_value_errors_come_out_of_the_messages_field() -> None:
-    played = sample("messages", "played")
+    played = notification("statuses_conversation", "played")
     [event] = field_events(played, "1122334455667")
     assert event.type == "played"
     assert [s["status"] for s in push_payload(event, "x")["statuses"]] == ["played"]
-    with_errors = sample("messages", "interactive_message_with_err")
+    with_errors = notification("inbound_messages", "interactive_message_with_err")
     [event] = field_events(with_errors, "1122334455667")
     assert event.type == "errors"
     payload = push_payload(event, "x")
@@ -88,8 +80,8 @@ def test_played_statuses_and_value_errors_come_out_of_the_messages_field() -> No
 
 
 def test_ordinary_messages_and_statuses_are_no_field_event() -> None:
-    notification = sample("messages", "edited_image")
-    assert field_events(notification, NUMBER) == []
+    document = notification("inbound_messages", "edited_image")
+    assert field_events(document, NUMBER) == []
 
 
 @pytest.mark.parametrize("broken", [{}, {"entry": "x"}, {"entry": [{"changes": [1, {"x": 1}]}]}])
@@ -98,8 +90,8 @@ def test_malformed_notifications_give_no_event(broken: dict[str, object]) -> Non
 
 
 def test_a_field_meta_adds_later_is_an_event_of_its_own_name() -> None:
-    notification = {"entry": [{"id": WABA, "changes": [{"field": "brand_new", "value": {"x": 1}}]}]}
-    [event] = field_events(notification, None)
+    document = {"entry": [{"id": WABA, "changes": [{"field": "brand_new", "value": {"x": 1}}]}]}
+    [event] = field_events(document, None)
     assert (event.type, event.scope) == ("brand_new", EventScope.WABA)
     assert subject_of(event) == f"field:{WABA}"
 
@@ -107,8 +99,8 @@ def test_a_field_meta_adds_later_is_an_event_of_its_own_name() -> None:
 def test_an_edit_that_carries_media_names_it_for_download() -> None:
     from wagate.domain.inbound import inbound_messages
 
-    notification = sample("messages", "edited_image")
-    [message] = inbound_messages(notification["entry"][0]["changes"][0]["value"])
+    document = notification("inbound_messages", "edited_image")
+    [message] = inbound_messages(document["entry"][0]["changes"][0]["value"])
     assert message.type == "edit"
     assert message.media is not None
     assert (message.media.id, message.media.mime_type) == ("1234567890", "image/jpeg")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.field_samples import sample
+from tests.meta_fixtures import notification
 from wagate.domain.field_events import field_events
 from wagate.domain.marketing import (
     IGNORE_OPT_OUT,
@@ -20,12 +20,12 @@ NUMBER = "106540352242922"
 
 
 def test_a_stop_is_an_opt_out_by_every_id_of_the_user() -> None:
-    [event] = field_events(sample("user_preferences", "stop"), NUMBER)
+    [event] = field_events(notification("user_preferences", "stop"), NUMBER)
     preferences = preferences_of(event)
     assert [p.user for p in preferences] == ["16505551234"]
     assert preferences[0].opted_out
     assert preferences[0].reported_at == 1731705700
-    resumed = sample("user_preferences", "resume")
+    resumed = notification("user_preferences", "resume")
     item = resumed["entry"][0]["changes"][0]["value"]["user_preferences"][0]
     item["user_id"] = "US.13491208655302741918"
     [event] = field_events(resumed, NUMBER)
@@ -43,15 +43,15 @@ def test_the_latest_preference_wins() -> None:
 
 
 def test_template_categories_come_from_status_and_category_updates() -> None:
-    [approved] = field_events(sample("template_status_update", "rejected"), None)
+    [approved] = field_events(notification("template_updates", "status_rejected"), None)
     assert template_category_of(approved) == TemplateCategory(
         "102290129340398", "abandoned_cart", "en", "MARKETING"
     )
-    [changed] = field_events(sample("template_category_update", "marketing"), None)
+    [changed] = field_events(notification("template_updates", "category_marketing"), None)
     category = template_category_of(changed)
     assert category is not None
     assert category.category == "MARKETING"
-    [quality] = field_events(sample("template_quality_update", "yellow"), None)
+    [quality] = field_events(notification("template_updates", "quality_yellow"), None)
     assert template_category_of(quality) is None
 
 
