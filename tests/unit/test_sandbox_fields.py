@@ -16,7 +16,7 @@ from wagate.domain.webhook_events import CATALOGUE, EventScope
 from wagate.sandbox import create_sandbox_app
 from wagate.sandbox.field_emissions import field_webhook
 from wagate.sandbox.numbers import BusinessNumber
-from wagate.settings import Settings
+from wagate.sandbox.settings import SandboxSettings
 
 NUMBER = BusinessNumber("106540352242922", "+1 555-078-3881", "102290129340398")
 ORDERS: dict[str, dict[str, Any]] = {
@@ -68,7 +68,7 @@ def test_a_wrong_order_is_refused() -> None:
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    settings = Settings(meta_app_secret="s", sandbox_webhook_url="http://127.0.0.1:9/unused")
+    settings = SandboxSettings(app_secret="s", webhook_url="http://127.0.0.1:9/unused")
     async with TestClient(TestServer(create_sandbox_app(settings), host="127.0.0.1")) as client:
         yield client
 
