@@ -163,6 +163,9 @@ async def test_the_price_is_decided_once_and_shown_once_per_billable_message(
     async with world.database.transaction() as connection:
         [message] = (await message_rows.by_wamid(connection, {PMP_WAMID})).values()
     assert message.price == "0.025"
+    async with world.database.transaction() as connection:
+        known = (await connection.execute(select(user_identities))).all()
+    assert [(k.user_id, k.phone) for k in known] == [(BSUID, "16505551234")], "from the contacts"
     view = await ActivityService(world.database).messages("SID1", search=None, limit=10, offset=0)
     assert {v.message.id: v.price for v in view.items}["m-pmp:0"] == "0.025"
 

@@ -30,7 +30,7 @@ from wagate import metrics
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.entry_changes import EntryChanges, entry_outcome, parse_entry
 from wagate.domain.errors import DatabaseUnavailable
-from wagate.domain.identity import IdentityChange
+from wagate.domain.identity import IdentityChange, status_identity
 from wagate.domain.inbound import InboundMessage
 from wagate.domain.jobs import JobKind
 from wagate.domain.pricing import RateCard
@@ -290,9 +290,17 @@ class InboxProcessor:
             prices=prices,
             recorded=recorded,
             users=[
-                identity_rows.KnownUser(new.phone.waba_id, new.message.user)
-                for _, new in recorded.rows
-                if new.message.user.user_id
+                *(
+                    identity_rows.KnownUser(new.phone.waba_id, new.message.user)
+                    for _, new in recorded.rows
+                ),
+                *(
+                    identity_rows.KnownUser(
+                        f.message.waba_id, status_identity(f.payload, f.contact)
+                    )
+                    for f in statuses.forwarded
+                    if f.contact
+                ),
             ],
             identity_changes=changes,
             writes=writes,
