@@ -203,12 +203,13 @@ def test_a_number_with_a_webhook_url_gets_seed_003_pushes(world: World, sandbox:
     expected = [
         push(
             {**base, "status": "sent", "timestamp": meta_status(bodies["sent"])["timestamp"],
-             "conversation": conversation}
+             "conversation": conversation, "pricing": meta_status(bodies["sent"])["pricing"]}
         ),
         push(
             {**base, "status": "delivered",
              "timestamp": meta_status(bodies["delivered"])["timestamp"],
-             "conversation": {"id": conversation["id"], "origin": {"type": "marketing"}}}
+             "conversation": {"id": conversation["id"], "origin": {"type": "marketing"}},
+             "pricing": meta_status(bodies["delivered"])["pricing"]}
         ),
         push({**base, "status": "read", "timestamp": meta_status(bodies["read"])["timestamp"]}),
     ]  # fmt: skip

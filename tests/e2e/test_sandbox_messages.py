@@ -250,7 +250,9 @@ async def test_statuses_and_a_button_click_reach_the_gateway_signed_in_metas_for
     assert first["timestamp"].isdigit()
     assert first["conversation"]["origin"] == {"type": "marketing"}
     assert int(first["conversation"]["expiration_timestamp"]) > int(first["timestamp"])
-    assert first["pricing"] == {"billable": True, "pricing_model": "CBP", "category": "marketing"}
+    assert first["pricing"] == {
+        "billable": True, "pricing_model": "PMP", "category": "marketing", "type": "regular",
+    }  # fmt: skip
     assert statuses[1][0]["conversation"]["id"] == first["conversation"]["id"]
     assert statuses[3] == [
         {"id": wamid, "status": "read", "timestamp": "1700000300", "recipient_id": USER}

@@ -163,6 +163,9 @@ async def test_the_price_is_decided_once_and_shown_once_per_billable_message(
     async with world.database.transaction() as connection:
         [message] = (await message_rows.by_wamid(connection, {PMP_WAMID})).values()
     assert message.price == "0.025"
+    async with world.database.transaction() as connection:
+        known = (await connection.execute(select(user_identities))).all()
+    assert [(k.user_id, k.phone) for k in known] == [(BSUID, "16505551234")], "from the contacts"
     view = await ActivityService(world.database).messages("SID1", search=None, limit=10, offset=0)
     assert {v.message.id: v.price for v in view.items}["m-pmp:0"] == "0.025"
 
@@ -181,3 +184,13 @@ async def test_the_portal_finds_a_users_messages_by_bsuid(world: World) -> None:
     activity = ActivityService(world.database)
     page = await activity.messages("SID1", search=BSUID, limit=10, offset=0)
     assert sorted(v.message.id for v in page.items) == ["m-bsuid:0", "m-pmp:0"]
+
+
+async def test_a_number_change_without_a_bsuid_moves_the_users_known_number(
+    world: World,
+) -> None:
+    await feed(world, ("inbound_messages", "text"))  # pywa's: wa_id and user_id
+    await feed(world, ("system_messages", "phone_number_change"))  # from, no from_user_id
+    async with world.database.transaction() as connection:
+        rows = (await connection.execute(select(user_identities))).all()
+    assert [(r.user_id, r.phone) for r in rows] == [(BSUID, "972912345678")]

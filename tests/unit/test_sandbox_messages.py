@@ -134,10 +134,12 @@ def test_a_sent_status_of_a_template_has_metas_shape() -> None:
                                         "expiration_timestamp": "1700086400",
                                         "origin": {"type": "marketing"},
                                     },
+                                    # Per-message pricing, Meta's since 2025-07-01.
                                     "pricing": {
                                         "billable": True,
-                                        "pricing_model": "CBP",
+                                        "pricing_model": "PMP",
                                         "category": "marketing",
+                                        "type": "regular",
                                     },
                                 }
                             ],
@@ -174,8 +176,9 @@ def test_delivered_names_the_conversation_without_expiry_and_read_names_none() -
     }
     assert delivered[0]["pricing"] == {
         "billable": True,
-        "pricing_model": "CBP",
+        "pricing_model": "PMP",
         "category": "marketing",
+        "type": "regular",
     }
     assert read == [
         {"id": WAMID, "status": "read", "timestamp": "1700000003", "recipient_id": "15550100100"}
@@ -614,3 +617,55 @@ def test_an_inbound_order_may_leave_out_the_profile_or_the_contacts() -> None:
 def test_a_wrong_inbound_order_is_refused(order: dict[str, object], problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         InboundOrder.parse(order)
+
+
+# --- users known by business-scoped user id ------------------------------------------------
+
+
+def test_a_send_to_a_bsuid_is_accepted_and_its_statuses_name_the_user() -> None:
+    from wagate.sandbox.send import parse_send_request, send_response
+
+    bsuid = "US.13491208655302741918"
+    request = parse_send_request(
+        {"messaging_product": "whatsapp", "recipient": bsuid, "type": "text",
+         "text": {"body": "Hi"}}
+    )  # fmt: skip
+    assert (request.to, request.wa_id, request.user_id) == ("", "", bsuid)
+    assert send_response(request, WAMID)["contacts"] == [{"input": bsuid, "user_id": bsuid}]
+    messaging = messaging_with_number()
+    message = template_message(type="text", wa_id="", to="", user_id=bsuid)
+    [status] = statuses_of(messaging.status_payload(message, StatusOrder("delivered"), 5))
+    assert status["recipient_user_id"] == bsuid
+    assert "recipient_id" not in status
+
+
+def test_an_authentication_template_to_a_bsuid_answers_131062() -> None:
+    from wagate.sandbox.graph_errors import GraphApiError
+    from wagate.sandbox.send import parse_send_request
+
+    body = {
+        "messaging_product": "whatsapp", "recipient": "US.13491208655302741918",
+        "type": "template", "template": {"name": "auth_code", "language": {"code": "en"}},
+    }  # fmt: skip
+    with pytest.raises(GraphApiError) as refused:
+        parse_send_request(body)
+    assert refused.value.code == 131062
+    assert parse_send_request({**body, "to": "16505551234"}).wa_id == "16505551234"
+
+
+def test_an_inbound_bsuid_user_comes_without_a_number() -> None:
+    from wagate.sandbox.inbound import InboundOrder, inbound_webhook
+
+    order = InboundOrder.parse(
+        {"phone_number_id": "106540352242922", "user_id": "US.13491208655302741918",
+         "username": "@ana", "type": "text", "text": {"body": "Hi"}}
+    )  # fmt: skip
+    number = messaging_with_number().numbers.get("106540352242922")
+    body = inbound_webhook(number, order, message_id=WAMID, timestamp=5)
+    value = body["entry"][0]["changes"][0]["value"]  # type: ignore[index]
+    assert value["contacts"] == [
+        {"profile": {"name": "Sandbox User", "username": "@ana"},
+         "user_id": "US.13491208655302741918"}
+    ]  # fmt: skip
+    assert "from" not in value["messages"][0]
+    assert value["messages"][0]["from_user_id"] == "US.13491208655302741918"

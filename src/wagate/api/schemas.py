@@ -294,7 +294,10 @@ class MessageLookedUp(Document):
 
     id: str = Field(examples=["ad97e2f3-c923-4b1e-b3a3-0b1d2e3f4d97:0"])
     wamid: str | None = Field(description="Meta's id; null while the message is queued.")
-    to: str
+    to: str = Field(description="The number it went to; empty when it went to a BSUID only.")
+    recipient: str | None = Field(
+        None, description="The business-scoped user id (BSUID) it went to, when the send named one."
+    )
     type: str
     template_name: str | None
     ref: str | None

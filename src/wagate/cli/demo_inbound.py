@@ -4,7 +4,9 @@ The number gets an incoming callback profile (a POST of every incoming field)
 whose endpoint is down for its first request: the gateway retries it on its
 schedule. The sandbox then sends Meta's webhooks of a user's text and of a
 photo it holds; the gateway downloads the photo from Meta and the customer's
-callback carries our ``media_url`` to it.
+callback carries our ``media_url`` to it. Last, a user known only by
+business-scoped user id (a username, no phone number) writes: the callback
+names them by ``user_id``, with no ``from``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from wagate.cli.demo_support import (
 
 INCOMING_PATH = "/callbacks/incoming"
 USER = "919876543210"
+BSUID = "IN.13491208655302741918"
 
 
 def _attach_incoming_profile(tenant: Tenant, receiver: CallbackReceiver) -> str:
@@ -62,7 +65,9 @@ def _sandbox_media(tenant: Tenant) -> str:
 
 
 def _inbound(tenant: Tenant, message: dict[str, Any]) -> None:
-    sent = {"phone_number_id": PHONE_NUMBER_ID, "from": USER, "name": "Ana", **message}
+    sent = {"phone_number_id": PHONE_NUMBER_ID, "name": "Ana", **message}
+    if "user_id" not in sent:
+        sent["from"] = USER
     answer = call_json("POST", f"{tenant.sandbox}/_sandbox/inbound", None, sent)
     if answer.get("responses") != [200]:
         raise DemoFailed(f"the gateway did not take Meta's webhook: {answer}")
@@ -109,3 +114,18 @@ def run_incoming(tenant: Tenant, receiver: CallbackReceiver) -> None:
     pushes = receiver.wait_for(pushes_before + 2, timeout=30, path=PUSH_PATH)[pushes_before:]
     kinds = [json.loads(p["body"])["messages"][0]["type"] for p in pushes]
     console.print(f"\nand {len(pushes)} seed 003 pushes to the webhook_url: {', '.join(kinds)}")
+    _user_without_number(tenant, receiver, len(callbacks))
+
+
+def _user_without_number(tenant: Tenant, receiver: CallbackReceiver, before: int) -> None:
+    """A user known only by BSUID writes; the callback names them by ``user_id``."""
+    _inbound(
+        tenant,
+        {"user_id": BSUID, "username": "@ravi", "name": "Ravi", "type": "text",
+         "text": {"body": "Is the shop open today?"}},
+    )  # fmt: skip
+    found = receiver.wait_for(before + 1, timeout=30, path=INCOMING_PATH)[before:]
+    bodies = [json.loads(c["body"]) for c in found if c["answered"] == 200]
+    if not bodies or bodies[0].get("user_id") != BSUID or "from" in bodies[0]:
+        raise DemoFailed(f"the BSUID user's message did not arrive by user_id: {bodies}")
+    show("a user known only by BSUID (no phone number: no from)", bodies[0])

@@ -123,6 +123,19 @@ def throughput_exceeded() -> GraphApiError:
     )
 
 
+def bsuid_not_supported() -> GraphApiError:
+    """A message Meta sends only to a phone number, addressed to a BSUID: code 131062."""
+    return GraphApiError(
+        400,
+        131062,
+        "(#131062) Business-scoped user ID (BSUID) recipients are not supported for this message",
+        error_data={
+            "messaging_product": "whatsapp",
+            "details": "This message can only be sent to the user's phone number.",
+        },
+    )
+
+
 def pair_rate_exceeded() -> GraphApiError:
     """Too many messages from the number to one user in a short time: code 131056."""
     return GraphApiError(

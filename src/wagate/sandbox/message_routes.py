@@ -120,7 +120,7 @@ async def _send_message(request: web.Request) -> web.Response:
     send = parse_send_request(body)
     phone_number_id = request.match_info["phone_number_id"]
     _check_media(messaging, send)
-    refused = messaging.limits.admit(phone_number_id, send.wa_id)
+    refused = messaging.limits.admit(phone_number_id, send.wa_id or send.user_id or "")
     if refused == "throughput":
         raise graph_errors.throughput_exceeded()
     if refused == "pair":

@@ -56,6 +56,8 @@ class SentMessage:
     type: str
     request: dict[str, object]
     template_name: str | None = None
+    #: The BSUID the send named (``to`` and ``wa_id`` are "" when it named no number).
+    user_id: str | None = None
     template_language: str | None = None
     accepted_at: float = field(default_factory=time.time)
     conversation: Conversation | None = None
@@ -73,6 +75,7 @@ class SentMessage:
             "phone_number_id": self.phone_number_id,
             "to": self.to,
             "wa_id": self.wa_id,
+            "user_id": self.user_id,
             "type": self.type,
             "template_name": self.template_name,
             "template_language": self.template_language,

@@ -80,10 +80,11 @@ class Messaging:
     def accept(self, phone_number_id: str, request: SendRequest) -> SentMessage:
         """Remember an accepted message and start its progression when that is on."""
         message = SentMessage(
-            wamid=new_wamid(request.wa_id),
+            wamid=new_wamid(request.wa_id or request.user_id or ""),
             phone_number_id=phone_number_id,
             to=request.to,
             wa_id=request.wa_id,
+            user_id=request.user_id,
             type=request.type,
             request=request.body,
             template_name=request.template_name,
@@ -148,7 +149,7 @@ class Messaging:
             return None
         if message.conversation is None:
             message.conversation = self.conversations.open(
-                message.phone_number_id, message.wa_id, category, timestamp
+                message.phone_number_id, message.wa_id or message.user_id or "", category, timestamp
             )
         return message.conversation
 
@@ -197,7 +198,7 @@ class Messaging:
                     "mime_type": media.mime_type, "sha256": media.sha256, **body
                 }  # fmt: skip
         order = InboundOrder(**{**order.__dict__, "members": members})
-        message_id = order.id or new_wamid(order.from_wa_id)
+        message_id = order.id or new_wamid(order.from_wa_id or order.user_id or "")
         timestamp = order.timestamp if order.timestamp is not None else int(time.time())
         payload = inbound_webhook(
             self.numbers.get(order.phone_number_id),

@@ -8,6 +8,12 @@
 
 Like Meta, a missing ``type`` means ``text``; every type the Cloud API sends is
 accepted when its object is there, and any other type answers code 131051.
+
+``recipient`` (a business-scoped user id, BSUID) may name the user instead of
+``to``; with both, Meta sends to the number. Some messages Meta sends only to a
+phone number and answers code 131062 for a BSUID: the sandbox does so for
+authentication templates, which it tells by their name (starting with
+``auth`` or ``otp``) or a ``copy_code`` button.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from wagate.domain.identity import is_bsuid
 from wagate.sandbox.graph_errors import (
     GraphApiError,
+    bsuid_not_supported,
     unsupported_message_type,
     whatsapp_invalid_parameter,
 )
@@ -53,6 +61,8 @@ class SendRequest:
     body: dict[str, object]
     template_name: str | None = None
     template_language: str | None = None
+    #: The BSUID the send named in ``recipient``.
+    user_id: str | None = None
 
 
 def _required(name: str) -> GraphApiError:
@@ -119,7 +129,8 @@ def parse_send_request(body: object) -> SendRequest:
         raise whatsapp_invalid_parameter(
             f'Param recipient_type must be one of {{INDIVIDUAL}} - got "{recipient_type}".'
         )
-    to, wa_id = _check_to(params.get("to"))
+    user_id = _check_recipient(params.get("recipient"))
+    to, wa_id = ("", "") if user_id and params.get("to") is None else _check_to(params.get("to"))
     given_type = params.get("type", "text")
     message_type = _non_empty_text(given_type)
     if message_type is None:
@@ -137,6 +148,8 @@ def parse_send_request(body: object) -> SendRequest:
         _check_text(content)
     elif message_type == "template" and isinstance(content, dict):
         name, language = _check_template(content)
+        if user_id and not wa_id and _is_authentication(name, content):
+            raise bsuid_not_supported()
     return SendRequest(
         to=to,
         wa_id=wa_id,
@@ -144,6 +157,24 @@ def parse_send_request(body: object) -> SendRequest:
         body=dict(params),
         template_name=name,
         template_language=language,
+        user_id=user_id,
+    )
+
+
+def _check_recipient(recipient: object) -> str | None:
+    if recipient is None:
+        return None
+    if not isinstance(recipient, str) or not is_bsuid(recipient):
+        raise _invalid(f"Param recipient must be a business-scoped user id, not {recipient!r}")
+    return recipient
+
+
+def _is_authentication(name: str, template: Mapping[str, object]) -> bool:
+    if name.lower().startswith(("auth", "otp")):
+        return True
+    components = template.get("components")
+    return isinstance(components, list) and any(
+        isinstance(c, dict) and c.get("sub_type") == "copy_code" for c in components
     )
 
 
@@ -152,8 +183,9 @@ def send_response(request: SendRequest, wamid: str) -> dict[str, object]:
     message: dict[str, object] = {"id": wamid}
     if request.type == "template":
         message["message_status"] = "accepted"
-    return {
-        "messaging_product": "whatsapp",
-        "contacts": [{"input": request.to, "wa_id": request.wa_id}],
-        "messages": [message],
-    }
+    contact: dict[str, object] = (
+        {"input": request.to, "wa_id": request.wa_id}
+        if request.wa_id
+        else {"input": request.user_id, "user_id": request.user_id}
+    )
+    return {"messaging_product": "whatsapp", "contacts": [contact], "messages": [message]}

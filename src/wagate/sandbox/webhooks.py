@@ -92,8 +92,9 @@ def conversation_object(
 
 
 def pricing_object(category: str) -> dict[str, object]:
-    """A status's ``pricing`` under conversation-based pricing."""
-    return {"billable": True, "pricing_model": "CBP", "category": category}
+    """A status's ``pricing`` under per-message pricing (Meta's since 2025-07-01): a
+    template of ``category`` is billed (``type`` ``regular``)."""
+    return {"billable": True, "pricing_model": "PMP", "category": category, "type": "regular"}
 
 
 def status_object(
@@ -106,12 +107,13 @@ def status_object(
     errors: list[object] | None = None,
 ) -> dict[str, object]:
     """One entry of ``statuses``, its keys in Meta's order."""
-    entry: dict[str, object] = {
-        "id": message.wamid,
-        "status": status,
-        "timestamp": str(timestamp),
-        "recipient_id": message.wa_id,
-    }
+    entry: dict[str, object] = {"id": message.wamid, "status": status, "timestamp": str(timestamp)}
+    if message.wa_id or not message.user_id:
+        entry["recipient_id"] = message.wa_id
+    if message.user_id:
+        # A message sent to a BSUID: Meta names the user by it (and by number only when
+        # it may share it, which the sandbox never does).
+        entry["recipient_user_id"] = message.user_id
     if conversation is not None:
         entry["conversation"] = dict(conversation)
     if pricing is not None:

@@ -30,7 +30,7 @@ from wagate import metrics
 from wagate.domain.clock import Clock, utcnow
 from wagate.domain.entry_changes import EntryChanges, entry_outcome, parse_entry
 from wagate.domain.errors import DatabaseUnavailable
-from wagate.domain.identity import IdentityChange
+from wagate.domain.identity import IdentityChange, status_identity
 from wagate.domain.inbound import InboundMessage
 from wagate.domain.jobs import JobKind
 from wagate.domain.pricing import RateCard
@@ -100,8 +100,7 @@ async def _write(connection: Connection, batch: _Batch, now: datetime) -> None:
     await message_rows.assign_wamids(connection, batch.assigned, now)
     await message_rows.insert_statuses(connection, batch.statuses.new_statuses, now)
     await message_rows.release_held(connection, batch.statuses.released)
-    await message_rows.set_forwarded_ranks(connection, batch.statuses.ranks, now)
-    await message_rows.set_prices(connection, batch.prices, now)
+    await message_rows.set_forwarded_ranks(connection, batch.statuses.ranks, now, batch.prices)
     await inbound_rows.insert_inbound(connection, batch.recorded.rows, now)
     await identity_rows.remember(connection, batch.users, now)
     await identity_rows.apply_changes(connection, batch.identity_changes, now)
@@ -298,9 +297,17 @@ class InboxProcessor:
             prices=prices,
             recorded=recorded,
             users=[
-                identity_rows.KnownUser(new.phone.waba_id, new.message.user)
-                for _, new in recorded.rows
-                if new.message.user.user_id
+                *(
+                    identity_rows.KnownUser(new.phone.waba_id, new.message.user)
+                    for _, new in recorded.rows
+                ),
+                *(
+                    identity_rows.KnownUser(
+                        f.message.waba_id, status_identity(f.payload, f.contact)
+                    )
+                    for f in statuses.forwarded
+                    if f.contact
+                ),
             ],
             identity_changes=changes,
             writes=writes,

@@ -164,7 +164,7 @@ async def statuses_of(
             message_statuses.c.created_at,
         )
         .where(message_statuses.c.wamid.in_(list(wamids)))
-        .order_by(message_statuses.c.created_at, message_statuses.c.id)
+        .order_by(message_statuses.c.created_at, message_statuses.c.seq, message_statuses.c.id)
     )
     found: dict[str, list[RecordedStatus]] = {}
     for row in await connection.execute(query):

@@ -69,6 +69,16 @@ async def apply_changes(
                     user_identities.c.user_id == before.user_id,
                 )
             )
+        if not after.user_id and before.phone and after.phone and before.phone != after.phone:
+            # A new number of a user Meta named by number only: their BSUIDs follow it.
+            await connection.execute(
+                user_identities.update()
+                .where(
+                    user_identities.c.waba_id == waba_id,
+                    user_identities.c.phone == before.phone,
+                )
+                .values(phone=after.phone, updated_at=now)
+            )
         if after.user_id:
             await remember(connection, [KnownUser(waba_id, after)], now)
             if after.phone:

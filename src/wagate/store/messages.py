@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain import json_text
@@ -107,7 +107,11 @@ _ASSIGN_WAMID = (
 _SET_RANK = (
     update(messages)
     .where(messages.c.id == bindparam("b_id"))
-    .values(forwarded_rank=bindparam("b_rank"), updated_at=bindparam("b_now"))
+    .values(
+        forwarded_rank=bindparam("b_rank"),
+        price=func.coalesce(messages.c.price, bindparam("b_price")),
+        updated_at=bindparam("b_now"),
+    )
 )
 _SET_PRICE = (
     update(messages)
@@ -200,14 +204,24 @@ async def get_by_wamid(connection: AsyncConnection, wamid: str) -> Message | Non
 
 
 async def set_forwarded_ranks(
-    connection: AsyncConnection, ranks: Mapping[str, int], now: datetime
+    connection: AsyncConnection,
+    ranks: Mapping[str, int],
+    now: datetime,
+    prices: Mapping[str, str] | None = None,
 ) -> None:
-    """Move messages' forwarded ranks to these values."""
+    """Move messages' forwarded ranks to these values, and record the price decided for
+    each of them in ``prices`` ("" when free) unless one was decided already; a price of
+    a message whose rank does not move is recorded on its own."""
+    prices = prices or {}
     await execute_many(
         connection,
         _SET_RANK,
-        [{"b_id": i, "b_rank": rank, "b_now": now} for i, rank in ranks.items()],
+        [
+            {"b_id": i, "b_rank": rank, "b_price": prices.get(i), "b_now": now}
+            for i, rank in ranks.items()
+        ],
     )
+    await set_prices(connection, {i: p for i, p in prices.items() if i not in ranks}, now)
 
 
 async def set_prices(connection: AsyncConnection, prices: Mapping[str, str], now: datetime) -> None:

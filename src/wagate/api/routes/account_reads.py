@@ -109,6 +109,7 @@ def message_to_wire(view: MessageView) -> dict[str, Any]:
         "id": message.id,
         "wamid": message.wamid,
         "to": message.recipient,
+        "recipient": message.recipient_user_id,
         "type": message.type,
         "template_name": message.template_name,
         "ref": message.ref,
