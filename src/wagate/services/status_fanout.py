@@ -24,6 +24,8 @@ from wagate.domain.messages import (
 from wagate.domain.tenancy import PhoneNumber
 from wagate.store import events as event_rows
 
+__all__ = ["Writes", "status_profile_of", "status_writes"]
+
 
 @dataclass
 class Writes:

@@ -16,6 +16,17 @@ from wagate.domain.activity import DeliverySummary, MessageRecord, RecordedStatu
 from wagate.domain.callbacks import DeliveryStatus
 from wagate.store.tables import deliveries, message_statuses, messages, uploads
 
+__all__ = [
+    "SUBJECT_DELIVERIES_LIMIT",
+    "deliveries_about",
+    "find_message_of_number",
+    "get_message",
+    "list_messages",
+    "messages_with_ref",
+    "statuses_of",
+    "subject_kind",
+]
+
 #: The most deliveries a subject's page lists (a message has a handful; more is a loop).
 SUBJECT_DELIVERIES_LIMIT = 200
 
