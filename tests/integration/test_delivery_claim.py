@@ -22,7 +22,7 @@ from wagate.domain.callbacks import (
 from wagate.domain.endpoint_health import EndpointHealth
 from wagate.services.jobs import JobQueue
 from wagate.services.tenancy import TenancyService
-from wagate.store import Database, delivery_queue, endpoints
+from wagate.store import Database, delivery_outcomes, delivery_queue, endpoints
 from wagate.store import deliveries as delivery_rows
 from wagate.store import profiles as profile_rows
 
@@ -192,9 +192,9 @@ async def finish(database: Database, delivery: Delivery, status: DeliveryStatus)
         created_at=T0,
     )  # fmt: skip
     async with database.transaction() as connection:
-        await delivery_queue.record_outcomes(
+        await delivery_outcomes.record_outcomes(
             connection,
-            delivery_queue.outcome_rows([delivery_queue.Outcome(delivery, attempt, status)]),
+            delivery_outcomes.outcome_rows([delivery_outcomes.Outcome(delivery, attempt, status)]),
         )
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from wagate.domain.callbacks import Attempt, AttemptTrigger, DeliveryStatus
 from wagate.services.tenancy import TenancyService
-from wagate.store import Database, delivery_queue
+from wagate.store import Database, delivery_outcomes, delivery_queue
 
 AHEAD, BEHIND = 3600.0, -3600.0
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,9 +63,11 @@ async def send_in_turn(database: Database, subject: str) -> list[str]:
             request_headers={}, response_status=200, response_body="", duration_ms=1,
             error_class=None, error=None, next_attempt_at=None, created_at=far_future,
         )  # fmt: skip
-        outcome = delivery_queue.Outcome(delivery, attempt, DeliveryStatus.SUCCEEDED)
+        outcome = delivery_outcomes.Outcome(delivery, attempt, DeliveryStatus.SUCCEEDED)
         async with database.transaction() as connection:
-            await delivery_queue.record_outcomes(connection, delivery_queue.outcome_rows([outcome]))
+            await delivery_outcomes.record_outcomes(
+                connection, delivery_outcomes.outcome_rows([outcome])
+            )
         sent.append(delivery.id)
 
 

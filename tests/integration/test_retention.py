@@ -44,10 +44,10 @@ from wagate.services.retention import RetentionService
 from wagate.services.tenancy import TenancyService, WabaAccess
 from wagate.services.upload_events import record_upload_event
 from wagate.services.uploads import UploadService
-from wagate.store import Database, delivery_queue
+from wagate.store import Database, delivery_outcomes, delivery_queue
 from wagate.store import inbox as inbox_rows
 from wagate.store import messages as message_rows
-from wagate.store.delivery_queue import Outcome
+from wagate.store.delivery_outcomes import Outcome
 from wagate.store.tables import metadata
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -203,7 +203,9 @@ async def fail_every_due_delivery(world: World) -> None:
             )
             for delivery in claimed
         ]  # fmt: skip
-        await delivery_queue.record_outcomes(connection, delivery_queue.outcome_rows(outcomes))
+        await delivery_outcomes.record_outcomes(
+            connection, delivery_outcomes.outcome_rows(outcomes)
+        )
     assert outcomes, "there were deliveries to attempt"
 
 

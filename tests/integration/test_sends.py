@@ -21,8 +21,9 @@ from wagate.domain.clock import utcnow
 from wagate.domain.send_limits import SendRate
 from wagate.sandbox import SandboxSettings, create_sandbox_app
 from wagate.services.inbox_processing import InboxProcessor
-from wagate.services.messages import MessageService, SendPolicy
+from wagate.services.messages import MessageService
 from wagate.services.queued_sends import QueuedSendService
+from wagate.services.send_ledger import SendPolicy
 from wagate.services.tenancy import TenancyService
 from wagate.settings import Settings
 from wagate.store import Database, send_queue

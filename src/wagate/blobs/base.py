@@ -7,6 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
+__all__ = ["BlobStore", "BlobWriter"]
+
 
 class BlobWriter(Protocol):
     """A blob being written. Nothing is visible under its key until :meth:`commit`."""

@@ -10,6 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
+__all__ = ["LocalBlobStore", "LocalFileWriter"]
+
 _PARTIAL_SUFFIX = ".part"
 _READ_CHUNK = 1024 * 1024
 

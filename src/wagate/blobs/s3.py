@@ -24,6 +24,8 @@ from obstore.store import S3Store
 
 from wagate.domain.media import SNIFF_BYTES, sniff_type
 
+__all__ = ["MAX_SIGNED_LIFETIME", "PARTS_IN_FLIGHT", "PART_BYTES", "S3BlobStore", "S3ObjectWriter"]
+
 PART_BYTES = 8 * 1024 * 1024
 PARTS_IN_FLIGHT = 2
 # Chunks of the request body waiting for obstore; the bound is the back-pressure.

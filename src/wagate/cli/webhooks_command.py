@@ -21,7 +21,7 @@ from wagate.cli.running import with_database
 if TYPE_CHECKING:
     from wagate.settings import Settings
     from wagate.store import Database
-    from wagate.store.inbox import StoredEntry
+    from wagate.store.stored_webhooks import StoredEntry
 
 webhooks_app = typer.Typer(
     help="Meta's webhooks that could not be processed: list, show, reprocess.",

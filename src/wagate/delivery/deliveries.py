@@ -48,8 +48,38 @@ def render_for_profile(profile: CallbackProfile, values: dict[str, str]) -> Rend
     return render_post(profile.url, profile.body, values)
 
 
-def _text(body: bytes | None) -> str | None:
-    return body.decode("utf-8") if body is not None else None
+def _pending(
+    *,
+    sid: str,
+    event_id: str,
+    subject_id: str,
+    method: str,
+    url: str,
+    body: bytes | None,
+    now: datetime,
+    profile_id: str | None = None,
+    number: str | None = None,
+    template_values: dict[str, str] | None = None,
+) -> Delivery:
+    """A new delivery of a request, due now, keyed by the endpoint its URL reaches."""
+    return Delivery(
+        id=new_delivery_id(),
+        sid=sid,
+        event_id=event_id,
+        subject_id=subject_id,
+        profile_id=profile_id,
+        number=number,
+        template_values=template_values,
+        method=method,
+        url=url,
+        body=body.decode("utf-8") if body is not None else None,
+        endpoint=endpoint_of(url),
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        run_at=now,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def profile_delivery(
@@ -63,22 +93,16 @@ def profile_delivery(
     """The delivery of an event's values through a profile's template."""
     values = {**values, "callback_profile_id": profile.id}
     rendered = render_for_profile(profile, values)
-    return Delivery(
-        id=new_delivery_id(),
+    return _pending(
         sid=profile.sid,
         event_id=event_id,
         subject_id=subject_id,
-        profile_id=profile.id,
-        template_values=values,
         method=rendered.method,
         url=rendered.url,
-        body=_text(rendered.body),
-        endpoint=endpoint_of(rendered.url),
-        status=DeliveryStatus.PENDING,
-        attempts=0,
-        run_at=now,
-        created_at=now,
-        updated_at=now,
+        body=rendered.body,
+        now=now,
+        profile_id=profile.id,
+        template_values=values,
     )
 
 
@@ -97,22 +121,15 @@ def direct_delivery(
 
     It is signed with the number's webhook secret.
     """
-    return Delivery(
-        id=new_delivery_id(),
+    return _pending(
         sid=sid,
         event_id=event_id,
         subject_id=subject_id,
-        profile_id=None,
-        number=number,
         method=method,
         url=url,
-        body=_text(body),
-        endpoint=endpoint_of(url),
-        status=DeliveryStatus.PENDING,
-        attempts=0,
-        run_at=now,
-        created_at=now,
-        updated_at=now,
+        body=body,
+        now=now,
+        number=number,
     )
 
 
@@ -172,7 +189,7 @@ def rerendered_requests(
                 "id": delivery_id,
                 "method": rendered.method,
                 "url": rendered.url,
-                "body": _text(rendered.body),
+                "body": rendered.body.decode("utf-8") if rendered.body is not None else None,
                 "endpoint": endpoint,
                 "order_key": key_of(subject_id, endpoint, profile.id),
             }

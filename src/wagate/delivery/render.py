@@ -37,6 +37,17 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from wagate.domain.placeholders import ALL_PLACEHOLDERS, PLACEHOLDER_RE
 
+__all__ = [
+    "JSON_CONTENT_TYPE",
+    "RenderedRequest",
+    "render_default_body",
+    "render_get",
+    "render_post",
+    "render_query",
+    "template_placeholders",
+    "validate_template",
+]
+
 JSON_CONTENT_TYPE: Final = "application/json"
 
 _URL_PLACEHOLDER_RE: Final = re.compile(r"(?:<|%3[cC])([a-z0-9_]+)(?:>|%3[eE])")

@@ -15,6 +15,8 @@ from typing import Final
 from wagate.delivery.signing import headers_for, sign, signed_payload
 from wagate.domain.callbacks import CallbackProfile, Delivery
 
+__all__ = ["REDACTED", "SENSITIVE_HEADERS", "PreparedRequest", "Signing", "prepare", "redact"]
+
 REDACTED: Final = "[redacted]"
 SENSITIVE_HEADERS: Final = frozenset(
     {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"}

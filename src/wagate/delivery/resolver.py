@@ -11,6 +11,8 @@ from aiohttp.resolver import DefaultResolver
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain.errors import CallbackTargetRefused
 
+__all__ = ["CheckedResolver"]
+
 
 class CheckedResolver(AbstractResolver):
     """Resolves with aiohttp's default resolver, then refuses if any address is forbidden.

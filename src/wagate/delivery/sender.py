@@ -14,6 +14,15 @@ from wagate.delivery.resolver import CheckedResolver
 from wagate.delivery.ssrf import AddressPolicy, check_url
 from wagate.domain.errors import CallbackTargetRefused
 
+__all__ = [
+    "KEEPALIVE_SECONDS",
+    "REFUSED_TARGET",
+    "RESPONSE_BODY_LIMIT",
+    "USER_AGENT",
+    "CallbackSender",
+    "SendResult",
+]
+
 RESPONSE_BODY_LIMIT = 16 * 1024
 USER_AGENT = "wagate-callbacks/1"
 #: Seconds an idle connection to an endpoint is kept for the next callback.

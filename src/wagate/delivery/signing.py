@@ -16,6 +16,18 @@ from collections.abc import Sequence
 from typing import Final
 from urllib.parse import urlsplit
 
+__all__ = [
+    "SECRET_BYTES",
+    "SECRET_PREFIX",
+    "headers_for",
+    "new_secret",
+    "request_target",
+    "secret_key",
+    "sign",
+    "signature_header",
+    "signed_payload",
+]
+
 SECRET_PREFIX: Final = "whsec_"  # noqa: S105
 SECRET_BYTES: Final = 24
 

@@ -22,6 +22,15 @@ from urllib.parse import urlsplit
 
 from wagate.domain.errors import CallbackTargetRefused
 
+__all__ = [
+    "AddressPolicy",
+    "IPAddress",
+    "IPNetwork",
+    "check_url",
+    "parse_host",
+    "resolve_and_check",
+]
+
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
 

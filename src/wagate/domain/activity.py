@@ -20,6 +20,24 @@ from wagate.domain.placeholders import (
     RESUMABLE_MEDIA_PLACEHOLDERS,
 )
 
+__all__ = [
+    "ACCEPTED",
+    "INCOMING_EVENTS",
+    "MESSAGE_EVENTS",
+    "REDACTED",
+    "UPLOAD_EVENTS",
+    "DeliveryKind",
+    "DeliverySummary",
+    "MessageRecord",
+    "MessageView",
+    "PlaceholderGroup",
+    "RecordedStatus",
+    "delivery_kind",
+    "placeholder_groups",
+    "redact_headers",
+    "status_at_rank",
+]
+
 #: A message Meta accepted and has not reported on yet.
 ACCEPTED: Final = "accepted"
 _STATUS_AT_RANK: Final = {rank: status for status, rank in STATUS_RANK.items()}

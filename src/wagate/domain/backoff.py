@@ -6,6 +6,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+__all__ = ["Backoff", "backoff_delay"]
+
 _MAX_DOUBLINGS = 1000
 
 

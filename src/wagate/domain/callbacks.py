@@ -11,6 +11,21 @@ from typing import Final
 
 from wagate.domain.ids import time_ordered_uuid
 
+__all__ = [
+    "TITLE_PATTERN",
+    "Attempt",
+    "AttemptTrigger",
+    "CallbackProfile",
+    "Delivery",
+    "DeliveryStatus",
+    "ProfileStatus",
+    "is_valid_title",
+    "key_of",
+    "new_delivery_id",
+    "new_profile_id",
+    "order_key",
+]
+
 TITLE_PATTERN: Final = re.compile(r"^[A-Za-z0-9 _-]{3,255}$")
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
+__all__ = ["FIRST_COOLDOWN", "MAX_COOLDOWN", "OPEN_AFTER", "EndpointHealth", "EndpointState"]
+
 OPEN_AFTER: Final = 5
 FIRST_COOLDOWN: Final = timedelta(seconds=5)
 MAX_COOLDOWN: Final = timedelta(minutes=5)

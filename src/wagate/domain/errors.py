@@ -28,6 +28,30 @@ at the boundary of the layer that catches them.
 
 from __future__ import annotations
 
+__all__ = [
+    "AuthenticationFailed",
+    "CallbackTargetRefused",
+    "Conflict",
+    "DatabaseUnavailable",
+    "Forbidden",
+    "InvalidFileName",
+    "InvalidPayload",
+    "MetaError",
+    "MetaOffsetMismatch",
+    "MetaPermanentError",
+    "MetaTransientError",
+    "NotFound",
+    "PayloadTooLarge",
+    "RateLimited",
+    "RequestTimeout",
+    "SignatureInvalid",
+    "TooManyUploadsInProgress",
+    "WabaNotFound",
+    "WabaWrongVersion",
+    "WagateError",
+    "WhatsAppNotEnabled",
+]
+
 
 class WagateError(Exception):
     """Base of every error wagate raises on purpose."""

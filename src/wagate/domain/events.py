@@ -7,6 +7,8 @@ from typing import Final
 
 from wagate.domain.uploads import Upload, UploadStatus
 
+__all__ = ["RESUMABLE_MEDIA_FIELD", "resumable_media_payload"]
+
 RESUMABLE_MEDIA_FIELD: Final = "resumable_media_status_update"
 
 

@@ -8,6 +8,15 @@ import secrets
 import time
 import uuid
 
+__all__ = [
+    "api_key_matches",
+    "hash_api_key",
+    "new_api_key",
+    "new_token",
+    "new_upload_id",
+    "time_ordered_uuid",
+]
+
 
 def time_ordered_uuid() -> uuid.UUID:
     """A fresh UUID (version 7) whose first 48 bits are the time in milliseconds.

@@ -20,6 +20,21 @@ from typing import Any, Final
 
 from wagate.domain.identity import UserIdentity, contact_for, contact_identity
 
+__all__ = [
+    "MAX_ID_LENGTH",
+    "MAX_SENDER_LENGTH",
+    "MAX_TYPE_LENGTH",
+    "MEDIA_TYPES",
+    "InboundMessage",
+    "MediaReference",
+    "body_of",
+    "chosen_reply",
+    "inbound_messages",
+    "media_of",
+    "parse_message",
+    "sha256_hex",
+]
+
 #: The types whose object names a media file Meta holds (``id``, ``mime_type``, ``sha256``).
 MEDIA_TYPES: Final = frozenset({"image", "video", "audio", "document", "sticker"})
 #: The longest message id and type stored; Meta's are far shorter.

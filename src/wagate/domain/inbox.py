@@ -25,6 +25,21 @@ from typing import Any, Final
 
 from wagate.domain import json_text
 
+__all__ = [
+    "NO_NUMBER_PARTITION",
+    "PARTITIONS",
+    "InboxEntry",
+    "InboxKind",
+    "SentRecord",
+    "change_values",
+    "parse_document",
+    "partition_of",
+    "phone_number_id_of",
+    "sent_entries",
+    "sent_pairs",
+    "webhook_entries",
+]
+
 #: Partitions of the stream. Fixed: an entry keeps the partition it was stored with.
 PARTITIONS: Final = 64
 #: The partition of entries that name no known business number (unparsable bodies).

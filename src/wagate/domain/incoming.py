@@ -26,6 +26,8 @@ from wagate.domain import json_text
 from wagate.domain.inbound import InboundMessage, body_of, chosen_reply
 from wagate.domain.messages import Message, wa_ext
 
+__all__ = ["INCOMING_EVENT", "MediaOutcome", "incoming_callback_values", "webhook_incoming_payload"]
+
 #: The event kind of an incoming message, and what its deliveries' subject is.
 INCOMING_EVENT = "incoming_message"
 

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+__all__ = ["Job", "JobKind"]
+
 
 class JobKind(enum.StrEnum):
     """What a job does; each kind has one handler."""

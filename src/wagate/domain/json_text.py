@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+__all__ = ["compact", "compact_unicode", "sorted_keys"]
+
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
 _COMPACT_UNICODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _SORTED = json.JSONEncoder(sort_keys=True)

@@ -8,6 +8,23 @@ from typing import Final
 from wagate.domain import errors
 from wagate.domain.uploads import ReceivedFile
 
+__all__ = [
+    "FORBIDDEN_FILE_NAME_CHARACTERS",
+    "MAX_FILE_NAME_LENGTH",
+    "MESSAGE_MEDIA_LIMITS",
+    "MESSAGE_MEDIA_TYPES",
+    "SNIFF_BYTES",
+    "SUPPORTED_TYPES",
+    "canonical_type",
+    "checked_message_media",
+    "content_matches",
+    "describe_content",
+    "is_valid_file_name",
+    "message_media_type",
+    "size_text",
+    "sniff_type",
+]
+
 #: The types of seed 001, mapped to the canonical name stored and sent to Meta.
 SUPPORTED_TYPES: Final[dict[str, str]] = {
     "application/pdf": "application/pdf",

@@ -16,6 +16,32 @@ from urllib.parse import urlsplit
 from wagate.domain.errors import InvalidPayload
 from wagate.domain.identity import is_bsuid
 
+__all__ = [
+    "INTERACTIVE_TYPES",
+    "MAX_BUTTONS",
+    "MAX_BUTTON_ID",
+    "MAX_BUTTON_TITLE",
+    "MAX_CAPTION",
+    "MAX_CTA_TEXT",
+    "MAX_FOOTER_TEXT",
+    "MAX_HEADER_TEXT",
+    "MAX_INTERACTIVE_BODY",
+    "MAX_LIST_BUTTON",
+    "MAX_ROWS",
+    "MAX_ROW_DESCRIPTION",
+    "MAX_ROW_ID",
+    "MAX_ROW_TITLE",
+    "MAX_SECTIONS",
+    "MAX_SECTION_TITLE",
+    "MAX_TEXT_BODY",
+    "MAX_URL",
+    "MEDIA_TYPES",
+    "OTHER_INTERACTIVE_TYPES",
+    "SEND_TYPES",
+    "Where",
+    "validated_message",
+]
+
 MEDIA_TYPES: Final = ("image", "video", "audio", "document", "sticker")
 SEND_TYPES: Final = (
     "text",

@@ -16,6 +16,19 @@ from typing import Any, Final
 from wagate.domain import json_text
 from wagate.domain.identity import status_identity
 
+__all__ = [
+    "STATUS_RANK",
+    "STATUS_TEXT",
+    "Billing",
+    "Message",
+    "new_message_id",
+    "price_for",
+    "should_forward",
+    "status_callback_values",
+    "wa_ext",
+    "webhook_status_payload",
+]
+
 STATUS_RANK: Final[dict[str, int]] = {
     "sent": 1,
     "delivered": 2,

@@ -5,6 +5,15 @@ from __future__ import annotations
 import re
 from typing import Final
 
+__all__ = [
+    "ALL_PLACEHOLDERS",
+    "INCOMING_MESSAGE_PLACEHOLDERS",
+    "MESSAGE_STATUS_PLACEHOLDERS",
+    "PLACEHOLDER_RE",
+    "RESUMABLE_MEDIA_PLACEHOLDERS",
+    "placeholders_in",
+]
+
 RESUMABLE_MEDIA_PLACEHOLDERS: Final[frozenset[str]] = frozenset(
     {
         "status",

@@ -19,6 +19,17 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Final
 
+__all__ = [
+    "DEFAULT_SCHEDULE",
+    "GIVE_UP",
+    "RETRY_AFTER_CAP",
+    "JitteredSchedule",
+    "RetryDecision",
+    "RetryPolicy",
+    "parse_retry_after",
+    "parse_schedule",
+]
+
 DEFAULT_SCHEDULE: Final[tuple[float, ...]] = (
     5,
     30,

@@ -18,6 +18,23 @@ from typing import Final
 from wagate.domain.backoff import Backoff
 from wagate.domain.retry import RetryPolicy
 
+__all__ = [
+    "PAIR_PAUSE_CAP_SECONDS",
+    "PAIR_PAUSE_SECONDS",
+    "PAIR_RATE_EXCEEDED",
+    "RETRY_BASE_SECONDS",
+    "RETRY_CAP_SECONDS",
+    "SEND_RETRY",
+    "THROTTLE_PAUSE",
+    "THROUGHPUT_EXCEEDED",
+    "Grant",
+    "SendRate",
+    "grant",
+    "next_allowed",
+    "pair_pause",
+    "throttled",
+]
+
 #: Meta's code for "this number sent more than its throughput allows".
 THROUGHPUT_EXCEEDED: Final = 130429
 #: Meta's code for "too many messages to this user in a short time" (the pair rate limit).

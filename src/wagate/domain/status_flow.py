@@ -24,6 +24,17 @@ from typing import Any
 
 from wagate.domain.messages import STATUS_RANK, should_forward
 
+__all__ = [
+    "Applied",
+    "BatchDecision",
+    "HeldStatus",
+    "ReportedStatus",
+    "StreamItem",
+    "Verdict",
+    "WamidAssigned",
+    "decide_batch",
+]
+
 
 class Verdict(enum.StrEnum):
     """What became of one reported status."""

@@ -7,6 +7,17 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+__all__ = [
+    "ACCOUNT_TYPES",
+    "E164_DIGITS",
+    "E164_PROBLEM",
+    "Account",
+    "ApiVersion",
+    "PhoneNumber",
+    "Waba",
+    "is_e164_digits",
+]
+
 #: A number in E.164 as WhatsApp writes it: the country code and number, 7 to 15
 #: digits, without '+', spaces or punctuation.
 E164_DIGITS = re.compile(r"[1-9][0-9]{6,14}")

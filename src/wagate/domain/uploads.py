@@ -16,6 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+__all__ = [
+    "TO_EXPIRED",
+    "TO_FAILED",
+    "TO_UPLOADED",
+    "ReceivedFile",
+    "Transition",
+    "Upload",
+    "UploadPolicy",
+    "UploadStatus",
+    "transition_to",
+]
+
 
 class UploadStatus(enum.StrEnum):
     """Where an upload stands; the values are the wire values of the seeds."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+__all__ = ["ALL", "DELIVERIES", "INBOX", "JOBS", "SENDS"]
+
 #: Transfers, media downloads, expiry and purge jobs.
 JOBS: Final = "jobs"
 #: Inbox entries (Meta's webhooks, records of sent messages) to process.

@@ -10,6 +10,8 @@ from wagate.domain.messages import Billing, price_for
 from wagate.store import Connection, Database, tenancy
 from wagate.store import activity as activity_rows
 
+__all__ = ["ActivityService", "MessageHistory", "MessagePage"]
+
 
 @dataclass(frozen=True, slots=True)
 class MessagePage:

@@ -16,6 +16,8 @@ from wagate.store import deliveries as delivery_rows
 from wagate.store import endpoints as endpoint_rows
 from wagate.store import profiles as profile_rows
 
+__all__ = ["DeliveryService"]
+
 
 class DeliveryService:
     """Answers the deliveries API: list, show, replay, recover."""

@@ -21,7 +21,7 @@ from wagate.services.group_commit import GroupCommit
 from wagate.store import Connection, Database, delivery_queue, endpoints
 from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
-from wagate.store.delivery_queue import Outcome
+from wagate.store.delivery_outcomes import Outcome, outcome_rows, record_outcomes
 
 __all__ = ["ClaimedDelivery", "DeliveryPolicy", "DeliveryRunner", "Outcome"]
 
@@ -214,9 +214,9 @@ class DeliveryRunner:
             for o in outcomes
             if o.delivery.profile_id and o.status is not DeliveryStatus.SUCCEEDED
         }
-        rows = delivery_queue.outcome_rows(outcomes)
+        rows = outcome_rows(outcomes)
         async with self._db.transaction() as connection:
-            await delivery_queue.record_outcomes(connection, rows)
+            await record_outcomes(connection, rows)
             disabled = await profile_rows.record_profile_health(
                 connection,
                 succeeded=succeeded,

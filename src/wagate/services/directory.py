@@ -14,6 +14,8 @@ from wagate.domain.uploads import Upload
 from wagate.store import Connection, Database, directory, tenancy
 from wagate.store import uploads as upload_rows
 
+__all__ = ["DirectoryService"]
+
 
 class DirectoryService:
     """Read-only listings for the operator's command line."""

@@ -14,6 +14,8 @@ from wagate.store import Connection, delivery_queue
 from wagate.store import deliveries as delivery_rows
 from wagate.store import profiles as profile_rows
 
+__all__ = ["deliver_to_profile", "rerender_waiting"]
+
 
 async def deliver_to_profile(
     connection: Connection,

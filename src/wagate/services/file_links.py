@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from wagate.blobs import BlobStore
 from wagate.domain.uploads import Upload
 
+__all__ = ["FileLinks"]
+
 
 class FileLinks:
     """Makes the ``file_link`` of uploads.

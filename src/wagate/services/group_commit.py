@@ -12,6 +12,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+__all__ = ["MAX_BATCH", "GroupCommit"]
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 

@@ -24,6 +24,8 @@ from wagate.domain.tenancy import PhoneNumber
 from wagate.services.status_fanout import Writes
 from wagate.store import events as event_rows
 
+__all__ = ["has_audience", "incoming_writes"]
+
 
 def has_audience(phone: PhoneNumber, profiles: Mapping[str, CallbackProfile]) -> bool:
     """Whether anyone hears of the number's incoming messages: an incoming profile that

@@ -41,6 +41,8 @@ from wagate.store import profiles as profile_rows
 from wagate.store.inbound import MediaState, StoredInbound
 from wagate.upstream.graph import GraphClient
 
+__all__ = ["FALLBACK_TYPE", "MB", "IncomingMediaService", "IncomingView", "MediaPolicy"]
+
 log = structlog.get_logger("wagate.media")
 
 MB = 1024 * 1024

@@ -32,6 +32,15 @@ from wagate.store import Database
 from wagate.store import inbox as inbox_rows
 from wagate.store.ingress_spool import IngressSpool, SpooledWebhook, SpoolWriteFailed
 
+__all__ = [
+    "MAX_UNMOVED",
+    "MOVE_BATCH",
+    "MOVE_RETRY_SECONDS",
+    "ROOM_WAIT_SECONDS",
+    "IngressService",
+    "SignatureCheck",
+]
+
 log = structlog.get_logger("wagate.ingress")
 
 #: The most spooled webhooks moved into the inbox in one transaction.

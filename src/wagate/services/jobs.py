@@ -9,6 +9,8 @@ from wagate.domain.clock import Clock, utcnow
 from wagate.domain.jobs import Job, JobKind
 from wagate.store import Database, queue
 
+__all__ = ["JobQueue"]
+
 
 class JobQueue:
     """Typed queue operations, each in its own short transaction."""

@@ -14,6 +14,8 @@ from wagate.store import Database, queue
 from wagate.store import retention as retention_rows
 from wagate.store import uploads as upload_rows
 
+__all__ = ["LifecycleService"]
+
 log = structlog.get_logger("wagate.lifecycle")
 
 

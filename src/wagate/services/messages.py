@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from wagate.delivery.ssrf import AddressPolicy, resolve_and_check
+from wagate.delivery.ssrf import resolve_and_check
 from wagate.domain import errors
 from wagate.domain.clock import Clock, utcnow
-from wagate.domain.inbox import SentRecord, sent_entries
 from wagate.domain.marketing import IGNORE_OPT_OUT
 from wagate.domain.message_types import validated_message
 from wagate.domain.messages import Message, new_message_id
 from wagate.domain.send_limits import (
     PAIR_RATE_EXCEEDED,
     THROUGHPUT_EXCEEDED,
-    SendRate,
-    grant,
     pair_pause,
     throttled,
 )
@@ -30,20 +24,34 @@ from wagate.domain.tenancy import PhoneNumber
 from wagate.services.group_commit import GroupCommit
 from wagate.services.marketing_sends import check_marketing_send
 from wagate.services.recent import RecentlyRead
+from wagate.services.send_ledger import (
+    Accepted,
+    Admission,
+    LedgerWrite,
+    Refused,
+    Requeued,
+    SendLedger,
+    SendPolicy,
+    WriteAhead,
+)
 from wagate.services.send_outcomes import (
     SendOutcome,
-    answer_of,
     outcome_of,
-    refusal_answer,
     wamid_of,
 )
-from wagate.store import Connection, Database, send_queue, tenancy
-from wagate.store import inbox as inbox_rows
-from wagate.store import messages as message_rows
+from wagate.store import Database, send_queue, tenancy
 from wagate.store import profiles as profile_rows
-from wagate.store.messages import MessageState
-from wagate.store.send_queue import QueuedSend
 from wagate.upstream.graph import GraphClient
+
+__all__ = [
+    "EXTRA_INFO_FIELDS",
+    "MAX_IDEMPOTENCY_KEY_LENGTH",
+    "MAX_PAUSED_USERS",
+    "NUMBER_CACHE_SECONDS",
+    "REPLAY_WAIT_SECONDS",
+    "TARGET_CACHE_SECONDS",
+    "MessageService",
+]
 
 EXTRA_INFO_FIELDS = frozenset(
     {"ref", "ref1", "ref2", "callback_url", "callback_profile_id", "tag_name", "template_id"}
@@ -58,55 +66,6 @@ REPLAY_WAIT_SECONDS = 30.0
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 #: Users whose pause (Meta's 131056) one process remembers before it forgets the ended ones.
 MAX_PAUSED_USERS = 10_000
-
-
-@dataclass(frozen=True)
-class SendPolicy:
-    """What limits sends: the rate per number, how long a send may wait in the queue,
-    how long an Idempotency-Key is remembered, and where callbacks may go."""
-
-    rate: SendRate = field(default_factory=lambda: SendRate(80.0))
-    queue_ttl: timedelta = timedelta(hours=1)
-    idempotency_ttl: timedelta = timedelta(hours=24)
-    addresses: AddressPolicy = field(default_factory=AddressPolicy)
-
-
-@dataclass(frozen=True, slots=True)
-class _WriteAhead:
-    message: Message
-    request: dict[str, Any]
-    key: str | None
-    #: Set when the message must wait (its user asked to be paced): queued until then.
-    hold_until: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Refused:
-    message: Message
-    key: str | None
-    error: errors.MetaError
-
-
-@dataclass(frozen=True, slots=True)
-class _Accepted:
-    message: Message
-    key: str | None
-    wamid: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Requeued:
-    message: Message
-    request: dict[str, Any]
-    key: str | None
-    not_before: datetime
-    throttled: bool
-
-
-_LedgerWrite = _WriteAhead | _Refused | _Accepted | _Requeued
-#: What a write-ahead came to: "send" now, "queued", or the id of the message that owns
-#: its Idempotency-Key already.
-_Admission = str
 
 
 class MessageService:
@@ -134,7 +93,9 @@ class MessageService:
         self._numbers: RecentlyRead[str, PhoneNumber] = RecentlyRead(NUMBER_CACHE_SECONDS)
         self._targets: RecentlyRead[tuple[str, int], bool] = RecentlyRead(TARGET_CACHE_SECONDS)
         self._paused: dict[tuple[str, str], datetime] = {}
-        self._ledger: GroupCommit[_LedgerWrite, _Admission | None] = GroupCommit(self._write)
+        self._ledger: GroupCommit[LedgerWrite, Admission | None] = GroupCommit(
+            SendLedger(database, self.policy, clock).write
+        )
 
     async def close(self) -> None:
         """Wait for the writes under way."""
@@ -186,7 +147,7 @@ class MessageService:
             del self._paused[recipient]
             paused = None
         admission = await self._ledger.submit(
-            _WriteAhead(message, body, idempotency_key, hold_until=paused)
+            WriteAhead(message, body, idempotency_key, hold_until=paused)
         )
         if admission == "queued":
             return SendOutcome(message.id, None)
@@ -198,7 +159,7 @@ class MessageService:
             wamid = wamid_of(await graph.send_message(phone.phone_number_id, body))
         except errors.MetaError as exc:
             return await self._after_refusal(message, body, idempotency_key, exc)
-        await self._ledger.submit(_Accepted(message, idempotency_key, wamid))
+        await self._ledger.submit(Accepted(message, idempotency_key, wamid))
         return SendOutcome(message.id, wamid)
 
     async def _after_refusal(
@@ -213,7 +174,7 @@ class MessageService:
         now = self._clock()
         if error.code == THROUGHPUT_EXCEEDED:
             await self._ledger.submit(
-                _Requeued(message, body, key, throttled(self.policy.rate, now), throttled=True)
+                Requeued(message, body, key, throttled(self.policy.rate, now), throttled=True)
             )
             return SendOutcome(message.id, None)
         if error.code == PAIR_RATE_EXCEEDED:
@@ -221,9 +182,9 @@ class MessageService:
             if len(self._paused) >= MAX_PAUSED_USERS:
                 self._paused = {k: v for k, v in self._paused.items() if v > now}
             self._paused[(message.phone_number_id, message.user_key)] = until
-            await self._ledger.submit(_Requeued(message, body, key, until, throttled=False))
+            await self._ledger.submit(Requeued(message, body, key, until, throttled=False))
             return SendOutcome(message.id, None)
-        await self._ledger.submit(_Refused(message, key, error))
+        await self._ledger.submit(Refused(message, key, error))
         raise error
 
     async def _replay(self, number: str, key: str) -> SendOutcome:
@@ -278,132 +239,6 @@ class MessageService:
         except OSError as exc:
             raise errors.InvalidPayload({where: f"the host {host!r} does not resolve"}) from exc
         self._targets.put(target, True)
-
-    async def _write(self, writes: list[_LedgerWrite]) -> list[_Admission | None]:
-        """Admit write-aheads (take their keys, then the bucket: sent now or queued), mark
-        refused sends, queue throttled ones, and append the wamids of accepted ones to the
-        inbox, in one transaction."""
-        now = self._clock()
-        ahead = [w for w in writes if isinstance(w, _WriteAhead)]
-        results: dict[int, _Admission] = {}
-        answers: list[tuple[str, str, str, Mapping[str, Any]]] = []
-        async with self._db.transaction() as connection:
-            owners = await send_queue.claim_keys(
-                connection,
-                [(w.message.number, w.key, w.message.id) for w in ahead if w.key],
-                now=now,
-                remembered_since=now - self.policy.idempotency_ttl,
-            )
-            fresh = []
-            for write in ahead:
-                owner = owners.get((write.message.number, write.key)) if write.key else None
-                if owner is not None and owner != write.message.id:
-                    results[id(write)] = owner
-                else:
-                    fresh.append(write)
-            allowed = await self._admit(connection, fresh, now)
-            sending = [w for w in fresh if w.message.id in allowed]
-            waiting = [w for w in fresh if w.message.id not in allowed]
-            for write in sending:
-                results[id(write)] = "send"
-            for write in waiting:
-                results[id(write)] = "queued"
-                _answer(answers, write.message, write.key, answer_of(write.message.id, None))
-            await message_rows.insert_messages(connection, [w.message for w in sending], now)
-            await message_rows.insert_messages(
-                connection, [w.message for w in waiting], now, state=MessageState.QUEUED
-            )
-            queued = [self._queued(w.message, w.request, w.hold_until or now, now) for w in waiting]
-            await self._settle(connection, writes, queued, answers, now)
-        return [results.get(id(w)) for w in writes]
-
-    async def _settle(
-        self,
-        connection: Connection,
-        writes: list[_LedgerWrite],
-        queued: list[QueuedSend],
-        answers: list[tuple[str, str, str, Mapping[str, Any]]],
-        now: datetime,
-    ) -> None:
-        """Write what Meta answered: refusals, throttled sends queued, accepted wamids."""
-        refused = [w for w in writes if isinstance(w, _Refused)]
-        requeued = [w for w in writes if isinstance(w, _Requeued)]
-        accepted = [w for w in writes if isinstance(w, _Accepted)]
-        for r in refused:
-            if not r.error.transient:
-                _answer(answers, r.message, r.key, refusal_answer(r.message.id, r.error))
-        # Meta failed or could not be reached: a retry with the same key sends again.
-        await send_queue.release_keys(
-            connection,
-            [
-                (r.message.number, r.key, r.message.id)
-                for r in refused
-                if r.key and r.error.transient
-            ],
-        )
-        for q in requeued:
-            _answer(answers, q.message, q.key, answer_of(q.message.id, None))
-        for a in accepted:
-            _answer(answers, a.message, a.key, answer_of(a.message.id, a.wamid))
-        await message_rows.mark_rejected(connection, [r.message.id for r in refused], now)
-        await message_rows.mark_state(
-            connection, [q.message.id for q in requeued], MessageState.QUEUED, now
-        )
-        queued += [self._queued(q.message, q.request, q.not_before, now) for q in requeued]
-        await send_queue.enqueue(connection, queued, now)
-        if self.policy.rate.limited:
-            paused = {q.message.phone_number_id for q in requeued if q.throttled}
-            await send_queue.save_buckets(
-                connection, dict.fromkeys(paused, throttled(self.policy.rate, now))
-            )
-        records = [SentRecord(a.message.phone_number_id, a.message.id, a.wamid) for a in accepted]
-        await inbox_rows.append(connection, sent_entries(records), now)
-        await send_queue.set_key_answers(connection, answers)
-
-    async def _admit(
-        self, connection: Connection, fresh: list[_WriteAhead], now: datetime
-    ) -> set[str]:
-        """The messages among ``fresh`` their number's bucket allows now (the others wait)."""
-        ready = [w for w in fresh if w.hold_until is None]
-        if not self.policy.rate.limited:
-            return {w.message.id for w in ready}
-        wanted = Counter(w.message.phone_number_id for w in ready)
-        instants = await send_queue.bucket_instants(connection, wanted.keys())
-        allowed: set[str] = set()
-        saved: dict[str, datetime] = {}
-        for number, count in wanted.items():
-            granted = grant(self.policy.rate, instants.get(number), now, count)
-            if granted.granted and granted.ready_at is not None:
-                saved[number] = granted.ready_at
-            allowed.update(
-                [w.message.id for w in ready if w.message.phone_number_id == number][
-                    : granted.granted
-                ]
-            )
-        await send_queue.save_buckets(connection, saved)
-        return allowed
-
-    def _queued(
-        self, message: Message, request: dict[str, Any], not_before: datetime, now: datetime
-    ) -> QueuedSend:
-        return QueuedSend(
-            message_id=message.id,
-            phone_number_id=message.phone_number_id,
-            recipient=message.user_key,
-            request=request,
-            not_before=not_before,
-            deadline=now + self.policy.queue_ttl,
-        )
-
-
-def _answer(
-    answers: list[tuple[str, str, str, Mapping[str, Any]]],
-    message: Message,
-    key: str | None,
-    answer: Mapping[str, Any],
-) -> None:
-    if key:
-        answers.append((message.number, key, message.id, answer))
 
 
 def _message(phone: PhoneNumber, body: dict[str, Any], extra: dict[str, Any]) -> Message:

@@ -10,6 +10,8 @@ from wagate.blobs import BlobStore
 from wagate.domain.clock import Clock, utcnow
 from wagate.store import Database, stats
 
+__all__ = ["OperationsService"]
+
 
 class OperationsService:
     """Readiness checks and the figures behind ``/metrics``."""

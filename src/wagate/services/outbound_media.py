@@ -20,6 +20,8 @@ from wagate.domain.tenancy import PhoneNumber
 from wagate.domain.uploads import ReceivedFile
 from wagate.upstream.graph import GraphClient
 
+__all__ = ["OutboundMediaService"]
+
 log = structlog.get_logger("wagate.media")
 
 

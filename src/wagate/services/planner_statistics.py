@@ -7,6 +7,8 @@ import structlog
 
 from wagate.store import Database, planner_statistics
 
+__all__ = ["CHANGED_ROWS", "CHANGED_SHARE", "PlannerStatistics"]
+
 log = structlog.get_logger("wagate.worker")
 
 #: A table is analyzed once this many rows changed, plus :data:`CHANGED_SHARE` of its rows.

@@ -21,6 +21,17 @@ from wagate.store import deliveries as delivery_rows
 from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
 
+__all__ = [
+    "HEADER_NAME",
+    "METHODS",
+    "RESERVED_HEADERS",
+    "SECRET_OVERLAP",
+    "ProfileChanges",
+    "ProfileService",
+    "check_incoming_template",
+    "profile_problems",
+]
+
 SECRET_OVERLAP = timedelta(hours=24)
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 RESERVED_HEADERS = frozenset(

@@ -33,7 +33,7 @@ from wagate.domain.send_limits import (
     throttled,
 )
 from wagate.services.group_commit import GroupCommit
-from wagate.services.messages import SendPolicy
+from wagate.services.send_ledger import SendPolicy
 from wagate.services.send_outcomes import wamid_of
 from wagate.services.status_fanout import Writes, status_profile_of, status_writes
 from wagate.store import Connection, Database, delivery_queue, send_queue
@@ -44,6 +44,8 @@ from wagate.store import profiles as profile_rows
 from wagate.store.messages import MessageState
 from wagate.store.send_queue import QueuedSend
 from wagate.upstream.graph import GraphClient
+
+__all__ = ["EXPIRE_BATCH", "Claimed", "QueuedSendService"]
 
 log = structlog.get_logger("wagate.sends")
 

@@ -29,6 +29,8 @@ from wagate.domain.clock import Clock, utcnow
 from wagate.store import Connection, Database
 from wagate.store import retention as retention_rows
 
+__all__ = ["RetentionService", "Step"]
+
 log = structlog.get_logger("wagate.retention")
 
 Step = Callable[[], Awaitable[tuple[Counter[str], bool]]]

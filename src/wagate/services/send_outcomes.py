@@ -8,6 +8,8 @@ from typing import Any
 
 from wagate.domain import errors
 
+__all__ = ["SendOutcome", "answer_of", "outcome_of", "refusal_answer", "wamid_of"]
+
 
 @dataclass(frozen=True, slots=True)
 class SendOutcome:

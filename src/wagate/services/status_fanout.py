@@ -23,6 +23,8 @@ from wagate.store import Connection
 from wagate.store import events as event_rows
 from wagate.store import messages as message_rows
 
+__all__ = ["Writes", "status_profile_of", "status_writes"]
+
 
 @dataclass
 class Writes:

@@ -19,7 +19,10 @@ from wagate.domain.clock import Clock, utcnow
 from wagate.domain.inbox import InboxEntry, webhook_entries
 from wagate.store import Database
 from wagate.store import inbox as inbox_rows
-from wagate.store.inbox import StoredEntry
+from wagate.store import stored_webhooks as webhook_rows
+from wagate.store.stored_webhooks import StoredEntry
+
+__all__ = ["SET_ASIDE", "StoredWebhooks"]
 
 #: The outcomes of entries set aside, that reprocessing takes by default.
 SET_ASIDE = ("failed", "invalid")
@@ -44,14 +47,14 @@ class StoredWebhooks:
     ) -> tuple[list[StoredEntry], int]:
         """A page of Meta's webhooks that came to ``outcomes``, newest first; and the total."""
         async with self._db.transaction() as connection:
-            return await inbox_rows.list_entries(
+            return await webhook_rows.list_entries(
                 connection, outcomes=outcomes, since=since, limit=limit, offset=offset
             )
 
     async def show(self, seq: int) -> StoredEntry:
         """One entry with its body; :class:`NotFound` when there is none."""
         async with self._db.transaction() as connection:
-            entry = await inbox_rows.get_entry(connection, seq)
+            entry = await webhook_rows.get_entry(connection, seq)
         if entry is None:
             raise errors.NotFound(f"no stored Meta webhook has seq {seq}")
         return entry
@@ -66,12 +69,12 @@ class StoredWebhooks:
             )
         now = self._clock()
         async with self._db.transaction() as connection:
-            stored = await inbox_rows.set_aside_since(connection, since, outcomes)
+            stored = await webhook_rows.set_aside_since(connection, since, outcomes)
             fresh: list[InboxEntry] = []
             for entry in stored:
                 fresh += _anew(entry)
             await inbox_rows.append(connection, fresh, now)
-            await inbox_rows.mark_reprocessed(connection, [e.seq for e in stored], now)
+            await webhook_rows.mark_reprocessed(connection, [e.seq for e in stored], now)
         return len(stored)
 
 

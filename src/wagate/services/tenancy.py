@@ -23,6 +23,8 @@ from wagate.store import Connection, Database, tenancy
 from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
 
+__all__ = ["ACCOUNT_CACHE_SECONDS", "TenancyService", "WabaAccess"]
+
 #: How long an account read to authenticate a request is reused for later ones.
 ACCOUNT_CACHE_SECONDS = 5.0
 

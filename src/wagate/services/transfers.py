@@ -30,6 +30,8 @@ from wagate.store import uploads as upload_rows
 from wagate.upstream.graph import GraphClient
 from wagate.upstream.resumable import send_resumable
 
+__all__ = ["CHUNK_BACKOFF", "JOB_BACKOFF", "TransferPolicy", "TransferService"]
+
 log = structlog.get_logger("wagate.transfer")
 
 

@@ -10,6 +10,8 @@ from wagate.services.fanout import deliver_to_profile
 from wagate.store import Connection, tenancy
 from wagate.store import events as event_rows
 
+__all__ = ["record_upload_event"]
+
 
 async def record_upload_event(
     connection: Connection, upload: Upload, file_link: str | None, now: datetime

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 
 from wagate.domain import errors
 
+__all__ = ["UploadSlots"]
+
 
 class UploadSlots:
     """The uploads in progress in this process, per account, at most ``per_account`` each."""

@@ -17,6 +17,8 @@ from wagate.services.upload_slots import UploadSlots
 from wagate.store import Database, queue, tenancy
 from wagate.store import uploads as upload_rows
 
+__all__ = ["UploadService"]
+
 
 class UploadService:
     """The use cases of the resumable-media API."""

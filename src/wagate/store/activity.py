@@ -17,6 +17,17 @@ from wagate.domain.callbacks import DeliveryStatus
 from wagate.domain.identity import is_bsuid
 from wagate.store.tables import deliveries, message_statuses, messages, uploads, user_identities
 
+__all__ = [
+    "SUBJECT_DELIVERIES_LIMIT",
+    "deliveries_about",
+    "find_message_of_number",
+    "get_message",
+    "list_messages",
+    "messages_with_ref",
+    "statuses_of",
+    "subject_kind",
+]
+
 #: The most deliveries a subject's page lists (a message has a handful; more is a loop).
 SUBJECT_DELIVERIES_LIMIT = 200
 

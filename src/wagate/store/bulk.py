@@ -25,6 +25,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from wagate.store.types import UtcDateTime
 
+__all__ = ["BulkInsert", "Converter", "execute_many"]
+
 Converter = Callable[[Any], Any]
 _Prepared = tuple[str, tuple[str, ...], tuple[tuple[Any] | None, ...], tuple[Converter, ...]]
 _cache: dict[tuple[int, str], _Prepared] = {}

@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from wagate import metrics
@@ -23,6 +24,8 @@ from wagate.domain.errors import DatabaseUnavailable
 from wagate.store import inline_sqlite
 from wagate.store.queue import WAKE_FLAG
 from wagate.store.writer_turns import WriterTurns
+
+__all__ = ["POSTGRES_POOL_SIZE", "Connection", "Database", "connect_failure", "statement_failure"]
 
 #: A transaction's connection, as :class:`Database` hands it out. Services hold it only
 #: to pass it back to the store's functions; what it is underneath is the store's affair.
@@ -134,10 +137,8 @@ class Database:
         connection = self.engine.connect()
         try:
             await connection.start()
-        except OSError as exc:  # refused, unresolvable, timed out: no server answers
-            raise DatabaseUnavailable(f"cannot connect: {exc!r}") from exc
-        except DBAPIError as exc:
-            raise DatabaseUnavailable(f"cannot connect: {exc.orig!r}") from exc
+        except (OSError, DBAPIError, PoolTimeout) as exc:
+            raise connect_failure(exc) from exc
         try:
             try:
                 async with AsyncExitStack() as scope:
@@ -155,10 +156,11 @@ class Database:
                         wake = connection.info.pop(WAKE_FLAG, None) or set()
             finally:
                 await asyncio.shield(connection.close())
-        except (OperationalError, DBAPIError) as exc:
-            if exc.connection_invalidated or isinstance(exc, OperationalError):
-                raise DatabaseUnavailable(str(exc.orig)) from exc
-            raise
+        except DBAPIError as exc:
+            unavailable = statement_failure(exc)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
         if wake:
             for callback in self._wake_callbacks:
                 callback(wake)
@@ -247,3 +249,22 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # A writer takes the write lock at once, in its turn; a reader takes none.
         reads_only = connection.get_execution_options().get(_READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+
+
+def connect_failure(exc: OSError | DBAPIError | PoolTimeout) -> DatabaseUnavailable:
+    """What failing to connect means: the database is unavailable, whether no server
+    answers (an :class:`OSError`: refused, unresolvable, timed out), the server or the
+    file refuses the connection (a :class:`DBAPIError`), or every connection of the
+    pool stayed busy for its whole timeout."""
+    reason = exc.orig if isinstance(exc, DBAPIError) else exc
+    return DatabaseUnavailable(f"cannot connect: {reason!r}")
+
+
+def statement_failure(exc: DBAPIError) -> DatabaseUnavailable | None:
+    """What a statement's failure means: the database is unavailable when the driver
+    calls it operational (the server went away, the file is locked or unreadable) or
+    the connection was lost with it; None for the others (a constraint the caller
+    handles, or a bug), which are raised as they are."""
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        return DatabaseUnavailable(str(exc.orig))
+    return None

@@ -18,6 +18,17 @@ from wagate.store.delivery_queue import announce
 from wagate.store.delivery_rows import to_attempt, to_delivery
 from wagate.store.tables import deliveries, delivery_attempts
 
+__all__ = [
+    "attempts_of",
+    "cancel_for_profile",
+    "get_delivery",
+    "list_deliveries",
+    "recover",
+    "replay",
+    "rewrite_requests",
+    "unfinished_for_profile",
+]
+
 _ACTIVE = (DeliveryStatus.PENDING.value, DeliveryStatus.QUEUED.value)
 
 

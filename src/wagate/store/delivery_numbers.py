@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Sequence, literal_column
 
+__all__ = ["NEXT", "SEQUENCE"]
+
 SEQUENCE = Sequence("delivery_seq")
 
 _LAST_WRITTEN = "(SELECT last.seq FROM deliveries AS last ORDER BY last.rowid DESC LIMIT 1)"

@@ -7,6 +7,8 @@ from typing import Any
 
 from wagate.domain.callbacks import Attempt, AttemptTrigger, Delivery, DeliveryStatus
 
+__all__ = ["to_attempt", "to_delivery"]
+
 
 def to_delivery(row: Any) -> Delivery:
     """A delivery as the domain sees it, from a row of the deliveries table (or some of

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wagate.domain.tenancy import ApiVersion, PhoneNumber, Waba
 from wagate.store.tables import accounts, numbers, wabas
 
+__all__ = ["list_accounts", "list_numbers", "list_wabas"]
+
 
 async def _page(
     connection: AsyncConnection, query: Select[Any], limit: int, offset: int

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wagate.domain.endpoint_health import EndpointHealth, EndpointState
 from wagate.store.tables import endpoint_health
 
+__all__ = ["count_by_state", "open_now", "save", "states_of"]
+
 
 async def save(
     connection: AsyncConnection, endpoint: str, health: EndpointHealth, now: datetime

@@ -14,6 +14,8 @@ from wagate.domain.ids import time_ordered_uuid
 from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.tables import events
 
+__all__ = ["NewEvent", "insert_event", "insert_events", "new_event_id"]
+
 
 async def insert_event(
     connection: AsyncConnection,

@@ -18,6 +18,22 @@ from wagate.domain.tenancy import PhoneNumber
 from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.tables import inbound_messages
 
+__all__ = [
+    "MediaState",
+    "NewInbound",
+    "StoredInbound",
+    "StoredMedia",
+    "get_by_media_token",
+    "get_by_wamid",
+    "get_inbound",
+    "insert_inbound",
+    "known_wamids",
+    "new_inbound_id",
+    "reset_failed_media",
+    "set_media_failed",
+    "set_media_stored",
+]
+
 
 class MediaState:
     """Where an incoming message's media stands (the ``media_state`` column)."""

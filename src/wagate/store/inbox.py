@@ -29,6 +29,22 @@ from wagate.store.queue import NOTIFY_CHANNEL, notified, wake_workers
 from wagate.store.tables import inbox, ingress_spool
 from wagate.store.types import UtcDateTime
 
+__all__ = [
+    "InboxItem",
+    "ProcessedMark",
+    "all_pending",
+    "append",
+    "append_committing",
+    "claim_batch",
+    "count_by_outcome",
+    "mark_failed",
+    "mark_processed",
+    "oldest_pending_at",
+    "pending_count",
+    "set_spool_position",
+    "spool_position",
+]
+
 #: First key of the advisory locks that give a processor a partition ("wa").
 _LOCK_CLASS = 0x7761
 #: Pending partitions a processor tries, oldest first, before it gives up for now.
@@ -284,98 +300,3 @@ async def mark_failed(connection: AsyncConnection, seq: int, detail: str, now: d
         .values(processed_at=now, outcome="failed", detail=detail)
     )
     return result.rowcount == 1
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEntry:
-    """An inbox entry as operators see it (``body`` only when asked for one entry)."""
-
-    seq: int
-    kind: InboxKind
-    scope: str | None
-    received_at: datetime
-    processed_at: datetime | None
-    outcome: str | None
-    detail: str | None
-    body: str | None = None
-
-
-_LISTED = (
-    inbox.c.seq,
-    inbox.c.kind,
-    inbox.c.scope,
-    inbox.c.received_at,
-    inbox.c.processed_at,
-    inbox.c.outcome,
-    inbox.c.detail,
-)
-
-
-async def list_entries(
-    connection: AsyncConnection,
-    *,
-    outcomes: Collection[str],
-    since: datetime | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[StoredEntry], int]:
-    """A page of Meta's webhooks that came to these outcomes, newest first; and the total."""
-    condition = (inbox.c.kind == InboxKind.META_WEBHOOK.value) & inbox.c.outcome.in_(list(outcomes))
-    if since is not None:
-        condition = condition & (inbox.c.received_at >= since)
-    total = (
-        await connection.execute(select(func.count()).select_from(inbox).where(condition))
-    ).scalar_one()
-    rows = await connection.execute(
-        select(*_LISTED).where(condition).order_by(inbox.c.seq.desc()).limit(limit).offset(offset)
-    )
-    return [_to_entry(row) for row in rows], int(total)
-
-
-async def get_entry(connection: AsyncConnection, seq: int) -> StoredEntry | None:
-    """One entry with its body, or None."""
-    query = select(*_LISTED, inbox.c.body).where(inbox.c.seq == seq)
-    row = (await connection.execute(query)).first()
-    return None if row is None else _to_entry(row, body=row.body)
-
-
-async def set_aside_since(
-    connection: AsyncConnection, since: datetime, outcomes: Collection[str]
-) -> list[StoredEntry]:
-    """Meta's webhooks received since ``since`` that came to these outcomes, oldest first,
-    with their bodies."""
-    rows = await connection.execute(
-        select(*_LISTED, inbox.c.body)
-        .where(
-            inbox.c.kind == InboxKind.META_WEBHOOK.value,
-            inbox.c.outcome.in_(list(outcomes)),
-            inbox.c.received_at >= since,
-        )
-        .order_by(inbox.c.seq)
-    )
-    return [_to_entry(row, body=row.body) for row in rows]
-
-
-async def mark_reprocessed(
-    connection: AsyncConnection, seqs: Collection[int], now: datetime
-) -> None:
-    """These entries were stored again to be processed anew: they stay as a record."""
-    if seqs:
-        await connection.execute(
-            update(inbox)
-            .where(inbox.c.seq.in_(list(seqs)))
-            .values(outcome="reprocessed", processed_at=now)
-        )
-
-
-def _to_entry(row: Any, body: str | None = None) -> StoredEntry:
-    return StoredEntry(
-        seq=row.seq,
-        kind=InboxKind(row.kind),
-        scope=row.scope,
-        received_at=row.received_at,
-        processed_at=row.processed_at,
-        outcome=row.outcome,
-        detail=row.detail,
-        body=body,
-    )

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+__all__ = ["SEGMENT_BYTES", "IngressSpool", "SpoolWriteFailed", "SpooledWebhook"]
+
 #: Length of the body, CRC-32 of what follows it, the record's number, its receipt time.
 _HEADER = struct.Struct(">IIQd")
 #: A new segment file is started once the current one is this large.

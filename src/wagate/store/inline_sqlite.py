@@ -25,6 +25,8 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
+__all__ = ["InlineConnection", "InlineCursor", "connector"]
+
 
 class InlineCursor:
     """An aiosqlite cursor's interface over a :class:`sqlite3.Cursor`."""

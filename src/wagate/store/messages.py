@@ -19,6 +19,30 @@ from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.tables import accounts, message_statuses, messages, numbers
 from wagate.store.tenancy import to_number
 
+__all__ = [
+    "MessageState",
+    "NewStatus",
+    "StoredStatus",
+    "assign_wamids",
+    "billing_of",
+    "by_ids",
+    "by_wamid",
+    "get_by_wamid",
+    "insert_message",
+    "insert_messages",
+    "insert_statuses",
+    "mark_rejected",
+    "mark_state",
+    "numbers_by_phone_number_id",
+    "release_held",
+    "set_billing",
+    "set_forwarded_ranks",
+    "set_webhook_secret",
+    "status_sequence",
+    "statuses_of",
+    "webhook_secrets_of",
+]
+
 
 class MessageState:
     """Where a message we send stands on our side (the ``state`` column)."""

@@ -8,6 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
+__all__ = ["SCRIPT_LOCATION", "alembic_config", "is_at_head", "upgrade_to_head"]
+
 SCRIPT_LOCATION = "wagate.store:migrations"
 
 

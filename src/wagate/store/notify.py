@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 from wagate.domain import wakeups
 from wagate.store.queue import NOTIFY_CHANNEL
 
+__all__ = ["RECONNECT_DELAY_SECONDS", "JobListener"]
+
 log = structlog.get_logger("wagate.store")
 
 RECONNECT_DELAY_SECONDS = 1.0

@@ -24,6 +24,8 @@ from wagate.store.bulk import execute_many
 from wagate.store.queue import wake_workers
 from wagate.store.tables import deliveries, delivery_heads
 
+__all__ = ["claim", "drop", "promote_successors"]
+
 _DROP_HEAD = delete(delivery_heads).where(
     delivery_heads.c.order_key == bindparam("b_key"),
     delivery_heads.c.delivery_id == bindparam("b_id"),

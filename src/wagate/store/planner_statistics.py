@@ -19,6 +19,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import String
 
+__all__ = ["CHURNED_TABLES", "analyze_stale"]
+
 #: Tables whose rows the pipeline adds and updates all the time.
 CHURNED_TABLES: tuple[str, ...] = (
     "inbox",

@@ -14,6 +14,16 @@ from wagate.domain.callbacks import CallbackProfile, ProfileStatus
 from wagate.domain.profile_health import ProfileHealth, judge
 from wagate.store.tables import callback_profiles, numbers, wabas
 
+__all__ = [
+    "delete_profile",
+    "get_profile",
+    "get_profiles",
+    "insert_profile",
+    "list_profiles",
+    "record_profile_health",
+    "save_profile",
+]
+
 
 def _to_profile(row: Any) -> CallbackProfile:
     return CallbackProfile(

@@ -20,6 +20,24 @@ from wagate.domain import wakeups
 from wagate.domain.jobs import Job, JobKind
 from wagate.store.tables import deliveries, jobs
 
+__all__ = [
+    "NOTIFY_CHANNEL",
+    "WAKE_FLAG",
+    "claim",
+    "count_by_kind",
+    "delete_for_subject",
+    "enqueue",
+    "enqueue_many",
+    "extend_lease",
+    "finish",
+    "next_run_at",
+    "notified",
+    "release",
+    "release_all",
+    "retry_at",
+    "wake_workers",
+]
+
 NOTIFY_CHANNEL = "wagate_jobs"
 #: On a connection whose transaction queued work: the wake-ups it sent (NOTIFY
 #: payloads). Database.transaction takes it off and wakes this process's workers.

@@ -8,7 +8,7 @@ delivery then goes). Past retention a delivery is not retried: it goes with
 its subject even while a worker holds it (an attempt to an endpoint that never
 answers keeps it leased most of the time), and the worker's record of that
 attempt finds no delivery and writes nothing (see
-:func:`wagate.store.delivery_queue.record_outcomes`). The purge waits at most
+:func:`wagate.store.delivery_outcomes.record_outcomes`). The purge waits at most
 for the short transactions that claim, record or promote a delivery. A subject
 to which a delivery was added while it was purged is taken on the next pass. A
 head left naming a delivery that is gone is dropped by
@@ -42,6 +42,25 @@ from wagate.store.tables import (
     send_keys,
     uploads,
 )
+
+__all__ = [
+    "AGED_TABLES",
+    "DueInbound",
+    "DueMessage",
+    "DueUpload",
+    "Purged",
+    "inbound_due",
+    "messages_due",
+    "purge_before",
+    "purge_deliveries_before",
+    "purge_inbound",
+    "purge_inbox_before",
+    "purge_messages",
+    "purge_uploads",
+    "repair_orphaned_heads",
+    "take_turn",
+    "uploads_due",
+]
 
 #: The advisory lock one purging transaction at a time holds on PostgreSQL ("wagate" + 1).
 _LOCK_KEY = 0x7761_6761_7466

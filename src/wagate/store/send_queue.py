@@ -26,6 +26,25 @@ from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.queue import wake_workers
 from wagate.store.tables import queued_sends, send_buckets, send_keys
 
+__all__ = [
+    "QueuedSend",
+    "bucket_instants",
+    "claim",
+    "claim_keys",
+    "due_counts",
+    "enqueue",
+    "expired",
+    "key_answer",
+    "next_due",
+    "pause_recipient",
+    "release",
+    "release_keys",
+    "remove",
+    "save_buckets",
+    "set_key_answers",
+    "waiting_count",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class QueuedSend:

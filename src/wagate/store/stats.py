@@ -12,6 +12,8 @@ from wagate.store import endpoints, send_queue
 from wagate.store import inbox as inbox_rows
 from wagate.store.tables import deliveries, jobs, uploads
 
+__all__ = ["oldest_due_age", "state_counts"]
+
 
 async def state_counts(connection: AsyncConnection) -> dict[str, dict[str, float]]:
     """Uploads and deliveries by status, and queue depth by kind."""

@@ -13,6 +13,21 @@ from wagate.domain.errors import Conflict, NotFound
 from wagate.domain.tenancy import Account, ApiVersion, PhoneNumber, Waba
 from wagate.store.tables import accounts, numbers, wabas
 
+__all__ = [
+    "get_account",
+    "get_number",
+    "get_waba",
+    "insert_account",
+    "insert_number",
+    "insert_waba",
+    "numbers_of",
+    "require_account",
+    "set_number_targets",
+    "set_waba_profile",
+    "to_number",
+    "wabas_of",
+]
+
 
 async def insert_account(connection: AsyncConnection, account: Account) -> None:
     """Store a new account; :class:`Conflict` when the SID exists."""

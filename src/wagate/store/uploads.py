@@ -11,6 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wagate.domain.uploads import Transition, Upload, UploadStatus
 from wagate.store.tables import idempotency_keys, uploads
 
+__all__ = [
+    "count_created_since",
+    "find_by_idempotency_key",
+    "get_account_upload",
+    "get_upload",
+    "get_upload_by_id",
+    "get_upload_by_link_token",
+    "insert_upload",
+    "list_account_uploads",
+    "list_uploads",
+    "record_progress",
+    "remember_idempotency_key",
+    "set_meta_session",
+    "transition",
+]
+
 
 def _to_upload(row: Any) -> Upload:
     return Upload(

@@ -20,6 +20,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+__all__ = ["WriterTurns"]
+
 
 class WriterTurns:
     """The turn to write a SQLite database file, shared by every process that opens it."""

@@ -10,8 +10,10 @@ from typing import Final, Protocol
 import aiohttp
 from aiohttp import payload as aiohttp_payload
 
-from wagate.domain.errors import MetaPermanentError, MetaTransientError
+from wagate.domain.errors import MetaError, MetaPermanentError, MetaTransientError
 from wagate.upstream.graph_errors import error_from_response
+
+__all__ = ["DEFAULT_TIMEOUT", "GraphClient", "MediaInfo", "UploadProgress", "transport_failure"]
 
 #: Connecting may take 10 s and each read of the answer 60 s; a body may take as long as it needs.
 DEFAULT_TIMEOUT: Final = aiohttp.ClientTimeout(total=None, connect=10, sock_read=60)
@@ -235,13 +237,8 @@ class GraphClient:
                         )
                     await sink(chunk)
                 return response.content_type
-        except TimeoutError as exc:
-            raise MetaTransientError("the media download timed out") from exc
-        except aiohttp.InvalidURL as exc:
-            raise MetaPermanentError(f"invalid media URL: {self._redact(exc)}") from exc
-        except aiohttp.ClientError as exc:
-            reason = f"{type(exc).__name__}: {self._redact(exc)}"
-            raise MetaTransientError(f"the media download failed: {reason}") from exc
+        except (OSError, aiohttp.ClientError) as exc:
+            raise transport_failure(exc, "the media download", self._redact(exc)) from exc
 
     def _session_url(self, session_id: str) -> str:
         return f"{self._root}/{session_id}"
@@ -275,13 +272,8 @@ class GraphClient:
             ) as response:
                 status = response.status
                 raw = await response.read()
-        except TimeoutError as exc:
-            raise MetaTransientError(f"Graph {method} timed out") from exc
-        except aiohttp.InvalidURL as exc:
-            raise MetaPermanentError(f"invalid Graph URL: {self._redact(exc)}") from exc
-        except aiohttp.ClientError as exc:
-            reason = f"{type(exc).__name__}: {self._redact(exc)}"
-            raise MetaTransientError(f"Graph {method} failed: {reason}") from exc
+        except (OSError, aiohttp.ClientError) as exc:
+            raise transport_failure(exc, f"Graph {method}", self._redact(exc)) from exc
         if not 200 <= status < 300:
             raise error_from_response(status, raw)
         try:
@@ -324,3 +316,15 @@ async def _exactly(
     except Exception as exc:
         problems.append(exc)
         raise
+
+
+def transport_failure(exc: OSError | aiohttp.ClientError, what: str, detail: str) -> MetaError:
+    """What an HTTP client's failure to reach Meta means (``what`` names the request,
+    ``detail`` is the exception's text with secrets removed): a URL that cannot be
+    requested is permanent; a timeout (:class:`TimeoutError` is an :class:`OSError`), a
+    connection refused or reset, or a body cut short is transient, worth trying again."""
+    if isinstance(exc, aiohttp.InvalidURL):
+        return MetaPermanentError(f"{what}: invalid URL: {detail}")
+    if isinstance(exc, TimeoutError):
+        return MetaTransientError(f"{what} timed out")
+    return MetaTransientError(f"{what} failed: {type(exc).__name__}: {detail}")

@@ -13,6 +13,14 @@ from wagate.domain.errors import (
     MetaTransientError,
 )
 
+__all__ = [
+    "PERMANENT_CODES",
+    "RETRYABLE_STATUSES",
+    "TRANSIENT_CODES",
+    "error_from_response",
+    "is_transient",
+]
+
 #: Graph codes Meta documents as temporary: unknown, service, throttling, downtime.
 TRANSIENT_CODES: Final = frozenset({1, 2, 4, 17, 32, 341, 613})
 #: Graph codes that repeating the request cannot fix: parameters and tokens.

@@ -17,6 +17,16 @@ from wagate.domain.errors import (
 )
 from wagate.upstream.graph import UploadProgress
 
+__all__ = [
+    "DEFAULT_BACKOFF",
+    "DEFAULT_CHUNK_BYTES",
+    "DEFAULT_MAX_ATTEMPTS",
+    "OpenReader",
+    "ProgressCallback",
+    "UploadTarget",
+    "send_resumable",
+]
+
 log = structlog.get_logger("wagate.upstream")
 
 DEFAULT_CHUNK_BYTES: Final = 4 * 1024 * 1024

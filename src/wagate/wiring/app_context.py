@@ -29,12 +29,13 @@ from wagate.services.incoming_media import IncomingMediaService, MediaPolicy
 from wagate.services.ingress import IngressService
 from wagate.services.jobs import JobQueue
 from wagate.services.lifecycle import LifecycleService
-from wagate.services.messages import MessageService, SendPolicy
+from wagate.services.messages import MessageService
 from wagate.services.operations import OperationsService
 from wagate.services.outbound_media import OutboundMediaService
 from wagate.services.profiles import ProfileService
 from wagate.services.queued_sends import QueuedSendService
 from wagate.services.retention import RetentionService
+from wagate.services.send_ledger import SendPolicy
 from wagate.services.tenancy import TenancyService
 from wagate.services.transfers import TransferPolicy, TransferService
 from wagate.services.uploads import UploadService

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import gc
 
+__all__ = ["YOUNG_GENERATION_THRESHOLD", "settle_after_start"]
+
 #: New objects (less those freed) between two collections of the youngest generation
 #: (Python's default is 700).
 YOUNG_GENERATION_THRESHOLD = 10_000

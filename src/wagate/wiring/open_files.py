@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import resource
 
+__all__ = ["WANTED_OPEN_FILES", "raise_open_files_limit"]
+
 #: The soft limit this raises to at most, however high the hard limit is.
 WANTED_OPEN_FILES = 65_536
 

@@ -16,6 +16,8 @@ import contextlib
 import os
 from collections.abc import Callable, Collection
 
+__all__ = ["read_channels", "write_channels"]
+
 
 def write_channels(fd: int, channels: Collection[str]) -> None:
     """Write ``channels`` to the pipe ``fd`` (set non-blocking), dropping them if it is full."""

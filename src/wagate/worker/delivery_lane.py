@@ -29,6 +29,14 @@ from wagate.worker.endpoint_slots import SLOW_AFTER, SLOW_HOLD, EndpointSlots
 from wagate.worker.failures import UNEXPECTED_ERROR_BACKOFF, StepFailures
 from wagate.worker.waits import first_of
 
+__all__ = [
+    "CLAIM_INTERVAL",
+    "ENDPOINT_PREFETCH_FACTOR",
+    "OVERDUE_CHECK",
+    "PREFETCH_FACTOR",
+    "DeliveryLane",
+]
+
 log = structlog.get_logger("wagate.worker")
 
 #: How many deliveries a lane holds (claimed, queued or in flight) per request it may send.

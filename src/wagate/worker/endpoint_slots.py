@@ -21,6 +21,8 @@ from datetime import datetime
 
 from wagate.domain.endpoint_health import EndpointHealth, EndpointState
 
+__all__ = ["SLOW_AFTER", "SLOW_HOLD", "SLOW_PER_ENDPOINT", "EndpointSlots"]
+
 #: Seconds an answer may take before its endpoint counts as slow, unless told otherwise.
 SLOW_AFTER = 1.0
 #: Requests a slow (or probed) endpoint may have in flight.

@@ -17,6 +17,8 @@ from wagate.services.inbox_processing import InboxProcessor
 from wagate.worker.failures import StepFailures
 from wagate.worker.waits import first_of, sleep_unless
 
+__all__ = ["BUSY_RECHECK_SECONDS", "InboxLane"]
+
 log = structlog.get_logger("wagate.worker")
 
 #: How soon a loop that found every pending partition taken looks again.

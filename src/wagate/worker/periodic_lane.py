@@ -15,6 +15,8 @@ import structlog
 from wagate.worker.failures import StepFailures
 from wagate.worker.waits import sleep_unless
 
+__all__ = ["PeriodicLane"]
+
 log = structlog.get_logger("wagate.worker")
 
 

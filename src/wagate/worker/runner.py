@@ -30,6 +30,17 @@ from wagate.domain.jobs import Job, JobKind
 from wagate.services.jobs import JobQueue
 from wagate.worker.failures import UNEXPECTED_ERROR_BACKOFF, StepFailures
 
+__all__ = [
+    "Handler",
+    "JobSource",
+    "Lane",
+    "LaneSource",
+    "RunningLane",
+    "Worker",
+    "WorkerSettings",
+    "worker_name",
+]
+
 log = structlog.get_logger("wagate.worker")
 
 Handler = Callable[[Job], Coroutine[Any, Any, None]]

@@ -24,6 +24,8 @@ from wagate.store.send_queue import QueuedSend
 from wagate.worker.failures import StepFailures
 from wagate.worker.waits import first_of, sleep_unless
 
+__all__ = ["CLAIM_INTERVAL", "LEASE", "SendLane"]
+
 log = structlog.get_logger("wagate.worker")
 
 #: While sends wait for their bucket, the lane claims at most this often (seconds).

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+__all__ = ["first_of", "sleep_unless"]
+
 
 async def first_of(*events: asyncio.Event, within: float) -> None:
     """Return when any of ``events`` is set, or after ``within`` seconds."""
