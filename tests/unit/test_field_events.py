@@ -125,3 +125,8 @@ def test_only_bodies_that_may_carry_events_are_parsed_again() -> None:
     assert may_have_events(json.dumps(sample("messages", "interactive_message_with_err")))
     assert not may_have_events(json.dumps(sample("messages", "edited_image")))
     assert not may_have_events(json.dumps(sample("messages", "edited_image"), indent=2))
+    compact = json.dumps(sample("user_preferences", "stop"), separators=(",", ":"))
+    assert may_have_events(compact)
+    assert not may_have_events(
+        json.dumps(sample("messages", "edited_image"), separators=(",", ":"))
+    )

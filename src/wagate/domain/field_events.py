@@ -83,6 +83,8 @@ def may_have_events(body: str) -> bool:
     which are then not parsed a second time."""
     if '"played"' in body or '"errors"' in body:
         return True
+    if body.count('"field":"messages"') == body.count('"field"'):
+        return False  # compact JSON, as Meta sends it: every field is messages
     return any(name != MESSAGES_FIELD for name in _FIELD_NAMES.findall(body))
 
 
