@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -242,3 +243,23 @@ async def test_an_edit_carrying_media_waits_for_its_download(world: World) -> No
         jobs = await queue.count_by_kind(connection)
     assert jobs == {JobKind.DOWNLOAD_MEDIA.value: 1}
     assert await pushes(world) == [], "the customer hears of it once its media is stored"
+
+
+def test_the_command_line_lists_and_reprocesses_unknown_webhooks(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from wagate.cli.main import app
+
+    env = {"WAGATE_DATA_DIR": str(tmp_path)}
+    runner = CliRunner()
+    listed = runner.invoke(app, ["webhooks", "list", "--outcome", "unknown", "--json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.output)["total"] == 0
+    since = (utcnow() - timedelta(hours=1)).isoformat()
+    again = runner.invoke(
+        app, ["webhooks", "reprocess", "--since", since, "--outcome", "unknown"], env=env
+    )
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output) == {"reprocessed": 0}
+    wrong = runner.invoke(app, ["webhooks", "list", "--outcome", "lost"], env=env)
+    assert wrong.exit_code != 0

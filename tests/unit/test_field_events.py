@@ -104,3 +104,21 @@ def test_an_edit_that_carries_media_names_it_for_download() -> None:
     assert message.type == "edit"
     assert message.media is not None
     assert (message.media.id, message.media.mime_type) == ("1234567890", "image/jpeg")
+
+
+def test_only_bodies_that_may_carry_events_are_parsed_again() -> None:
+    import json
+
+    from wagate.domain.field_events import may_have_events
+
+    for name, key in (("user_preferences", "stop"), ("account_update", "account_deleted")):
+        assert may_have_events(json.dumps(sample(name, key)))
+    assert may_have_events(json.dumps(sample("messages", "played")))
+    assert may_have_events(json.dumps(sample("messages", "interactive_message_with_err")))
+    assert not may_have_events(json.dumps(sample("messages", "edited_image")))
+    assert not may_have_events(json.dumps(sample("messages", "edited_image"), indent=2))
+    compact = json.dumps(sample("user_preferences", "stop"), separators=(",", ":"))
+    assert may_have_events(compact)
+    assert not may_have_events(
+        json.dumps(sample("messages", "edited_image"), separators=(",", ":"))
+    )

@@ -7,8 +7,10 @@ uploads a generated PNG with the exact curl command of the provider's
 documentation, follows it to UPLOADED, downloads its file_link, shows the
 callbacks a local receiver got with their signatures checked; then sends a
 template message and shows the status callbacks and webhook pushes Meta's
-webhooks became (:mod:`wagate.cli.demo_messages`), and stops everything it
-started.
+webhooks became (:mod:`wagate.cli.demo_messages`), a user's messages
+(:mod:`wagate.cli.demo_inbound`), the webhook events the customer opts into and
+an opt-out refusing a marketing send (:mod:`wagate.cli.demo_fields`), and stops
+everything it started.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from wagate.cli.demo_fields import run_fields
 from wagate.cli.demo_inbound import run_incoming
 from wagate.cli.demo_messages import Tenant, run_messages
 from wagate.cli.demo_support import (
@@ -203,6 +206,7 @@ def run_demo() -> int:
                 tenant = Tenant(base, sandbox_url, SID, WABA_GET, api_key)
                 run_messages(tenant, receiver, env)
                 run_incoming(tenant, receiver)
+                run_fields(tenant, receiver)
         except DemoFailed as exc:
             console.print(f"[red]{exc}; the gateway's log:[/]")
             console.print((root / "gateway.log").read_text()[-4000:], markup=False)

@@ -17,6 +17,7 @@ sent them (``contacts``, ``message_echoes``, ``user_preferences``,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -29,6 +30,7 @@ MESSAGES_FIELD: Final = "messages"
 _ENVELOPE: Final = frozenset({"metadata", "messaging_product"})
 #: The longest field name taken as an event type; Meta's are far shorter.
 MAX_FIELD_LENGTH: Final = 64
+_FIELD_NAMES: Final = re.compile(r'"field"\s*:\s*"([^"]*)"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,17 @@ def field_events(document: Mapping[str, Any], scope: str | None) -> list[FieldEv
             kind = EventScope.NUMBER if number else EventScope.WABA
             found.append(FieldEvent(field, field, kind, waba_id, number or None, value, time))
     return found
+
+
+def may_have_events(body: str) -> bool:
+    """Whether a webhook body may carry events: it names a field other than ``messages``,
+    or mentions ``played`` or ``errors``. False for most status and message webhooks,
+    which are then not parsed a second time."""
+    if '"played"' in body or '"errors"' in body:
+        return True
+    if body.count('"field":"messages"') == body.count('"field"'):
+        return False  # compact JSON, as Meta sends it: every field is messages
+    return any(name != MESSAGES_FIELD for name in _FIELD_NAMES.findall(body))
 
 
 def push_payload(event: FieldEvent, business_phone: str) -> dict[str, Any]:

@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from wagate.delivery.deliveries import push_delivery
-from wagate.domain.field_events import FieldEvent, field_events, push_payload, subject_of
+from wagate.domain.field_events import (
+    FieldEvent,
+    field_events,
+    may_have_events,
+    push_payload,
+    subject_of,
+)
 from wagate.domain.inbox import InboxKind, parse_document
 from wagate.domain.marketing import (
     MarketingPreference,
@@ -62,7 +68,7 @@ async def plan_fields(
     count in each entry's counter what its fields came to; what to keep of them."""
     parsed: list[tuple[Counter[str], list[FieldEvent]]] = []
     for item, counts in entries:
-        if item.kind is not InboxKind.META_WEBHOOK:
+        if item.kind is not InboxKind.META_WEBHOOK or not may_have_events(item.body):
             continue
         document = parse_document(item.body)
         events = field_events(document, item.scope) if document is not None else []

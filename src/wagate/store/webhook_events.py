@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.marketing import MarketingPreference, TemplateCategory
 from wagate.domain.tenancy import PhoneNumber
-from wagate.domain.webhook_events import EventScope
 from wagate.store.tables import (
     marketing_preferences,
     numbers,
@@ -201,11 +200,6 @@ async def graph_versions(connection: AsyncConnection) -> dict[str, str]:
         select(wabas.c.waba_id, wabas.c.graph_version).where(wabas.c.graph_version.is_not(None))
     )
     return {row.waba_id: row.graph_version for row in rows}
-
-
-def owner(scope: EventScope, owner_id: str) -> Owner:
-    """The subscription owner of a scope: a WABA or a number."""
-    return (scope.value, owner_id)
 
 
 async def graph_versions_by_key(connection: AsyncConnection) -> dict[str, str]:
