@@ -40,13 +40,17 @@ integration: install
 	$(BIN)/pytest tests/integration
 
 e2e: install
+	$(BIN)/python -m compileall -q src
 	$(BIN)/pytest tests/e2e
 
 # End-to-end tests mostly wait on the processes they start, so three test
 # processes keep two cores busy; --dist loadfile keeps a module's shared servers in one.
 PYTEST_WORKERS ?= 3
 
+# The tests start hundreds of interpreters (gateways, their workers, the CLI): the
+# sources are compiled once, even where PYTHONDONTWRITEBYTECODE keeps each from saving its own.
 test: lint
+	$(BIN)/python -m compileall -q src
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: install

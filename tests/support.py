@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.cookiejar
 import os
 import signal
 import socket
@@ -13,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -25,6 +26,23 @@ POSTGRES_ADMIN_DSN = os.environ.get(
 
 
 T = TypeVar("T")
+
+
+class _KeepsNoCookies(http.cookiejar.CookieJar):
+    """Each request with only the cookies it is given, as if sent by a client of its own."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
+#: The client of every request a test makes to the processes it started. ``httpx.get``
+#: and its like build a client, and its TLS context, for each request: some 25 ms of CPU
+#: taken from those processes, every 50 ms while a test polls them. Neither connections
+#: nor cookies are kept: tests stop servers and start others, and requests are separate.
+local_http = httpx.Client(
+    limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
+    cookies=_KeepsNoCookies(),
+)
 
 #: How long a test waits for what should happen soon (a callback, a status, a purge). A wait
 #: ends as soon as it is met, so the limit only matters on a failure or a loaded machine:
@@ -125,7 +143,7 @@ def start_process(
         if process.poll() is not None:
             raise RuntimeError(f"{args} exited with {process.returncode}:\n{running.log()}")
         with contextlib.suppress(httpx.HTTPError):
-            status = httpx.get(running.url + ready_path, timeout=1.0).status_code
+            status = local_http.get(running.url + ready_path, timeout=1.0).status_code
             # The port was free when chosen; another process may have taken it since.
             if (status == ready_status or (ready_status is None and status < 500)) and (
                 listens_on(process.pid, port)
@@ -258,7 +276,7 @@ class S3Server:
 
     def keys(self, prefix: str = "") -> list[str]:
         """Every object key in the bucket under ``prefix`` (completed objects only)."""
-        answer = httpx.get(
+        answer = local_http.get(
             f"{self.endpoint}/{self.bucket}", params={"list-type": "2", "prefix": prefix}
         )
         answer.raise_for_status()
@@ -279,7 +297,7 @@ def running_s3_server(log_path: Path) -> Iterator[S3Server]:
     )
     try:
         bucket = f"wagate-{uuid.uuid4().hex[:12]}"
-        httpx.put(f"{process.url}/{bucket}").raise_for_status()
+        local_http.put(f"{process.url}/{bucket}").raise_for_status()
         yield S3Server(process, bucket)
     finally:
         process.stop()

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from tests.support import RunningProcess, free_port, start_process
+from tests.support import RunningProcess, free_port, local_http, start_process
 
 
 @contextmanager
@@ -34,7 +34,7 @@ def receiver_process(directory: Path) -> Iterator[RunningProcess]:
 
 def received(receiver: RunningProcess) -> list[dict[str, Any]]:
     """Every request the receiver has recorded."""
-    answer = httpx.get(receiver.url + "/_receiver/requests", timeout=30)
+    answer = local_http.get(receiver.url + "/_receiver/requests", timeout=30)
     records: list[dict[str, Any]] = answer.json()
     return records
 
@@ -43,7 +43,9 @@ def api(
     gateway: RunningProcess, method: str, path: str, key: str = "KEY1", **kwargs: Any
 ) -> httpx.Response:
     """A request to the gateway's API with an api-key."""
-    return httpx.request(method, gateway.url + path, headers={"api-key": key}, timeout=30, **kwargs)
+    return local_http.request(
+        method, gateway.url + path, headers={"api-key": key}, timeout=30, **kwargs
+    )
 
 
 def deliveries(
@@ -79,7 +81,7 @@ def delivery(
 
 def create_profile(gateway: RunningProcess, sid: str, key: str, **fields: Any) -> dict[str, Any]:
     """Create a callback profile; its wire form (with ``secret``)."""
-    response = httpx.post(
+    response = local_http.post(
         f"{gateway.url}/v1/{sid}/callback/profiles", headers={"api-key": key}, json=fields
     )
     assert response.status_code == 201, response.text
@@ -88,7 +90,7 @@ def create_profile(gateway: RunningProcess, sid: str, key: str, **fields: Any) -
 
 
 def attach_to_waba(gateway: RunningProcess, sid: str, key: str, waba: str, profile_id: str) -> None:
-    response = httpx.patch(
+    response = local_http.patch(
         f"{gateway.url}/v2/{sid}/whatsapp/{waba}",
         headers={"api-key": key},
         json={"callback_profile_id": profile_id},

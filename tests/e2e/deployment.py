@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import (
     PATIENCE,
     RunningProcess,
     free_port,
+    local_http,
     start_process,
     wagate_command,
     wait_until,
@@ -168,7 +168,7 @@ class Metrics:
 
 def scrape(process: RunningProcess) -> Metrics:
     """Read the process's ``/metrics``."""
-    response = httpx.get(process.url + "/metrics", timeout=10)
+    response = local_http.get(process.url + "/metrics", timeout=10)
     assert response.status_code == 200, response.text
     samples = {
         (sample.name, frozenset(sample.labels.items())): sample.value

@@ -24,7 +24,7 @@ import httpx
 from tests.e2e.callbacks import api, received
 from tests.e2e.sandbox import Sandbox
 from tests.e2e.uploads import create_number, create_tenant
-from tests.support import PATIENCE, RunningProcess, wait_until
+from tests.support import PATIENCE, RunningProcess, local_http, wait_until
 
 SECRET = "e2e-messages-app-secret"
 META_ENV = {
@@ -148,7 +148,7 @@ def metric(text: str, name: str, label: str) -> float:
 
 def settled(gateway: RunningProcess) -> bool:
     """No stored Meta webhook waits to be processed and no callback waits to be sent."""
-    text = httpx.get(gateway.url + "/metrics", timeout=10).text
+    text = local_http.get(gateway.url + "/metrics", timeout=10).text
     return (
         metric(text, "wagate_queue_depth", "process_meta_webhook") == 0
         and metric(text, "wagate_deliveries", "pending") == 0

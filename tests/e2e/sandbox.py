@@ -10,7 +10,14 @@ from typing import Any, TypeVar
 
 import httpx
 
-from tests.support import RunningProcess, free_port, start_process, wagate_command, wait_until
+from tests.support import (
+    RunningProcess,
+    free_port,
+    local_http,
+    start_process,
+    wagate_command,
+    wait_until,
+)
 
 T = TypeVar("T")
 
@@ -43,17 +50,17 @@ class Sandbox:
 
     def arm(self, **faults: object) -> dict[str, Any]:
         """Set faults (``cut_after_bytes``, ``fail_next``, ``fail_status``, ``delay_ms``)."""
-        response = httpx.post(f"{self.url}/_sandbox/faults", json=faults, timeout=30)
+        response = local_http.post(f"{self.url}/_sandbox/faults", json=faults, timeout=30)
         assert response.status_code == 200, response.text
         armed: dict[str, Any] = response.json()
         return armed
 
     def reset(self) -> None:
-        httpx.delete(f"{self.url}/_sandbox/faults", timeout=30).raise_for_status()
+        local_http.delete(f"{self.url}/_sandbox/faults", timeout=30).raise_for_status()
 
     def sessions(self) -> list[dict[str, Any]]:
         """Every upload session the sandbox opened, as ``/_sandbox/sessions`` shows it."""
-        response = httpx.get(f"{self.url}/_sandbox/sessions", timeout=30)
+        response = local_http.get(f"{self.url}/_sandbox/sessions", timeout=30)
         response.raise_for_status()
         listed: list[dict[str, Any]] = response.json()["data"]
         return listed
@@ -70,7 +77,7 @@ class Sandbox:
 
     def control(self, path: str, body: Mapping[str, object]) -> dict[str, Any]:
         """POST a control request (``/_sandbox/…``); its JSON answer."""
-        response = httpx.post(f"{self.url}/_sandbox/{path}", json=dict(body), timeout=30)
+        response = local_http.post(f"{self.url}/_sandbox/{path}", json=dict(body), timeout=30)
         assert response.status_code == 200, response.text
         answer: dict[str, Any] = response.json()
         return answer
@@ -101,14 +108,16 @@ class Sandbox:
 
     def webhooks(self, wamid: str) -> list[dict[str, Any]]:
         """The webhooks the sandbox sent about a message, with the gateway's answers."""
-        response = httpx.get(f"{self.url}/_sandbox/webhooks", params={"wamid": wamid}, timeout=10)
+        response = local_http.get(
+            f"{self.url}/_sandbox/webhooks", params={"wamid": wamid}, timeout=10
+        )
         response.raise_for_status()
         sent: list[dict[str, Any]] = response.json()["data"]
         return sent
 
     def messages(self) -> list[dict[str, Any]]:
         """Every message the send endpoint accepted."""
-        response = httpx.get(f"{self.url}/_sandbox/messages", timeout=10)
+        response = local_http.get(f"{self.url}/_sandbox/messages", timeout=10)
         response.raise_for_status()
         accepted: list[dict[str, Any]] = response.json()["data"]
         return accepted
@@ -138,7 +147,7 @@ def get_upload(
     gateway: RunningProcess, upload_id: str, *, key: str = "KEY1", **path: str
 ) -> httpx.Response:
     """``GET …/resumable_media?id=``, as it answers."""
-    return httpx.get(
+    return local_http.get(
         resumable_media_url(gateway, **path),
         params={"id": upload_id},
         headers={"api-key": key},

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from openapi_spec_validator import validate
 
@@ -25,7 +24,7 @@ from tests.e2e.conftest import GatewayFactory
 from tests.e2e.messaging import META_ENV, messages_env
 from tests.e2e.sandbox import Sandbox, sandbox_process
 from tests.e2e.uploads import create_number, create_tenant
-from tests.support import RunningProcess, run_wagate
+from tests.support import RunningProcess, local_http, run_wagate
 
 REPOSITORY = Path(__file__).parents[2]
 NUMBER, PHONE_NUMBER_ID = "15550001001", "106540000000001"
@@ -67,7 +66,7 @@ def test_docs_render_from_files_the_gateway_serves(
     world: tuple[RunningProcess, Sandbox, str],
 ) -> None:
     gateway = world[0]
-    page = httpx.get(gateway.url + "/docs", timeout=10)
+    page = local_http.get(gateway.url + "/docs", timeout=10)
     assert page.status_code == 200
     assert "text/html" in page.headers["content-type"]
     assert not re.search(r"https?://", page.text), "the page names an external URL"
@@ -75,18 +74,18 @@ def test_docs_render_from_files_the_gateway_serves(
     assert assets, page.text
     for asset in assets:
         assert asset.startswith("/"), asset
-        answer = httpx.get(gateway.url + asset, timeout=10)
+        answer = local_http.get(gateway.url + asset, timeout=10)
         assert answer.status_code == 200, asset
         assert len(answer.content) > 0
     assert "'/openapi.json'" in page.text
     assert '"validatorUrl": null' in page.text  # no badge fetched from a public validator
-    assert httpx.get(gateway.url + "/redoc", timeout=10).status_code == 404
+    assert local_http.get(gateway.url + "/redoc", timeout=10).status_code == 404
 
 
 def test_the_document_is_valid_openapi_3_1_and_complete(
     world: tuple[RunningProcess, Sandbox, str],
 ) -> None:
-    document: dict[str, Any] = httpx.get(world[0].url + "/openapi.json", timeout=10).json()
+    document: dict[str, Any] = local_http.get(world[0].url + "/openapi.json", timeout=10).json()
     validate(document)
     assert document["openapi"].startswith("3.1")
     scheme = document["components"]["securitySchemes"]["apiKey"]
@@ -130,7 +129,7 @@ def test_huge_offsets_answer_400_in_the_envelope(
         "/v1/SID1/callback/profiles",
         "/v2/SID1/whatsapp/WABA1/resumable_media",
     ):
-        answer = httpx.get(
+        answer = local_http.get(
             gateway.url + path,
             params={"offset": "99999999999999999999"},
             headers={"api-key": "KEY1"},
@@ -149,7 +148,7 @@ def test_numbers_that_are_not_e164_digits_answer_400_in_the_envelope(
             ("PATCH", f"/v2/SID1/whatsapp/WABA1/numbers/{number}"),
             ("POST", f"/v2/SID1/whatsapp/{number}/messages"),
         ):
-            answer = httpx.request(
+            answer = local_http.request(
                 method, gateway.url + path, headers={"api-key": "KEY1"}, json={}, timeout=30
             )
             assert answer.status_code == 400, (path, answer.text)

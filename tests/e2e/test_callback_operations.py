@@ -35,7 +35,7 @@ from tests.e2e.callbacks import (
 from tests.e2e.conftest import GatewayFactory
 from tests.e2e.test_callbacks import PNG, gateway_env, upload
 from tests.e2e.uploads import create_tenant
-from tests.support import PATIENCE, RunningProcess, wait_until
+from tests.support import PATIENCE, RunningProcess, local_http, wait_until
 
 BURST_UPLOADS = 1000
 BURST_CONCURRENCY = 32
@@ -58,7 +58,7 @@ def sandbox(services: tuple[RunningProcess, RunningProcess]) -> RunningProcess:
 
 @pytest.fixture
 def receiver(services: tuple[RunningProcess, RunningProcess]) -> RunningProcess:
-    httpx.post(services[1].url + "/_receiver/reset")
+    local_http.post(services[1].url + "/_receiver/reset")
     return services[1]
 
 

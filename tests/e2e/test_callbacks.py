@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import pytest
 
 from tests.e2e.callbacks import (
@@ -24,7 +23,7 @@ from tests.e2e.callbacks import (
 )
 from tests.e2e.conftest import GatewayFactory
 from tests.e2e.uploads import create_tenant
-from tests.support import PATIENCE, RunningProcess, run_wagate, wait_until
+from tests.support import PATIENCE, RunningProcess, local_http, run_wagate, wait_until
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 SEED_GET_QUERY = (
@@ -75,7 +74,7 @@ def sandbox(services: tuple[RunningProcess, RunningProcess]) -> RunningProcess:
 
 @pytest.fixture
 def receiver(services: tuple[RunningProcess, RunningProcess]) -> RunningProcess:
-    httpx.post(services[1].url + "/_receiver/reset")
+    local_http.post(services[1].url + "/_receiver/reset")
     return services[1]
 
 
@@ -91,7 +90,7 @@ def gateway_env(sandbox: RunningProcess, **extra: str) -> dict[str, str]:
 
 
 def upload(gateway: RunningProcess, waba: str = "WABA1", name: str = "image.png") -> str:
-    response = httpx.post(
+    response = local_http.post(
         f"{gateway.url}/v2/SID1/whatsapp/{waba}/resumable_media",
         headers={"api-key": "KEY1"},
         files={"file": (name, PNG, "image/png")},
@@ -150,7 +149,14 @@ def test_uploaded_callback_by_get_and_by_post_profiles_signed(
     assert post["headers"]["Authorization"] == "Basic dXNlcjpwYXNz"
     assert post["headers"]["Content-Type"] == "application/json"
     assert_signed(post, post_profile["secret"])
-    logged = delivery(gateway, post["headers"]["webhook-id"])
+    # The attempt is recorded once the receiver has answered it: soon after it got it.
+    logged = wait_until(
+        lambda: (
+            (found := delivery(gateway, post["headers"]["webhook-id"]))["attempt_log"] and found
+        ),
+        PATIENCE,
+        "the attempt recorded",
+    )
     assert logged["attempt_log"][0]["request_headers"]["Authorization"] == "[redacted]"
 
 
@@ -258,7 +264,7 @@ def test_private_targets_are_refused_when_saved(
     start_module_gateway: GatewayFactory, sandbox: RunningProcess, url: str
 ) -> None:
     gateway = _strict_gateway(start_module_gateway, sandbox)
-    response = httpx.post(
+    response = local_http.post(
         f"{gateway.url}/v1/SID1/callback/profiles",
         headers={"api-key": "KEY1"},
         json={"title": "ssrf probe", "http_method": "POST", "url": url},
@@ -300,12 +306,12 @@ def test_templates_are_validated_when_saved(
         ),
     ]
     for fields, problem in cases:
-        response = httpx.post(
+        response = local_http.post(
             f"{gateway.url}/v1/SID1/callback/profiles", headers={"api-key": "KEY1"}, json=fields
         )
         assert response.status_code == 400, (fields, response.text)
         assert problem in response.json()["error"], response.text
-    missing = httpx.get(
+    missing = local_http.get(
         f"{gateway.url}/v1/SID1/callback/profiles/stage_nope", headers={"api-key": "KEY1"}
     )
     assert missing.status_code == 404

@@ -39,7 +39,7 @@ from tests.e2e.messaging import (
     wait_settled,
 )
 from tests.e2e.sandbox import Sandbox, sandbox_process
-from tests.support import RunningProcess, wait_until
+from tests.support import RunningProcess, local_http, wait_until
 
 PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 64
 INCOMING_BODY = {
@@ -120,7 +120,7 @@ def pushes_about(world: World, wamid: str) -> list[dict[str, Any]]:
 
 def store_photo(sandbox: Sandbox) -> str:
     """A user's photo held by Meta; its media id."""
-    response = httpx.post(
+    response = local_http.post(
         f"{sandbox.url}/_sandbox/media",
         content=PHOTO,
         headers={"Content-Type": "image/jpeg"},
@@ -170,7 +170,7 @@ def test_an_inbound_image_reaches_the_profile_with_a_media_url_of_the_same_bytes
     assert callback["mime_type"] == "image/jpeg"
     assert callback["body"] == "broken"
     assert "error" not in callback
-    served = httpx.get(callback["media_url"], timeout=10)
+    served = local_http.get(callback["media_url"], timeout=10)
     assert served.status_code == 200
     assert served.content == PHOTO
     assert served.headers["content-type"] == "image/jpeg"
@@ -188,7 +188,7 @@ def test_a_download_that_fails_twice_then_succeeds_still_delivers_once(
     sandbox.arm(fail_next=2)
     message = user_sends(sandbox, type="image", image={"id": media_id})
     (callback,) = wait_until(lambda: incoming_about(world, message["id"]), 30, "the callback")
-    assert httpx.get(callback["media_url"], timeout=10).content == PHOTO
+    assert local_http.get(callback["media_url"], timeout=10).content == PHOTO
     assert sandbox.arm()["fail_next"] == 0, "both failures were Meta's answers to the download"
     wait_settled(world.gateway)
     assert len(incoming_about(world, message["id"])) == 1
@@ -255,8 +255,8 @@ def test_an_idempotency_key_retry_sends_once(world: World, sandbox: Sandbox) -> 
     path = f"/v2/SID1/whatsapp/{NUMBER_A}/messages"
     headers = {"api-key": "KEY1", "Idempotency-Key": "e2e-once-1"}
     before = len(sandbox.messages())
-    first = httpx.post(world.gateway.url + path, json=body, headers=headers, timeout=30)
-    again = httpx.post(world.gateway.url + path, json=body, headers=headers, timeout=30)
+    first = local_http.post(world.gateway.url + path, json=body, headers=headers, timeout=30)
+    again = local_http.post(world.gateway.url + path, json=body, headers=headers, timeout=30)
     assert first.status_code == again.status_code == 200
     assert first.json() == again.json()
     assert len(sandbox.messages()) == before + 1

@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.e2e.black_hole import black_holes
@@ -37,7 +36,7 @@ from tests.e2e.messaging import (
     to_path,
 )
 from tests.e2e.sandbox import sandbox_process
-from tests.support import wait_until
+from tests.support import local_http, wait_until
 
 HANGING = 20
 #: More requests to hanging endpoints than the lane's claim capacity (4 × its 64 slots ÷ 2)
@@ -64,7 +63,7 @@ def webhook(statuses: list[tuple[str, str]]) -> bytes:
 
 
 def post(gateway_url: str, body: bytes) -> None:
-    answer = httpx.post(
+    answer = local_http.post(
         gateway_url + "/webhooks/meta",
         content=body,
         headers={"Content-Type": "application/json", "X-Hub-Signature-256": meta_signature(body)},
@@ -115,7 +114,7 @@ def test_twenty_hanging_endpoints_do_not_hold_up_a_healthy_one(
         records = wait_until(arrived, 120, f"{len(expected)} callbacks to the healthy endpoint")
 
         def judged() -> dict[str, Any] | None:
-            page = httpx.get(
+            page = local_http.get(
                 f"{gateway.url}/v1/SID1/callback/deliveries?limit=100",
                 headers={"api-key": "KEY1"},
             ).json()["data"]["items"]

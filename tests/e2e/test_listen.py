@@ -17,7 +17,6 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.e2e.callbacks import api, create_profile
@@ -25,7 +24,7 @@ from tests.e2e.conftest import GatewayFactory
 from tests.e2e.messaging import META_ENV, SEED_002_FIELDS, messages_env, patch_number, sent
 from tests.e2e.sandbox import sandbox_process
 from tests.e2e.uploads import create_number, create_tenant
-from tests.support import PATIENCE, free_port, wagate_command, wait_until
+from tests.support import PATIENCE, free_port, local_http, wagate_command, wait_until
 
 NUMBER, PHONE_NUMBER_ID = "15550001001", "106540000000001"
 SEED_002_QUERY = "&".join(f"{name}=<{name}>" for name in SEED_002_FIELDS)
@@ -127,9 +126,9 @@ def test_listen_verifies_real_deliveries_and_rejects_a_tampered_one(
             genuine = sent_body.json()["data"]["body"].encode()
             tampered = genuine.replace(b'"delivered"', b'"read"')
             assert tampered != genuine
-            again = httpx.post(listener.url + "/push", content=genuine, headers=headers)
+            again = local_http.post(listener.url + "/push", content=genuine, headers=headers)
             assert again.status_code == 200, again.text
-            refused = httpx.post(listener.url + "/push", content=tampered, headers=headers)
+            refused = local_http.post(listener.url + "/push", content=tampered, headers=headers)
             assert refused.status_code == 401
             replayed, verdict = listener.wait_for(4)[2:]
             assert replayed["verified"] is True

@@ -8,14 +8,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from tests.e2e.callbacks import attach_to_waba, create_profile, received, receiver_process
 from tests.e2e.conftest import GatewayFactory
 from tests.e2e.messaging import NUMBER_A, PNID_A, SEED_002_BODY, TEMPLATE
 from tests.e2e.sandbox import resumable_media_url, sandbox_process, wait_for_status
 from tests.e2e.uploads import create_number, create_tenant, make_png
-from tests.support import PATIENCE, wait_until
+from tests.support import PATIENCE, local_http, wait_until
 
 API_KEY = "log-test-key-d41d8cd98f00b204"
 ACCESS_TOKEN = "log-test-meta-token-9e107d9d372bb682"
@@ -46,7 +44,7 @@ def test_json_logs_name_the_upload_in_its_request_and_job_lines_and_hide_secrets
         gateway = start_gateway(env={**env, "WAGATE_GRAPH_URL": sandbox.url})
         media = make_png(tmp_path / "logged.png", 300_000)
         with media.open("rb") as file:
-            answer = httpx.post(
+            answer = local_http.post(
                 resumable_media_url(gateway),
                 headers={"api-key": API_KEY},
                 files={"file": (media.name, file, "image/png")},
@@ -57,7 +55,7 @@ def test_json_logs_name_the_upload_in_its_request_and_job_lines_and_hide_secrets
         upload_id = answer.json()["data"]["id"]
         record = wait_for_status(gateway, upload_id, "UPLOADED", timeout=PATIENCE, key=API_KEY)
         link = record["file_link"]
-        assert httpx.get(link, timeout=10).status_code == 200
+        assert local_http.get(link, timeout=10).status_code == 200
         gateway.stop()
 
     text = gateway.log()
@@ -122,7 +120,7 @@ def test_a_full_flow_at_debug_logs_none_of_its_secrets(
         gateway = start_gateway(env={**env, "WAGATE_GRAPH_URL": sandbox.url})
         sandbox.send_webhooks_to(f"{gateway.url}/webhooks/meta")
         sandbox.register_number(PNID_A, NUMBER_A, "WABA1")
-        verified = httpx.get(
+        verified = local_http.get(
             f"{gateway.url}/webhooks/meta",
             params={"hub.mode": "subscribe", "hub.challenge": "42",
                     "hub.verify_token": DEBUG_SECRETS["Meta verify token"]},
@@ -136,7 +134,7 @@ def test_a_full_flow_at_debug_logs_none_of_its_secrets(
             headers={"Authorization": bearer},
         )  # fmt: skip
         attach_to_waba(gateway, "SID1", api_key, "WABA1", profile["profile_id"])
-        attached = httpx.patch(
+        attached = local_http.patch(
             f"{gateway.url}/v2/SID1/whatsapp/WABA1/numbers/{NUMBER_A}",
             headers={"api-key": api_key},
             json={"callback_profile_id": profile["profile_id"],
@@ -146,7 +144,7 @@ def test_a_full_flow_at_debug_logs_none_of_its_secrets(
 
         media = make_png(tmp_path / "debug.png", 100_000)
         with media.open("rb") as file:
-            accepted = httpx.post(
+            accepted = local_http.post(
                 resumable_media_url(gateway),
                 headers={"api-key": api_key},
                 files={"file": (media.name, file, "image/png")},
@@ -155,7 +153,7 @@ def test_a_full_flow_at_debug_logs_none_of_its_secrets(
             )
         assert accepted.status_code == 202, accepted.text
         wait_for_status(gateway, accepted.json()["data"]["id"], "UPLOADED", PATIENCE, key=api_key)
-        sent = httpx.post(
+        sent = local_http.post(
             f"{gateway.url}/v2/SID1/whatsapp/{NUMBER_A}/messages",
             headers={"api-key": api_key},
             json={"messaging_object": TEMPLATE, "extra_info": {"ref": "debug-flow"}},

@@ -58,7 +58,13 @@ from tests.e2e.messaging import (
     wait_settled,
 )
 from tests.e2e.sandbox import Sandbox, sandbox_process
-from tests.support import PATIENCE, RunningProcess, temporary_postgres_database, wait_until
+from tests.support import (
+    PATIENCE,
+    RunningProcess,
+    local_http,
+    temporary_postgres_database,
+    wait_until,
+)
 
 BURST_MESSAGES = 160
 BURST_WEBHOOKS = 200  # one status for each message, then duplicates of some
@@ -137,7 +143,7 @@ def test_a_template_message_gets_seed_002_callbacks_at_its_callback_url(
         world.gateway, NUMBER_A, to="+91 98765 43210",  # mobile is USER's digits all the same
         callback_url=world.receiver.url + prefix, ref="order-42", ref1="shop-7", ref2="campaign-3",
     )  # fmt: skip
-    at_meta = httpx.get(f"{sandbox.url}/_sandbox/messages/{wamid}", timeout=10).json()
+    at_meta = local_http.get(f"{sandbox.url}/_sandbox/messages/{wamid}", timeout=10).json()
     assert at_meta["phone_number_id"] == PNID_A
     assert at_meta["request"]["template"] == TEMPLATE["template"]
     assert at_meta["wa_id"] == USER

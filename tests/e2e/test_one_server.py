@@ -8,10 +8,15 @@ import signal
 import subprocess
 from pathlib import Path
 
-import httpx
-
 from tests.e2e.conftest import GatewayFactory
-from tests.support import PATIENCE, free_port, wagate_command, wait_until, worker_children
+from tests.support import (
+    PATIENCE,
+    free_port,
+    local_http,
+    wagate_command,
+    wait_until,
+    worker_children,
+)
 
 SOCKET = re.compile(r"worker\.status_listening +\S+ socket=(\S+)")
 
@@ -36,11 +41,11 @@ def test_a_second_server_on_the_same_data_directory_exits_with_its_message(
         ), second.stderr
         assert second.stdout == ""
     # The first one and its worker (which shares its lock) go on as before.
-    ready = httpx.get(first.url + "/readyz", timeout=PATIENCE).json()
+    ready = local_http.get(first.url + "/readyz", timeout=PATIENCE).json()
     assert ready["checks"]["worker"] == "ok", ready
     assert first.stop() == 0
     replacement = start_gateway(data_dir=data_dir)
-    assert httpx.get(replacement.url + "/readyz", timeout=PATIENCE).status_code == 200
+    assert local_http.get(replacement.url + "/readyz", timeout=PATIENCE).status_code == 200
 
 
 def test_on_sqlite_the_api_alone_is_refused_with_what_to_run_instead(
@@ -63,7 +68,7 @@ def test_on_sqlite_the_api_alone_is_refused_with_what_to_run_instead(
     ), api_alone.stderr
     # The refusal took no lock: the one server starts on the data directory.
     gateway = start_gateway(data_dir=data_dir)
-    ready = httpx.get(gateway.url + "/readyz", timeout=PATIENCE).json()
+    ready = local_http.get(gateway.url + "/readyz", timeout=PATIENCE).json()
     assert ready["checks"]["worker"] == "ok", ready
 
 

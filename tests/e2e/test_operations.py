@@ -10,12 +10,10 @@ import re
 import subprocess
 from pathlib import Path
 
-import httpx
-
 from tests.e2e.conftest import GatewayFactory
 from tests.e2e.deployment import start_worker
 from tests.e2e.uploads import create_tenant
-from tests.support import PATIENCE, run_wagate, wagate_command, wait_until
+from tests.support import PATIENCE, local_http, run_wagate, wagate_command, wait_until
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 1000
 
@@ -30,9 +28,9 @@ def test_ready_and_metrics_count_what_happened(start_gateway: GatewayFactory) ->
     # No Graph to reach: transfers stay PENDING, which is what the gauges should show.
     gateway = start_gateway(env={"WAGATE_GRAPH_URL": "http://127.0.0.1:9"})
     create_tenant(gateway.env)
-    assert httpx.get(gateway.url + "/healthz").status_code == 200
+    assert local_http.get(gateway.url + "/healthz").status_code == 200
     ready = wait_until(
-        lambda: (answer := httpx.get(gateway.url + "/readyz")).status_code == 200 and answer,
+        lambda: (answer := local_http.get(gateway.url + "/readyz")).status_code == 200 and answer,
         PATIENCE,
         "the gateway and its worker to be ready",
     )
@@ -41,14 +39,14 @@ def test_ready_and_metrics_count_what_happened(start_gateway: GatewayFactory) ->
     }  # fmt: skip
 
     for _ in range(3):
-        response = httpx.post(
+        response = local_http.post(
             f"{gateway.url}/v2/SID1/whatsapp/WABA1/resumable_media",
             headers={"api-key": "KEY1"},
             files={"file": ("a.png", PNG, "image/png")},
             data={"type": "image/png"},
         )
         assert response.status_code == 202
-    text = httpx.get(gateway.url + "/metrics").text
+    text = local_http.get(gateway.url + "/metrics").text
     assert metric(text, "wagate_uploads_accepted_total") == 3
     assert metric(text, "wagate_upload_bytes_received_total") == 3 * len(PNG)
     assert metric(text, 'wagate_uploads{status="PENDING"}') == 3
@@ -109,11 +107,11 @@ def test_a_worker_serves_health_readiness_and_its_own_metrics(tmp_path: Path) ->
     env = {"WAGATE_DATA_DIR": str(tmp_path / "data"), "WAGATE_GRAPH_URL": "http://127.0.0.1:9"}
     worker = start_worker(env, tmp_path / "worker.log", status=True)
     try:
-        assert httpx.get(worker.url + "/healthz").json() == {"status": "ok"}
-        ready = httpx.get(worker.url + "/readyz")
+        assert local_http.get(worker.url + "/healthz").json() == {"status": "ok"}
+        ready = local_http.get(worker.url + "/readyz")
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "storage": "ok"}
-        text = httpx.get(worker.url + "/metrics").text
+        text = local_http.get(worker.url + "/metrics").text
         assert "wagate_transfer_bytes_total" in text
         assert "wagate_delivery_lateness_seconds_bucket" in text
         assert metric(text, "wagate_oldest_due_job_age_seconds") == 0

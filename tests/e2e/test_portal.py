@@ -50,7 +50,7 @@ from tests.e2e.messaging import (
 )
 from tests.e2e.sandbox import Sandbox, sandbox_process, wait_for_status
 from tests.e2e.uploads import PNG_SIGNATURE, create_number, create_tenant
-from tests.support import PATIENCE, RunningProcess, wait_until
+from tests.support import PATIENCE, RunningProcess, local_http, wait_until
 
 SESSION_COOKIE = "wagate_portal"
 
@@ -165,7 +165,7 @@ def unique_recipient() -> str:
 
 
 def upload(world: World, file_name: str, sid: str = "SID1", key: str = "KEY1") -> str:
-    response = httpx.post(
+    response = local_http.post(
         f"{world.url}/v2/{sid}/whatsapp/{WABA}/resumable_media",
         headers={"api-key": key},
         files={"file": (file_name, PNG_SIGNATURE + b"portal" * 500, "image/png")},
@@ -230,8 +230,10 @@ def test_sign_in_takes_the_sid_and_api_key_and_sign_out_ends_the_session(
 
         # A session cookie that is tampered with is no session.
         forged = cookie["value"][:-2] + ("AA" if not cookie["value"].endswith("AA") else "BB")
-        answer = httpx.get(
-            f"{world.url}/portal/messages", cookies={SESSION_COOKIE: forged}, timeout=10
+        answer = local_http.get(
+            f"{world.url}/portal/messages",
+            headers={"Cookie": f"{SESSION_COOKIE}={forged}"},
+            timeout=10,
         )
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/portal/login")
@@ -669,13 +671,13 @@ def test_the_pages_fit_a_phone_and_work_by_keyboard(world: World, browser: Any) 
 
 
 def test_the_portal_ships_its_own_style_and_script(world: World) -> None:
-    login = httpx.get(f"{world.url}/portal/login", timeout=10)
+    login = local_http.get(f"{world.url}/portal/login", timeout=10)
     policy = login.headers["content-security-policy"]
     assert "default-src 'none'" in policy
     assert "script-src 'self'" in policy
     assert login.headers["x-frame-options"] == "DENY"
     for asset in re.findall(r'(?:href|src)="(/portal/static/[^"]+)"', login.text):
-        answer = httpx.get(world.url + asset, timeout=10)
+        answer = local_http.get(world.url + asset, timeout=10)
         assert answer.status_code == 200
         # An SVG names its XML namespace with a URL; nothing fetches it.
         text = answer.text.replace('xmlns="http://www.w3.org/2000/svg"', "")

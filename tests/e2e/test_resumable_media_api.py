@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.conftest import GatewayFactory
 from tests.e2e.uploads import create_tenant, make_png
-from tests.support import RunningProcess, run_wagate
+from tests.support import RunningProcess, local_http, run_wagate
 from tests.unit.test_envelope import SEED_SAMPLES, compact
 
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
@@ -58,7 +58,7 @@ def post(
     headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     data = {"type": media_type} if media_type is not None else {}
-    return httpx.post(
+    return local_http.post(
         url(gateway, sid, waba),
         headers={"api-key": key, **(headers or {})},
         files={"file": (file_name, content, "application/octet-stream")},
@@ -103,7 +103,7 @@ def test_the_documented_curl_command_works_verbatim(
     assert answer["data"]["status"] == "PENDING"
     assert answer["error"] == {}
 
-    record = httpx.get(
+    record = local_http.get(
         url(gateway), params={"id": answer["data"]["id"]}, headers={"api-key": "KEY1"}
     ).json()
     assert record["code"] == "WA200"
@@ -149,7 +149,7 @@ def test_each_error_of_the_seed_byte_for_byte(
 
 
 def test_a_json_body_is_the_seed_incorrect_payload(gateway: RunningProcess) -> None:
-    response = httpx.post(
+    response = local_http.post(
         url(gateway), headers={"api-key": "KEY1"}, json={"file": "x", "type": "image/png"}
     )
     assert response.status_code == 400
@@ -180,7 +180,7 @@ def test_an_idempotency_key_replays_the_first_answer(gateway: RunningProcess) ->
     second = post(gateway, content=png, headers={"Idempotency-Key": "order-1"})
     assert first.status_code == second.status_code == 202
     assert first.content == second.content
-    listing = httpx.get(url(gateway), headers={"api-key": "KEY1"}).json()
+    listing = local_http.get(url(gateway), headers={"api-key": "KEY1"}).json()
     assert (
         sum(item["sha256"] == hashlib.sha256(png).hexdigest() for item in listing["data"]["items"])
         == 1
@@ -188,12 +188,12 @@ def test_an_idempotency_key_replays_the_first_answer(gateway: RunningProcess) ->
 
 
 def test_an_unknown_id_is_not_found(gateway: RunningProcess) -> None:
-    response = httpx.get(url(gateway), params={"id": "nope"}, headers={"api-key": "KEY1"})
+    response = local_http.get(url(gateway), params={"id": "nope"}, headers={"api-key": "KEY1"})
     assert response.status_code == 404
     assert response.json()["code"] == "WA404"
 
 
 def test_bad_paging_is_an_incorrect_payload(gateway: RunningProcess) -> None:
-    response = httpx.get(url(gateway), params={"limit": "lots"}, headers={"api-key": "KEY1"})
+    response = local_http.get(url(gateway), params={"limit": "lots"}, headers={"api-key": "KEY1"})
     assert response.status_code == 400
     assert response.json()["error"]["limit"] == "must be an integer"

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import pytest
 
 from tests.e2e.conftest import GatewayFactory
@@ -25,7 +24,7 @@ from tests.e2e.sandbox import (
 )
 from tests.e2e.test_transfer import files_under, gateway_env, make_media, parse_time, post_media
 from tests.e2e.uploads import BOUNDARY, endless_png_body
-from tests.support import PATIENCE, S3Server, running_s3_server, wait_until
+from tests.support import PATIENCE, S3Server, local_http, running_s3_server, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +76,11 @@ def test_an_upload_lives_in_the_bucket_reaches_meta_and_is_purged_from_it(
     assert abs((lives_until - parse_time(record["purge_at"])).total_seconds()) <= 2, (
         "it lives until the purge"
     )
-    whole = httpx.get(link, timeout=60)
+    whole = local_http.get(link, timeout=60)
     assert whole.status_code == 200
     assert whole.headers["content-type"] == "image/png"
     assert hashlib.sha256(whole.content).hexdigest() == media.sha256
-    part = httpx.get(link, headers={"Range": "bytes=0-99"}, timeout=10)
+    part = local_http.get(link, headers={"Range": "bytes=0-99"}, timeout=10)
     assert part.status_code == 206
     assert part.content == media.path.read_bytes()[:100]
 
@@ -90,7 +89,7 @@ def test_an_upload_lives_in_the_bucket_reaches_meta_and_is_purged_from_it(
         lambda: get_upload(gateway, upload_id).status_code == 404 or None, PATIENCE, "the purge"
     )
     assert s3_server.keys(prefix + "/uploads/") == []
-    assert httpx.get(link, timeout=10).status_code == 404, "the object itself is gone"
+    assert local_http.get(link, timeout=10).status_code == 404, "the object itself is gone"
 
 
 def test_an_over_limit_upload_leaves_no_object_in_the_bucket(
@@ -104,7 +103,7 @@ def test_an_over_limit_upload_leaves_no_object_in_the_bucket(
     env = gateway_env(sandbox, **s3_server.env(prefix), WAGATE_UPLOAD_MAX_BYTES="20000000")
     gateway = start_gateway(env=env, data_dir=data_dir)
 
-    response = httpx.post(
+    response = local_http.post(
         resumable_media_url(gateway),
         headers={
             "api-key": "KEY1",

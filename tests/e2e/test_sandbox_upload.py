@@ -10,10 +10,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import aiohttp
-import httpx
 import pytest
 
-from tests.support import RunningProcess, free_port, start_process
+from tests.support import RunningProcess, free_port, local_http, start_process
 from wagate.domain.backoff import Backoff
 from wagate.domain.errors import (
     MetaOffsetMismatch,
@@ -58,9 +57,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProcess
 
 @pytest.fixture(autouse=True)
 def no_faults(sandbox: RunningProcess) -> Iterator[None]:
-    httpx.delete(f"{sandbox.url}/_sandbox/faults").raise_for_status()
+    local_http.delete(f"{sandbox.url}/_sandbox/faults").raise_for_status()
     yield
-    httpx.delete(f"{sandbox.url}/_sandbox/faults").raise_for_status()
+    local_http.delete(f"{sandbox.url}/_sandbox/faults").raise_for_status()
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.e2e.callbacks import (
@@ -48,6 +47,7 @@ from tests.support import (
     PATIENCE,
     RunningProcess,
     S3Server,
+    local_http,
     run_wagate,
     running_s3_server,
     temporary_postgres_database,
@@ -82,7 +82,7 @@ def sandbox(services: tuple[Sandbox, RunningProcess]) -> Sandbox:
 
 @pytest.fixture
 def receiver(services: tuple[Sandbox, RunningProcess]) -> RunningProcess:
-    httpx.post(services[1].url + "/_receiver/reset").raise_for_status()
+    local_http.post(services[1].url + "/_receiver/reset").raise_for_status()
     return services[1]
 
 
@@ -154,7 +154,7 @@ def attach_callbacks(api: RunningProcess, receiver: RunningProcess) -> None:
         api, "SID1", "KEY1", title="statuses", http_method="POST",
         url=f"{receiver.url}/ok/statuses", body=STATUS_BODY,
     )  # fmt: skip
-    response = httpx.patch(
+    response = local_http.patch(
         f"{api.url}/v2/SID1/whatsapp/WABA1/numbers/{PHONE}",
         headers={"api-key": "KEY1"},
         json={
@@ -337,7 +337,7 @@ def test_a_worker_sigtermed_during_a_burst_exits_0_in_its_grace_period_and_the_o
             wamids = send_messages([api], BURST_MESSAGES)
             # Part way through the burst the receiver stops answering: both workers
             # then have every request they may send in flight, unanswered.
-            hold = httpx.post(f"{receiver.url}/_receiver/hold?after={ANSWER_BEFORE_HOLD}")
+            hold = local_http.post(f"{receiver.url}/_receiver/hold?after={ANSWER_BEFORE_HOLD}")
             hold.raise_for_status()
             post_statuses([api], wamids)
             wait_until(lambda: held(receiver) == 2 * IN_FLIGHT, PATIENCE, "both workers full")
@@ -350,7 +350,7 @@ def test_a_worker_sigtermed_during_a_burst_exits_0_in_its_grace_period_and_the_o
                 waited = GRACE_SECONDS + RELEASE_ALLOWANCE_SECONDS
                 pytest.fail(f"still running {waited}s after SIGTERM:\n{stopped.log()}")
             exited_after = time.monotonic() - signalled
-            httpx.post(f"{receiver.url}/_receiver/release").raise_for_status()
+            local_http.post(f"{receiver.url}/_receiver/release").raise_for_status()
             final = wait_until(lambda: succeeded(api, burst), PATIENCE, "the rest of the burst")
             listed = deliveries(api)
             got = received(receiver)
@@ -377,14 +377,14 @@ def test_a_worker_sigtermed_during_a_burst_exits_0_in_its_grace_period_and_the_o
 
 def readiness(process: RunningProcess) -> tuple[int, dict[str, Any]]:
     """``/readyz``: its status code and body."""
-    response = httpx.get(process.url + "/readyz", timeout=15)
+    response = local_http.get(process.url + "/readyz", timeout=15)
     body: dict[str, Any] = response.json()
     return response.status_code, body
 
 
 def held(receiver: RunningProcess) -> int:
     """How many requests the receiver holds unanswered."""
-    count: int = httpx.get(f"{receiver.url}/_receiver/held").json()["held"]
+    count: int = local_http.get(f"{receiver.url}/_receiver/held").json()["held"]
     return count
 
 
@@ -422,11 +422,11 @@ def test_readyz_fails_while_postgresql_is_stopped_and_recovers_without_a_restart
                 assert body["checks"]["database"].startswith("unreachable"), body
                 assert body["checks"]["storage"] == "ok", body
             api = running.apis[0]
-            down = httpx.post(api.url + "/webhooks/meta", content=b"{}", timeout=15)
+            down = local_http.post(api.url + "/webhooks/meta", content=b"{}", timeout=15)
             assert down.status_code == 401, "the signature is checked before the database"
             stored = meta_webhook(api, {"object": "whatsapp_business_account"})
             assert stored == 503, "Meta must send it again: it was not stored"
-            listing = httpx.get(
+            listing = local_http.get(
                 api.url + "/v1/SID1/callback/profiles", headers={"api-key": "KEY1"}, timeout=15
             )
             assert listing.status_code == 503, listing.text

@@ -36,7 +36,13 @@ from tests.e2e.sandbox import (
     wait_for_status,
 )
 from tests.e2e.uploads import create_tenant, make_png
-from tests.support import PATIENCE, RunningProcess, temporary_postgres_database, wait_until
+from tests.support import (
+    PATIENCE,
+    RunningProcess,
+    local_http,
+    temporary_postgres_database,
+    wait_until,
+)
 
 MIB = 1024 * 1024
 DEFAULT_CHUNK = 4 * MIB
@@ -68,7 +74,7 @@ def make_media(directory: Path, name: str, size: int) -> Media:
 def post_media(gateway: RunningProcess, media: Media) -> str:
     """Upload the file through the API; the id of the PENDING upload."""
     with media.path.open("rb") as file:
-        response = httpx.post(
+        response = local_http.post(
             resumable_media_url(gateway),
             headers={"api-key": "KEY1"},
             files={"file": (media.name, file, "image/png")},
@@ -114,10 +120,10 @@ def assert_transferred_intact(
     assert record["uploaded_file_handle"].startswith("4:")
     assert record["uploaded_file_handle"] == session["handle"]
     link = record["file_link"]
-    whole = httpx.get(link, timeout=60)
+    whole = local_http.get(link, timeout=60)
     assert whole.status_code == 200
     assert hashlib.sha256(whole.content).hexdigest() == media.sha256
-    head = httpx.get(link, headers={"Range": "bytes=0-99"}, timeout=10)
+    head = local_http.get(link, headers={"Range": "bytes=0-99"}, timeout=10)
     assert head.status_code == 206
     assert head.headers["content-type"].startswith("image/png")
     assert head.content == media.path.read_bytes()[:100]
@@ -301,7 +307,7 @@ def test_the_handle_expires_then_everything_is_purged(
     assert expired["uploaded_file_handle"] == handle
     assert len(files_under(media_dir)) == 1
     link = local_link(gateway, expired["file_link"])
-    assert httpx.get(link, timeout=10).status_code == 200, "the file stays until it is purged"
+    assert local_http.get(link, timeout=10).status_code == 200, "the file stays until it is purged"
 
     def purged() -> httpx.Response | None:
         response = get_upload(gateway, upload_id)
@@ -311,7 +317,7 @@ def test_the_handle_expires_then_everything_is_purged(
     purged_seen = datetime.now(UTC)
     assert purged_seen >= purge_at
     assert gone.json()["code"] == "WA404"
-    link_answer = httpx.get(link, timeout=10)
+    link_answer = local_http.get(link, timeout=10)
     assert link_answer.status_code == 404
     assert link_answer.json()["code"] == "WA404"
     assert files_under(media_dir) == []

@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.conftest import GatewayFactory
 from tests.e2e.uploads import BOUNDARY, create_tenant, endless_png_body, make_png
-from tests.support import RunningProcess, rss_bytes, temporary_postgres_database
+from tests.support import RunningProcess, local_http, rss_bytes, temporary_postgres_database
 from tests.unit.test_envelope import SEED_SAMPLES, compact
 
 MIB = 1024 * 1024
@@ -39,7 +39,7 @@ def test_a_100_mb_upload_streams_with_bounded_memory(
 ) -> None:
     media = Path(gateway.env["WAGATE_DATA_DIR"]) / "media"
     big = make_png(tmp_path / "big.png", LIMIT)
-    httpx.get(gateway.url + "/healthz")
+    local_http.get(gateway.url + "/healthz")
     rss_before, _ = rss_bytes(gateway.pid)
     result = subprocess.run(
         ["curl", "-s", "-X", "POST", endpoint(gateway), "-H", "api-key: KEY1",

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from tests.support import RunningProcess
+from tests.support import RunningProcess, local_http
 
 T = TypeVar("T")
 
@@ -39,7 +39,7 @@ def signed(document: dict[str, Any], secret: str = APP_SECRET) -> tuple[bytes, d
 def meta_webhook(api: RunningProcess, document: dict[str, Any], secret: str = APP_SECRET) -> int:
     """POST a Meta webhook signed with ``secret`` to the API's ingress; the status code."""
     body, headers = signed(document, secret)
-    return httpx.post(api.url + "/webhooks/meta", content=body, headers=headers).status_code
+    return local_http.post(api.url + "/webhooks/meta", content=body, headers=headers).status_code
 
 
 def status_webhook(wamid: str) -> dict[str, Any]:

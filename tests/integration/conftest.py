@@ -48,6 +48,19 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
+async def worker_database(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database of each kind, opened as a worker opens it (statements in the
+    event loop), holding the account SID1."""
+    database = Database(database_url, statements_in_loop=True)
+    await database.upgrade_schema()
+    await TenancyService(database).create_account("SID1", "C1", api_key="k")
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
 async def services(database_url: str, tmp_path: Path) -> AsyncIterator[Services]:
     database = Database(database_url)
     await database.upgrade_schema()

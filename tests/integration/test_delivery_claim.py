@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,7 +20,6 @@ from wagate.domain.callbacks import (
 )
 from wagate.domain.endpoint_health import EndpointHealth
 from wagate.services.jobs import JobQueue
-from wagate.services.tenancy import TenancyService
 from wagate.store import Database, delivery_outcomes, delivery_queue, endpoints
 from wagate.store import deliveries as delivery_rows
 from wagate.store import profiles as profile_rows
@@ -32,14 +30,8 @@ A, B, C = "http://a.example:80", "http://b.example:80", "http://c.example:80"
 
 
 @pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url, statements_in_loop=True)
-    await database.upgrade_schema()
-    await TenancyService(database).create_account("SID1", "C1", api_key="k")
-    try:
-        yield database
-    finally:
-        await database.close()
+def database(worker_database: Database) -> Database:
+    return worker_database
 
 
 async def add(

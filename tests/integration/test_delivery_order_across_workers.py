@@ -7,14 +7,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from wagate.domain.callbacks import Attempt, AttemptTrigger, DeliveryStatus
-from wagate.services.tenancy import TenancyService
 from wagate.store import Database, delivery_outcomes, delivery_queue
 
 AHEAD, BEHIND = 3600.0, -3600.0
@@ -22,14 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url, statements_in_loop=True)
-    await database.upgrade_schema()
-    await TenancyService(database).create_account("SID1", "C1", api_key="k")
-    try:
-        yield database
-    finally:
-        await database.close()
+def database(worker_database: Database) -> Database:
+    return worker_database
 
 
 def add_from_worker(url: str, offset: float, subject: str, ids: list[str]) -> None:

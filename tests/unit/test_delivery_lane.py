@@ -37,8 +37,34 @@ def claimed(number: int) -> ClaimedDelivery:
     return ClaimedDelivery(delivery=delivery, signing=cast(Any, None))
 
 
+class QuietRunner:
+    """The rest of a runner: nothing due later, every lease kept, releases taken."""
+
+    async def next_run_at(self, skip_endpoints: Collection[str] = ()) -> datetime | None:
+        return None
+
+    async def extend_leases(self, ids: Collection[str], worker: str, lease: timedelta) -> set[str]:
+        return set(ids)
+
+    async def release(self, ids: Collection[str], worker: str) -> None:
+        return None
+
+
+def lane_of(runner: QuietRunner, *, poll_interval: float) -> DeliveryLane:
+    """A lane of two sends at a time, one per endpoint, around ``runner``."""
+    return DeliveryLane(
+        cast(DeliveryRunner, runner),
+        concurrency=2,
+        per_endpoint=1,
+        lease=timedelta(seconds=60),
+        poll_interval=poll_interval,
+        grace_period=1.0,
+        clock=lambda: NOW,
+    )
+
+
 @dataclass
-class SlowClaims:
+class SlowClaims(QuietRunner):
     """A runner whose first claim returns ``first`` deliveries at once and whose later
     claims wait until ``unblock`` is set (a claim waiting for the writer turn)."""
 
@@ -65,29 +91,12 @@ class SlowClaims:
         if len(self.sent) == self.first:
             self.all_sent.set()
 
-    async def next_run_at(self, skip_endpoints: Collection[str] = ()) -> datetime | None:
-        return None
-
-    async def extend_leases(self, ids: Collection[str], worker: str, lease: timedelta) -> set[str]:
-        return set(ids)
-
-    async def release(self, ids: Collection[str], worker: str) -> None:
-        return None
-
 
 async def test_sends_go_on_while_a_claim_waits() -> None:
     # One request at a time to the endpoint: the lane claims again (and that claim
     # waits) once it holds half its capacity of eight; the other four still go out.
     runner = SlowClaims(first=8)
-    lane = DeliveryLane(
-        cast(DeliveryRunner, runner),
-        concurrency=2,
-        per_endpoint=1,
-        lease=timedelta(seconds=60),
-        poll_interval=PATIENCE,
-        grace_period=1.0,
-        clock=lambda: NOW,
-    )
+    lane = lane_of(runner, poll_interval=PATIENCE)
     stopping, wakeup = asyncio.Event(), asyncio.Event()
     running = asyncio.create_task(lane.run("w1", stopping, wakeup))
     try:
@@ -101,7 +110,7 @@ async def test_sends_go_on_while_a_claim_waits() -> None:
 
 
 @dataclass
-class WorkAnnouncedDuringAClaim:
+class WorkAnnouncedDuringAClaim(QuietRunner):
     """A runner whose first claim waits until ``unblock`` and finds nothing (it read before
     the work was committed); the work is announced meanwhile, and any later claim finds it."""
 
@@ -121,15 +130,6 @@ class WorkAnnouncedDuringAClaim:
     async def send(self, item: ClaimedDelivery) -> None:
         self.sent.set()
 
-    async def next_run_at(self, skip_endpoints: Collection[str] = ()) -> datetime | None:
-        return None
-
-    async def extend_leases(self, ids: Collection[str], worker: str, lease: timedelta) -> set[str]:
-        return set(ids)
-
-    async def release(self, ids: Collection[str], worker: str) -> None:
-        return None
-
 
 async def taken(event: asyncio.Event) -> None:
     """Return once the lane has taken (cleared) ``event``."""
@@ -141,15 +141,7 @@ async def test_work_announced_while_a_claim_runs_is_claimed_when_that_claim_ends
     # The lane polls only once an hour here: the delivery goes out only if the wake-up
     # that came during the first claim makes the lane claim again.
     runner = WorkAnnouncedDuringAClaim()
-    lane = DeliveryLane(
-        cast(DeliveryRunner, runner),
-        concurrency=2,
-        per_endpoint=1,
-        lease=timedelta(seconds=60),
-        poll_interval=3600.0,
-        grace_period=1.0,
-        clock=lambda: NOW,
-    )
+    lane = lane_of(runner, poll_interval=3600.0)
     stopping, wakeup = asyncio.Event(), asyncio.Event()
     running = asyncio.create_task(lane.run("w1", stopping, wakeup))
     try:

@@ -112,13 +112,17 @@ def test_only_bodies_that_may_carry_events_are_parsed_again() -> None:
     from wagate.domain.field_events import may_have_events
 
     for name, key in (("user_preferences", "stop"), ("account_update", "account_deleted")):
-        assert may_have_events(json.dumps(sample(name, key)))
-    assert may_have_events(json.dumps(sample("messages", "played")))
-    assert may_have_events(json.dumps(sample("messages", "interactive_message_with_err")))
-    assert not may_have_events(json.dumps(sample("messages", "edited_image")))
-    assert not may_have_events(json.dumps(sample("messages", "edited_image"), indent=2))
-    compact = json.dumps(sample("user_preferences", "stop"), separators=(",", ":"))
+        assert may_have_events(json.dumps(notification(name, key)))
+    assert may_have_events(json.dumps(notification("statuses_conversation", "played")))
+    assert may_have_events(
+        json.dumps(notification("inbound_messages", "interactive_message_with_err"))
+    )
+    assert not may_have_events(json.dumps(notification("inbound_messages", "edited_image")))
+    assert not may_have_events(
+        json.dumps(notification("inbound_messages", "edited_image"), indent=2)
+    )
+    compact = json.dumps(notification("user_preferences", "stop"), separators=(",", ":"))
     assert may_have_events(compact)
     assert not may_have_events(
-        json.dumps(sample("messages", "edited_image"), separators=(",", ":"))
+        json.dumps(notification("inbound_messages", "edited_image"), separators=(",", ":"))
     )

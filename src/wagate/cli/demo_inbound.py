@@ -32,23 +32,13 @@ BSUID = "IN.13491208655302741918"
 
 
 def _attach_incoming_profile(tenant: Tenant, receiver: CallbackReceiver) -> str:
-    created = call_json(
-        "POST",
-        f"{tenant.base}/v1/{tenant.sid}/callback/profiles",
-        tenant.api_key,
+    profile = tenant.create_profile(
         {"title": "incoming POST", "http_method": "POST", "url": receiver.url + INCOMING_PATH},
+        "incoming profile",
     )
-    if created.get("code") != "RBC024":
-        raise DemoFailed(f"creating the incoming profile failed: {created}")
-    profile = created["data"]
-    attached = call_json(
-        "PATCH",
-        f"{tenant.base}/v2/{tenant.sid}/whatsapp/{tenant.waba_id}/numbers/{NUMBER}",
-        tenant.api_key,
-        {"incoming_callback_profile_id": profile["profile_id"]},
+    tenant.attach_to_number(
+        {"incoming_callback_profile_id": profile["profile_id"]}, "incoming profile"
     )
-    if attached.get("code") != "WA200":
-        raise DemoFailed(f"attaching the incoming profile failed: {attached}")
     return str(profile["secret"])
 
 

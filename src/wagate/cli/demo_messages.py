@@ -68,36 +68,51 @@ class Tenant:
     waba_id: str
     api_key: str
 
+    def create_profile(self, profile: dict[str, Any], what: str) -> dict[str, Any]:
+        """A callback profile of the account (its id and secret); ``what`` names it in
+        the error should the gateway refuse it."""
+        answer = call_json(
+            "POST", f"{self.base}/v1/{self.sid}/callback/profiles", self.api_key, profile
+        )
+        if answer.get("code") != "RBC024":
+            raise DemoFailed(f"creating the {what} failed: {answer}")
+        created: dict[str, Any] = answer["data"]
+        return created
+
+    def attach_to_number(self, targets: dict[str, Any], what: str) -> dict[str, Any]:
+        """Point the number's callbacks at ``targets``; the answer, with its webhook secret."""
+        answer = call_json(
+            "PATCH",
+            f"{self.base}/v2/{self.sid}/whatsapp/{self.waba_id}/numbers/{NUMBER}",
+            self.api_key,
+            targets,
+        )
+        if answer.get("code") != "WA200":
+            raise DemoFailed(f"attaching the {what} failed: {answer}")
+        attached: dict[str, Any] = answer["data"]
+        return attached
+
 
 def _attach(tenant: Tenant, receiver: CallbackReceiver) -> tuple[str, str]:
     """A seed 002 profile and a seed 003 webhook URL on the number; their two secrets."""
-    answer = call_json(
-        "POST",
-        f"{tenant.base}/v1/{tenant.sid}/callback/profiles",
-        tenant.api_key,
+    profile = tenant.create_profile(
         {
             "title": "message status GET",
             "http_method": "GET",
             "url": f"{receiver.url}{STATUS_PATH}{SEED_002_QUERY}",
         },
+        "message-status profile",
     )
-    if answer.get("code") != "RBC024":
-        raise DemoFailed(f"creating the message-status profile failed: {answer}")
-    profile = answer["data"]
-    attached = call_json(
-        "PATCH",
-        f"{tenant.base}/v2/{tenant.sid}/whatsapp/{tenant.waba_id}/numbers/{NUMBER}",
-        tenant.api_key,
+    attached = tenant.attach_to_number(
         {"callback_profile_id": profile["profile_id"], "webhook_url": receiver.url + PUSH_PATH},
+        "profile and the webhook URL",
     )
-    if attached.get("code") != "WA200":
-        raise DemoFailed(f"attaching the profile and the webhook URL failed: {attached}")
     console.print(
         f"number {NUMBER}: profile {profile['profile_id']} (GET, seed 002) "
         f"and webhook_url {receiver.url}{PUSH_PATH} (seed 003)",
         soft_wrap=True,
     )
-    return str(profile["secret"]), str(attached["data"]["webhook_secret"])
+    return str(profile["secret"]), str(attached["webhook_secret"])
 
 
 def _send(tenant: Tenant) -> tuple[str, str]:

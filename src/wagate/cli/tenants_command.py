@@ -136,19 +136,11 @@ def list_wabas(
     """List WABAs, oldest first."""
 
     async def work(database: Database, settings: Settings) -> tuple[list[dict[str, Any]], int]:
+        from wagate.domain.listings import waba_fields
         from wagate.services.directory import DirectoryService
 
         page, total = await DirectoryService(database).wabas(sid, limit=limit, offset=offset)
-        rows = [
-            {
-                "waba_id": waba.waba_id,
-                "sid": waba.sid,
-                "api_version": waba.api_version.value,
-                "callback_profile_id": waba.callback_profile_id,
-                "created_at": _iso(waba.created_at),
-            }
-            for waba in page
-        ]
+        rows = [{"sid": waba.sid, **waba_fields(waba)} for waba in page]
         return rows, total
 
     rows, total = with_database(work)
@@ -231,24 +223,13 @@ def list_numbers(
     """List WhatsApp numbers, oldest first."""
 
     async def work(database: Database, settings: Settings) -> tuple[list[dict[str, Any]], int]:
+        from wagate.domain.listings import number_fields
         from wagate.services.directory import DirectoryService
 
         page, total = await DirectoryService(database).numbers(
             sid, waba_id, limit=limit, offset=offset
         )
-        rows = [
-            {
-                "number": phone.number,
-                "sid": phone.sid,
-                "waba_id": phone.waba_id,
-                "phone_number_id": phone.phone_number_id,
-                "callback_profile_id": phone.callback_profile_id,
-                "incoming_callback_profile_id": phone.incoming_callback_profile_id,
-                "webhook_url": phone.webhook_url,
-                "created_at": _iso(phone.created_at),
-            }
-            for phone in page
-        ]
+        rows = [{"sid": phone.sid, **number_fields(phone)} for phone in page]
         return rows, total
 
     rows, total = with_database(work)

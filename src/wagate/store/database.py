@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from wagate import metrics
 from wagate.domain.errors import DatabaseUnavailable
-from wagate.store import inline_sqlite
+from wagate.store import inline_sqlite, revisions
 from wagate.store.queue import WAKE_FLAG
 from wagate.store.writer_turns import WriterTurns
 
@@ -184,7 +184,10 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def upgrade_schema(self) -> None:
-        """Create or migrate the schema to the newest version."""
+        """Create or migrate the schema to the newest version (a database already there
+        is only read: see :mod:`.revisions`)."""
+        if await self._at_newest_revision():
+            return
         from wagate.store.migrate import upgrade_to_head
 
         async with self.transaction() as connection:
@@ -196,10 +199,19 @@ class Database:
 
     async def schema_is_current(self) -> bool:
         """Whether every migration has been applied."""
+        if revisions.newest_revision() is not None:
+            return await self._at_newest_revision()
         from wagate.store.migrate import is_at_head
 
         async with self.transaction() as connection:
             return await connection.run_sync(is_at_head)
+
+    async def _at_newest_revision(self) -> bool:
+        newest = revisions.newest_revision()
+        if newest is None:
+            return False
+        async with self.reading() as connection:
+            return await revisions.recorded_revision(connection) == newest
 
     async def close(self) -> None:
         """Release every pooled connection."""

@@ -10,8 +10,8 @@ with every status Meta reported.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -24,11 +24,13 @@ from wagate.api.reference import example, query, responses
 from wagate.api.routes.messages import number_of_account, unknown_number
 from wagate.domain import errors
 from wagate.domain.activity import MessageView
-from wagate.domain.tenancy import ApiVersion, PhoneNumber, Waba
+from wagate.domain.listings import number_fields, utc_text, waba_fields
+from wagate.domain.tenancy import ApiVersion
 from wagate.services.activity import ActivityService
 from wagate.services.directory import DirectoryService
 
 router = APIRouter()
+_Route = TypeVar("_Route", bound=Callable[..., Any])
 TAG = "WhatsApp accounts and numbers"
 _OK = "Request Processed Successfully"
 _AUTH_ERRORS = {
@@ -64,33 +66,6 @@ _MESSAGE_EXAMPLE = {
 }  # fmt: skip
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def waba_to_wire(waba: Waba) -> dict[str, Any]:
-    """A WABA as the API lists it."""
-    return {
-        "waba_id": waba.waba_id,
-        "api_version": waba.api_version.value,
-        "callback_profile_id": waba.callback_profile_id,
-        "created_at": _iso(waba.created_at),
-    }
-
-
-def number_to_wire(phone: PhoneNumber) -> dict[str, Any]:
-    """A number as the API lists it (its secret only in the answer of its PATCH)."""
-    return {
-        "number": phone.number,
-        "waba_id": phone.waba_id,
-        "phone_number_id": phone.phone_number_id,
-        "callback_profile_id": phone.callback_profile_id,
-        "incoming_callback_profile_id": phone.incoming_callback_profile_id,
-        "webhook_url": phone.webhook_url,
-        "created_at": _iso(phone.created_at),
-    }
-
-
 def message_to_wire(view: MessageView) -> dict[str, Any]:
     """A sent message with its status timeline, as the API answers it."""
     message = view.message
@@ -103,7 +78,7 @@ def message_to_wire(view: MessageView) -> dict[str, Any]:
         }
         if isinstance(recorded.payload.get("errors"), list):
             status["errors"] = recorded.payload["errors"]
-        status["recorded_at"] = _iso(recorded.created_at)
+        status["recorded_at"] = utc_text(recorded.created_at)
         statuses.append(status)
     return {
         "id": message.id,
@@ -117,7 +92,7 @@ def message_to_wire(view: MessageView) -> dict[str, Any]:
         "ref2": message.ref2,
         "status": message.current_status,
         "price": view.price,
-        "created_at": _iso(message.created_at),
+        "created_at": utc_text(message.created_at),
         "statuses": statuses,
     }
 
@@ -151,7 +126,7 @@ async def list_wabas(
     await _account(gateway, sid, api_key)
     limit, offset = page_params(request)
     page, total = await DirectoryService(gateway.database).wabas(sid, limit=limit, offset=offset)
-    return _page([waba_to_wire(waba) for waba in page], total, limit, offset)
+    return _page([waba_fields(waba) for waba in page], total, limit, offset)
 
 
 _NUMBER_ANSWERS = responses(
@@ -167,42 +142,42 @@ _NUMBER_ANSWERS = responses(
 )  # fmt: skip
 
 
-@router.get(
-    "/v2/{sid}/whatsapp/numbers",
-    tags=[TAG],
-    summary="List the account's numbers",
-    responses=_NUMBER_ANSWERS,
-    openapi_extra={"parameters": PAGE_PARAMETERS},
-)
+def _numbers_route(path: str, summary: str) -> Callable[[_Route], _Route]:
+    return router.get(
+        path,
+        tags=[TAG],
+        summary=summary,
+        responses=_NUMBER_ANSWERS,
+        openapi_extra={"parameters": PAGE_PARAMETERS},
+    )
+
+
+async def _numbers_page(
+    gateway: Gateway, sid: str, waba_id: str | None, request: Request
+) -> Response:
+    limit, offset = page_params(request)
+    page, total = await DirectoryService(gateway.database).numbers(
+        sid, waba_id, limit=limit, offset=offset
+    )
+    return _page([number_fields(phone) for phone in page], total, limit, offset)
+
+
+@_numbers_route("/v2/{sid}/whatsapp/numbers", "List the account's numbers")
 async def list_account_numbers(
     sid: SidPath, request: Request, gateway: GatewayDep, api_key: ApiKeyDep
 ) -> Response:
     """Every WhatsApp number of the account, with where its callbacks and pushes go."""
     await _account(gateway, sid, api_key)
-    limit, offset = page_params(request)
-    page, total = await DirectoryService(gateway.database).numbers(
-        sid, None, limit=limit, offset=offset
-    )
-    return _page([number_to_wire(phone) for phone in page], total, limit, offset)
+    return await _numbers_page(gateway, sid, None, request)
 
 
-@router.get(
-    "/v2/{sid}/whatsapp/{waba_id}/numbers",
-    tags=[TAG],
-    summary="List a WABA's numbers",
-    responses=_NUMBER_ANSWERS,
-    openapi_extra={"parameters": PAGE_PARAMETERS},
-)
+@_numbers_route("/v2/{sid}/whatsapp/{waba_id}/numbers", "List a WABA's numbers")
 async def list_waba_numbers(
     sid: SidPath, waba_id: WabaIdPath, request: Request, gateway: GatewayDep, api_key: ApiKeyDep
 ) -> Response:
     """The WhatsApp numbers of one of the account's WABAs."""
     await gateway.tenancy.authorize_waba(sid, api_key, waba_id, api_version=ApiVersion.V2)
-    limit, offset = page_params(request)
-    page, total = await DirectoryService(gateway.database).numbers(
-        sid, waba_id, limit=limit, offset=offset
-    )
-    return _page([number_to_wire(phone) for phone in page], total, limit, offset)
+    return await _numbers_page(gateway, sid, waba_id, request)
 
 
 _MESSAGE_ANSWERS = responses(
