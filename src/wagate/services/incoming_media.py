@@ -31,7 +31,7 @@ from wagate.domain.jobs import Job, JobKind
 from wagate.domain.retry import RetryPolicy
 from wagate.services.file_links import FileLinks
 from wagate.services.incoming_fanout import incoming_writes
-from wagate.services.retrying import retried_in_place, retry_or_give_up
+from wagate.services.retrying import load_or_finish, retried_in_place, retry_or_give_up
 from wagate.services.status_fanout import Writes
 from wagate.store import Connection, Database, delivery_queue, queue
 from wagate.store import events as event_rows
@@ -102,11 +102,16 @@ class IncomingMediaService:
 
     async def run(self, job: Job) -> None:
         """Download one incoming message's media, then tell the customer of the message."""
-        async with self._db.transaction() as connection:
+
+        async def downloadable(connection: Connection) -> StoredInbound | None:
             stored = await inbound_rows.get_inbound(connection, job.subject_id)
             if stored is None or stored.media is None or stored.media.state != MediaState.PENDING:
-                await queue.finish(connection, job.id)
-                return
+                return None
+            return stored
+
+        stored = await load_or_finish(self._db, job, downloadable)
+        if stored is None or stored.media is None:
+            return
         bound = log.bind(incoming_id=stored.id, media_id=stored.media.media_id, run=job.attempts)
         try:
             fetched = await self._fetch(stored)

@@ -1,6 +1,7 @@
 """Failed calls to Meta and failed runs of a job, retried as :class:`RetryPolicy` decides.
 
-Upload transfers and media downloads fail the same way: a permanent error from Meta
+Upload transfers and media downloads run the same way: load what the job is about
+(:func:`load_or_finish`), and fail the same way: a permanent error from Meta
 gives up at once, a transient one is tried again after the policy's wait, in place
 (:func:`retried_in_place`, a short call within a run) or by running the job again
 later (:func:`retry_or_give_up`), until the last try or the deadline; giving up a
@@ -20,11 +21,23 @@ from wagate.domain.clock import Clock
 from wagate.domain.errors import MetaError, MetaPermanentError
 from wagate.domain.jobs import Job
 from wagate.domain.retry import RetryPolicy
-from wagate.store import Database, queue
+from wagate.store import Connection, Database, queue
 
-__all__ = ["retried_in_place", "retry_or_give_up"]
+__all__ = ["load_or_finish", "retried_in_place", "retry_or_give_up"]
 
 T = TypeVar("T")
+
+
+async def load_or_finish(
+    database: Database, job: Job, load: Callable[[Connection], Awaitable[T | None]]
+) -> T | None:
+    """What the job works on, as ``load`` reads it; None, with the job finished, when
+    ``load`` finds nothing left for it to do (its subject is gone or already done)."""
+    async with database.transaction() as connection:
+        subject = await load(connection)
+        if subject is None:
+            await queue.finish(connection, job.id)
+        return subject
 
 
 async def retry_or_give_up(

@@ -23,9 +23,9 @@ from wagate.domain.jobs import Job, JobKind
 from wagate.domain.retry import RetryPolicy
 from wagate.domain.uploads import TO_FAILED, TO_UPLOADED, Upload
 from wagate.services.file_links import FileLinks
-from wagate.services.retrying import retried_in_place, retry_or_give_up
+from wagate.services.retrying import load_or_finish, retried_in_place, retry_or_give_up
 from wagate.services.upload_events import record_upload_event
-from wagate.store import Database, queue
+from wagate.store import Connection, Database, queue
 from wagate.store import uploads as upload_rows
 from wagate.upstream.graph import GraphClient
 from wagate.upstream.resumable import send_resumable
@@ -83,11 +83,14 @@ class TransferService:
 
     async def run(self, job: Job) -> None:
         """Move the upload's bytes to Meta and record the outcome."""
-        async with self._db.transaction() as connection:
+
+        async def transferable(connection: Connection) -> Upload | None:
             upload = await upload_rows.get_upload_by_id(connection, job.subject_id)
-            if upload is None or upload.status not in TO_UPLOADED.sources:
-                await queue.finish(connection, job.id)
-                return
+            return upload if upload is not None and upload.status in TO_UPLOADED.sources else None
+
+        upload = await load_or_finish(self._db, job, transferable)
+        if upload is None:
+            return
         bound = log.bind(upload_id=upload.id, job_id=job.id, attempt=job.attempts)
         try:
             graph = await self._graph.about(upload.waba_id)
