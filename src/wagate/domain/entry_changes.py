@@ -25,6 +25,8 @@ from wagate.domain.inbox import (
 )
 from wagate.domain.status_flow import ReportedStatus, WamidAssigned
 
+__all__ = ["EntryChanges", "EntryOutcome", "entry_outcome", "parse_entry", "reported_statuses"]
+
 
 @dataclass
 class EntryChanges:

@@ -24,6 +24,16 @@ from typing import Any, Final
 
 from wagate.domain.webhook_events import EventScope
 
+__all__ = [
+    "MAX_FIELD_LENGTH",
+    "MESSAGES_FIELD",
+    "FieldEvent",
+    "field_events",
+    "may_have_events",
+    "push_payload",
+    "subject_of",
+]
+
 #: The field of statuses and incoming messages.
 MESSAGES_FIELD: Final = "messages"
 #: Members of a change value that describe its envelope rather than its content.

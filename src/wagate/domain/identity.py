@@ -20,6 +20,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+__all__ = [
+    "BSUID_RE",
+    "IDENTITY_SYSTEM_TYPES",
+    "MAX_USERNAME_LENGTH",
+    "MAX_USER_ID_LENGTH",
+    "IdentityChange",
+    "UserIdentity",
+    "contact_for",
+    "contact_identity",
+    "country_of_bsuid",
+    "identity_changes",
+    "is_bsuid",
+    "status_identity",
+]
+
 #: A BSUID or parent BSUID: ISO country code, optional ``ENT``, an alphanumeric id.
 BSUID_RE: Final = re.compile(r"^[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}$")
 #: The longest user id stored.

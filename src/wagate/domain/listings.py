@@ -12,6 +12,8 @@ from typing import Any
 
 from wagate.domain.tenancy import PhoneNumber, Waba
 
+__all__ = ["number_fields", "utc_text", "waba_fields"]
+
 
 def utc_text(moment: datetime) -> str:
     """A UTC time as ISO 8601 with ``Z`` (``2026-12-07T09:18:10.123456Z``)."""

@@ -17,6 +17,22 @@ from typing import Any, Final
 
 from wagate.domain.field_events import FieldEvent
 
+__all__ = [
+    "IGNORE_OPT_OUT",
+    "MARKETING_CATEGORY",
+    "MARKETING_MESSAGES",
+    "MARKETING_OPT_OUT_CODE",
+    "MAX_USER_LENGTH",
+    "MarketingPreference",
+    "TemplateCategory",
+    "category_for",
+    "latest",
+    "preferences_of",
+    "refusal",
+    "template_category_of",
+    "template_of",
+]
+
 #: Meta's error code for a marketing message to a user who stopped them.
 MARKETING_OPT_OUT_CODE: Final = 131050
 #: The category of ``user_preferences`` entries about marketing messages.

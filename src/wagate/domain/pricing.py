@@ -35,6 +35,19 @@ import phonenumbers
 from wagate.domain.identity import country_of_bsuid
 from wagate.domain.messages import STATUS_RANK, Billing, Message
 
+__all__ = [
+    "ANY_COUNTRY",
+    "Billed",
+    "PricePlan",
+    "RateCard",
+    "StatusPrice",
+    "billed_by",
+    "parse_rate_card",
+    "plan_prices",
+    "price_of",
+    "recipient_country",
+]
+
 #: The rate card key that stands for any country.
 ANY_COUNTRY: Final = "*"
 #: The statuses whose callback may show the price (the first forwarded of them does).

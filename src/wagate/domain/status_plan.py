@@ -26,6 +26,15 @@ from wagate.domain.status_flow import (
     decide_batch,
 )
 
+__all__ = [
+    "ForwardedStatus",
+    "NewStatus",
+    "ReleasedStatus",
+    "StatusPlan",
+    "StoredStatus",
+    "plan_statuses",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class StoredStatus:

@@ -20,6 +20,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+__all__ = [
+    "ALL_EVENTS",
+    "CATALOGUE",
+    "MAX_EVENT_TYPES",
+    "EventScope",
+    "EventType",
+    "effective_types",
+    "unknown_types",
+    "validated_types",
+    "wants",
+]
+
 #: Opts into every event type, including fields Meta adds later.
 ALL_EVENTS: Final = "*"
 #: The longest list of event types one subscription holds.

@@ -46,6 +46,8 @@ from wagate.store import webhook_events as field_rows
 from wagate.store.inbox import InboxItem
 from wagate.store.webhook_events import Owner
 
+__all__ = ["FIELD_EVENT", "FieldWrites", "plan_fields", "write_fields"]
+
 #: The kind of the events non-message fields become.
 FIELD_EVENT = "webhook_field"
 

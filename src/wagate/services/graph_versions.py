@@ -13,6 +13,8 @@ import time
 from wagate.store import Database
 from wagate.store import webhook_events as field_rows
 
+__all__ = ["REFRESH_SECONDS", "GraphVersions"]
+
 #: How long the versions read are used before they are read again.
 REFRESH_SECONDS = 60.0
 

@@ -20,6 +20,8 @@ from wagate.services.incoming_fanout import incoming_writes
 from wagate.services.status_fanout import Writes
 from wagate.store import inbound as inbound_rows
 
+__all__ = ["ArrivedMessages", "InboundRecording", "record_inbound"]
+
 
 @dataclass(frozen=True, slots=True)
 class ArrivedMessages:

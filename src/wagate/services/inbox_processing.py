@@ -48,6 +48,8 @@ from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
 from wagate.store.inbox import InboxItem, ProcessedMark
 
+__all__ = ["BATCH_ENTRIES", "BATCH_ITEMS", "BatchOutcome", "InboxProcessor"]
+
 log = structlog.get_logger("wagate.ingress")
 
 #: Statuses and messages one batch takes at most (one entry more when it is alone). A batch

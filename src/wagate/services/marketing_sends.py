@@ -18,6 +18,8 @@ from wagate.domain.tenancy import PhoneNumber
 from wagate.store import Database
 from wagate.store import webhook_events as field_rows
 
+__all__ = ["check_marketing_send"]
+
 
 async def check_marketing_send(
     database: Database, phone: PhoneNumber, body: Mapping[str, Any], extra: Mapping[str, Any]

@@ -19,6 +19,8 @@ from wagate.domain.webhook_events import EventScope, effective_types, validated_
 from wagate.store import Connection, Database, tenancy
 from wagate.store import webhook_events as field_rows
 
+__all__ = ["GRAPH_VERSION", "Subscription", "WebhookSubscriptions"]
+
 #: A Graph API version as it appears in request paths.
 GRAPH_VERSION: Final = re.compile(r"v\d+\.\d+")
 

@@ -175,6 +175,8 @@ async def statuses_of(
             message_statuses.c.created_at,
         )
         .where(message_statuses.c.wamid.in_(list(wamids)))
+        # Statuses recorded together (one batch of webhooks) share their time: the
+        # inbox position of the webhook that reported each says which came first.
         .order_by(message_statuses.c.created_at, message_statuses.c.seq, message_statuses.c.id)
     )
     found: dict[str, list[RecordedStatus]] = {}

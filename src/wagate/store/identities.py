@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wagate.domain.identity import IdentityChange, UserIdentity
 from wagate.store.tables import user_identities
 
+__all__ = ["KnownUser", "apply_changes", "lookup", "remember"]
+
 
 @dataclass(frozen=True, slots=True)
 class KnownUser:

@@ -18,6 +18,8 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+__all__ = ["VERSIONS", "head_of", "newest_revision", "recorded_revision"]
+
 VERSIONS = Path(__file__).parent / "migrations" / "versions"
 
 _ASSIGNMENT = re.compile(

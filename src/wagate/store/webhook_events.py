@@ -28,6 +28,20 @@ from wagate.store.tables import (
 )
 from wagate.store.tenancy import to_number
 
+__all__ = [
+    "Owner",
+    "categories_of",
+    "graph_versions",
+    "graph_versions_by_key",
+    "numbers_of_wabas",
+    "preference_of",
+    "save_categories",
+    "save_preferences",
+    "set_graph_version",
+    "set_subscription",
+    "subscriptions_of",
+]
+
 #: A subscription's owner: ("waba", WABA id) or ("number", E.164 number).
 Owner = tuple[str, str]
 
