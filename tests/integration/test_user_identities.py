@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.meta_fixtures import notification, with_phone_number_id
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain.clock import utcnow
+from wagate.domain.inbox import SentRecord, sent_entries
 from wagate.domain.messages import Message
 from wagate.domain.pricing import parse_rate_card
+from wagate.domain.status_plan import HELD_CONTACT_KEY
 from wagate.services.activity import ActivityService
 from wagate.services.inbox_processing import InboxProcessor
 from wagate.services.ingress import IngressService
@@ -25,8 +27,9 @@ from wagate.services.profiles import ProfileService
 from wagate.services.tenancy import TenancyService
 from wagate.store import Database
 from wagate.store import deliveries as delivery_rows
+from wagate.store import inbox as inbox_rows
 from wagate.store import messages as message_rows
-from wagate.store.tables import inbound_messages, user_identities
+from wagate.store.tables import inbound_messages, message_statuses, messages, user_identities
 
 NUMBER = "15550783881"
 PNID = "PNID-BSUID"
@@ -177,6 +180,32 @@ async def test_statuses_of_a_message_sent_to_a_bsuid_name_the_user(world: World)
     assert all("mobile" not in c for c in callbacks)
     assert callbacks[1]["username"] == "@sheena.nelson"
     assert callbacks[1]["price"] == "0.004"
+
+
+async def test_statuses_held_for_their_message_keep_the_user_they_named(world: World) -> None:
+    async with world.database.transaction() as connection:
+        await connection.execute(
+            update(messages).where(messages.c.id == "m-bsuid:0").values(wamid=None)
+        )
+    await feed(world, ("statuses_pmp", "sent_to_bsuid"), ("statuses_pmp", "delivered_to_bsuid"))
+    assert await sent(world) == [], "held: the message has no wamid yet"
+    async with world.database.transaction() as connection:
+        await inbox_rows.append(
+            connection, sent_entries([SentRecord(PNID, "m-bsuid:0", BSUID_WAMID)]), utcnow()
+        )
+    await feed(world)
+    callbacks = [body for kind, body in await sent(world) if kind == "status"]
+    assert [c.get("user_id") for c in callbacks] == [BSUID, BSUID]
+    assert callbacks[1]["username"] == "@sheena.nelson"
+    pushes = [body for kind, body in await sent(world) if kind == "push"]
+    assert [p["contacts"][0]["user_id"] for p in pushes] == [BSUID, BSUID]
+    async with world.database.transaction() as connection:
+        payloads = (
+            await connection.execute(
+                select(message_statuses.c.payload).where(message_statuses.c.wamid == BSUID_WAMID)
+            )
+        ).scalars()
+        assert all(HELD_CONTACT_KEY not in json.loads(p) for p in payloads), "Meta's object"
 
 
 async def test_the_portal_finds_a_users_messages_by_bsuid(world: World) -> None:

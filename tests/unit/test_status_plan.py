@@ -10,7 +10,7 @@ from wagate.domain.entry_changes import EntryChanges, entry_outcome, parse_entry
 from wagate.domain.inbox import InboxKind
 from wagate.domain.messages import Message
 from wagate.domain.status_flow import ReportedStatus, WamidAssigned
-from wagate.domain.status_plan import StoredStatus, plan_statuses
+from wagate.domain.status_plan import HELD_CONTACT_KEY, StoredStatus, plan_statuses
 
 WAMID = "wamid.1"
 
@@ -95,3 +95,29 @@ def test_an_entry_whose_fields_nothing_handles_is_unknown() -> None:
     unknown_number = Counter({"recorded": 1})
     entry_outcome(InboxKind.META_WEBHOOK, EntryChanges(), unknown_number, number_known=False)
     assert unknown_number["unknown_number"] == 1
+
+
+def test_a_held_status_keeps_its_contact_and_forwards_it_on_release() -> None:
+    contact = {"wa_id": "16505551234", "user_id": "US.13491208655302741918", "profile": {}}
+    status = ReportedStatus(3, WAMID, "delivered", {"id": WAMID, "status": "delivered"}, contact)
+    held = plan_statuses([status], [], {}, [])
+    (row,) = held.new_statuses
+    assert row.message_id is None
+    assert row.payload == {"id": WAMID, "status": "delivered", HELD_CONTACT_KEY: contact}
+
+    stored = StoredStatus("row1", WAMID, "delivered", None, 3, json.loads(json.dumps(row.payload)))
+    plan = plan_statuses([], [WamidAssigned(9, "m1", WAMID)], {WAMID: _message()}, [stored])
+    (released,) = plan.released
+    assert released.payload == {"id": WAMID, "status": "delivered"}
+    (forwarded,) = plan.forwarded
+    assert forwarded.payload == {"id": WAMID, "status": "delivered"}
+    assert forwarded.contact == contact
+
+
+def test_a_held_status_without_a_contact_is_stored_as_meta_sent_it() -> None:
+    status = ReportedStatus(3, WAMID, "sent", {"id": WAMID, "status": "sent"})
+    (row,) = plan_statuses([status], [], {}, []).new_statuses
+    assert row.payload == {"id": WAMID, "status": "sent"}
+    stored = StoredStatus("row1", WAMID, "sent", None, 3, dict(row.payload))
+    plan = plan_statuses([], [WamidAssigned(9, "m1", WAMID)], {WAMID: _message()}, [stored])
+    assert plan.forwarded[0].contact is None

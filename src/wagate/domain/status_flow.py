@@ -59,13 +59,15 @@ class ReportedStatus:
 
 @dataclass(frozen=True, slots=True)
 class HeldStatus:
-    """A status recorded earlier whose message was not known then (its row id kept)."""
+    """A status recorded earlier whose message was not known then (its row id kept), with
+    the recipient's ``contacts`` entry Meta sent with it when there was one."""
 
     id: str
     seq: int
     wamid: str
     status: str
     payload: Mapping[str, Any]
+    contact: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

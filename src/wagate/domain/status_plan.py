@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from wagate.domain.messages import Message
 from wagate.domain.status_flow import (
@@ -27,6 +27,7 @@ from wagate.domain.status_flow import (
 )
 
 __all__ = [
+    "HELD_CONTACT_KEY",
     "ForwardedStatus",
     "NewStatus",
     "ReleasedStatus",
@@ -36,10 +37,17 @@ __all__ = [
 ]
 
 
+#: The key under which a held status's stored object keeps the recipient's ``contacts``
+#: entry until it is released (Meta's status objects have no such key); the release
+#: stores Meta's object alone again.
+HELD_CONTACT_KEY: Final = "wagate_held_contact"
+
+
 @dataclass(frozen=True, slots=True)
 class StoredStatus:
     """A (wamid, status) already recorded; ``message_id`` is None while it is held (only
-    then is its ``payload`` read: it is applied later)."""
+    then is its ``payload`` read: it is applied later, and keeps the recipient's contact
+    under :data:`HELD_CONTACT_KEY`)."""
 
     id: str
     wamid: str
@@ -64,18 +72,20 @@ class NewStatus:
 
 @dataclass(frozen=True, slots=True)
 class ReleasedStatus:
-    """A held status (row ``id``) now applied to its message, and its fate."""
+    """A held status (row ``id``) now applied to its message, its fate, and Meta's status
+    object to keep (without the contact it was held with)."""
 
     id: str
     message_id: str
     outcome: str
     forwarded: bool
+    payload: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class ForwardedStatus:
     """A status the customer hears of: its message, Meta's status object and the
-    recipient's contact (None for a status held earlier: only its object is kept)."""
+    recipient's contact (None when Meta sent none)."""
 
     message: Message
     payload: Mapping[str, Any]
@@ -118,8 +128,9 @@ def plan_statuses(
     held: defaultdict[str, list[HeldStatus]] = defaultdict(list)
     for status in stored:
         if status.message_id is None:
+            payload, contact = _split_held(status.payload)
             held[status.wamid].append(
-                HeldStatus(status.id, status.seq, status.wamid, status.status, status.payload)
+                HeldStatus(status.id, status.seq, status.wamid, status.status, payload, contact)
             )
     decision = decide_batch(
         stream,
@@ -139,7 +150,11 @@ def plan_statuses(
         if isinstance(applied_status, HeldStatus):
             plan.released.append(
                 ReleasedStatus(
-                    applied_status.id, applied.message_id, verdict.value, applied.forwarded
+                    applied_status.id,
+                    applied.message_id,
+                    verdict.value,
+                    applied.forwarded,
+                    applied_status.payload,
                 )
             )
         else:
@@ -148,22 +163,46 @@ def plan_statuses(
             )
             plan.counts[applied_status.seq]["forwarded" if applied.forwarded else "recorded"] += 1
         if applied.forwarded:
-            contact = applied_status.contact if isinstance(applied_status, ReportedStatus) else None
             plan.forwarded.append(
-                ForwardedStatus(by_id[applied.message_id], applied_status.payload, contact)
+                ForwardedStatus(
+                    by_id[applied.message_id], applied_status.payload, applied_status.contact
+                )
             )
         else:
             plan.not_forwarded.append(applied)
     for waiting in decision.held:
-        plan.new_statuses.append(_new_status(waiting, None, Verdict.HELD, False))
+        kept = _with_held_contact(waiting.payload, waiting.contact)
+        plan.new_statuses.append(_new_status(waiting, None, Verdict.HELD, False, kept))
         plan.counts[waiting.seq]["held"] += 1
     for repeated in decision.duplicates:
         plan.counts[repeated.seq]["duplicate"] += 1
     return plan
 
 
+def _with_held_contact(
+    payload: Mapping[str, Any], contact: Mapping[str, Any] | None
+) -> Mapping[str, Any]:
+    """Meta's status object as a held row keeps it: with the contact it came with."""
+    return payload if contact is None else {**payload, HELD_CONTACT_KEY: dict(contact)}
+
+
+def _split_held(
+    stored: Mapping[str, Any],
+) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
+    """A held row's object as Meta's status object and the contact it came with."""
+    if HELD_CONTACT_KEY not in stored:
+        return stored, None
+    payload = {k: v for k, v in stored.items() if k != HELD_CONTACT_KEY}
+    contact = stored[HELD_CONTACT_KEY]
+    return payload, contact if isinstance(contact, Mapping) else None
+
+
 def _new_status(
-    status: ReportedStatus, message_id: str | None, verdict: Verdict, forwarded: bool
+    status: ReportedStatus,
+    message_id: str | None,
+    verdict: Verdict,
+    forwarded: bool,
+    payload: Mapping[str, Any] | None = None,
 ) -> NewStatus:
     return NewStatus(
         wamid=status.wamid,
@@ -172,5 +211,5 @@ def _new_status(
         seq=status.seq,
         outcome=verdict.value,
         forwarded=forwarded,
-        payload=status.payload,
+        payload=status.payload if payload is None else payload,
     )

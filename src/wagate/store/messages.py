@@ -154,6 +154,7 @@ _RELEASE_HELD = (
         message_id=bindparam("b_message_id"),
         outcome=bindparam("b_outcome"),
         forwarded=bindparam("b_forwarded"),
+        payload=bindparam("b_payload"),
     )
 )
 
@@ -312,7 +313,8 @@ async def insert_statuses(
 
 
 async def release_held(connection: AsyncConnection, released: Sequence[ReleasedStatus]) -> None:
-    """Attach held statuses to their message, with their fate."""
+    """Attach held statuses to their message, with their fate; each keeps Meta's status
+    object alone (the contact it was held with is dropped)."""
     await execute_many(
         connection,
         _RELEASE_HELD,
@@ -322,6 +324,7 @@ async def release_held(connection: AsyncConnection, released: Sequence[ReleasedS
                 "b_message_id": r.message_id,
                 "b_outcome": r.outcome,
                 "b_forwarded": r.forwarded,
+                "b_payload": json_text.compact(r.payload),
             }
             for r in released
         ],
