@@ -144,6 +144,26 @@ async def test_a_waba_event_reaches_each_opted_in_number_s_url(world: World) -> 
     assert push["event"] == "account_update"
     assert push["account_update"]["event"] == "ACCOUNT_RESTRICTION"
     assert await outcomes(world) == {"processed": 1}
+    (entry,), _ = await StoredWebhooks(world.database).list(outcomes=("processed",))
+    assert entry.scope is None
+    assert json.loads(entry.detail or "{}") == {"forwarded": 1}, "no unknown_number"
+
+
+async def test_a_waba_event_nobody_opted_into_says_so_and_not_unknown_number(
+    world: World,
+) -> None:
+    await feed(world, notification("template_updates", "status_rejected"))
+    (entry,), _ = await StoredWebhooks(world.database).list(outcomes=("unknown",))
+    assert json.loads(entry.detail or "{}") == {"field_kept": 1, "field_not_subscribed": 1}
+
+
+async def test_an_event_of_a_waba_we_do_not_serve_counts_its_number_unknown(
+    world: World,
+) -> None:
+    document = readdressed(notification("account_update", "account_restriction"), waba_id="999")
+    await feed(world, document)
+    (entry,), _ = await StoredWebhooks(world.database).list(outcomes=("unknown",))
+    assert json.loads(entry.detail or "{}") == {"field_unknown_number": 1}
 
 
 async def test_template_categories_are_kept_per_template_and_language(world: World) -> None:

@@ -95,7 +95,8 @@ def entry_outcome(
     """``recorded`` for a SENT entry, ``invalid`` for a body that is no JSON object, else
     ``processed`` when anything was forwarded, recorded, held or is downloading, and
     ``unknown`` when nothing of it applied (an unknown number, or fields we do not
-    handle). ``counts`` gains ``unknown_number`` when the number is not known."""
+    handle). ``counts`` gains ``unknown_number`` when the number the entry names is not
+    known (``number_known`` is True for an entry that names none)."""
     if kind is InboxKind.SENT:
         return EntryOutcome("recorded", json.dumps({"sent": len(changes.assigned)}))
     if changes.invalid:

@@ -341,7 +341,9 @@ def _profiles_wanted(
 
 def _mark(entry: _Entry, phones: dict[str, PhoneNumber]) -> ProcessedMark:
     item = entry.item
-    known = item.scope is not None and item.scope in phones
+    # An entry about a WABA as a whole (template and account updates) names no number:
+    # what its fields came to (forwarded, field_unknown_number, ...) says what happened.
+    known = item.scope is None or item.scope in phones
     outcome = entry_outcome(item.kind, entry.changes, entry.counts, number_known=known)
     if outcome.outcome == "invalid":
         metrics.META_WEBHOOKS_INVALID.inc()
