@@ -166,6 +166,18 @@ async def test_an_event_of_a_waba_we_do_not_serve_counts_its_number_unknown(
     assert json.loads(entry.detail or "{}") == {"field_unknown_number": 1}
 
 
+async def test_a_webhook_mixing_a_number_s_and_a_waba_s_changes_forwards_both(
+    world: World,
+) -> None:
+    await world.subscriptions.set_for_number("SID1", NUMBER, ["*"])
+    mixed = opt_out()
+    mixed["entry"] += notification("account_update", "account_restriction")["entry"]
+    await feed(world, mixed)
+    events = sorted(push["event"] for where, push in await pushes(world) if where == "push")
+    assert events == ["account_update", "user_preferences"]
+    assert await outcomes(world) == {"processed": 2}, "one entry for the number, one for the WABA"
+
+
 async def test_template_categories_are_kept_per_template_and_language(world: World) -> None:
     await feed(
         world,

@@ -222,3 +222,29 @@ def test_messages_without_an_id_are_left_out_and_sha256_reads_hex_or_base64() ->
     as_base64 = "gdO9io20hoyVIO1HGG6LfFeJ5h/3n3+DS+aVC4CKkNM="
     assert sha256_hex(as_base64) == MEDIA_SHA256
     assert sha256_hex("not a hash") is None
+
+
+def test_a_webhook_mixing_a_number_s_and_a_waba_s_changes_keeps_both() -> None:
+    number_change = next(iter(SAMPLES.values()))["entry"][0]
+    waba_change = {
+        "id": "102290129340398",
+        "changes": [
+            {
+                "field": "account_update",
+                "value": {"event": "ACCOUNT_RESTRICTION", "restriction_info": []},
+            }
+        ],
+    }
+    body = json.dumps(
+        {"object": "whatsapp_business_account", "entry": [number_change, waba_change]}
+    )
+    assert [(e.scope, e.items) for e in webhook_entries(body)] == [
+        ("106540352242922", 1),
+        (None, 1),
+    ]
+
+
+def test_a_webhook_naming_no_number_is_one_entry_of_no_number() -> None:
+    body = json.dumps({"object": "whatsapp_business_account", "entry": []})
+    assert [e.scope for e in webhook_entries(body)] == [None]
+    assert [e.scope for e in webhook_entries("not json")] == [None]

@@ -11,7 +11,8 @@ the partition of the business number they are about, so that everything Meta
 says of one number, and everything we learn of its messages, is applied in
 order by one processor at a time, while other numbers' partitions proceed in
 parallel. A webhook that speaks of several numbers becomes one entry per
-number, each applying only its own number's changes.
+number, each applying only its own number's changes; its changes about a WABA
+as a whole (template and account updates) are one more entry, of no number.
 """
 
 from __future__ import annotations
@@ -103,20 +104,26 @@ def phone_number_id_of(value: dict[str, Any]) -> str:
 
 
 def webhook_entries(body: str) -> list[InboxEntry]:
-    """The inbox entries of one Meta webhook: one per business number it names."""
+    """The inbox entries of one Meta webhook: one per business number it names, and one
+    (scope None) for its changes about a WABA as a whole when it has any, or when it
+    names no number at all."""
     document = parse_document(body)
     sizes: dict[str, int] = {}
+    numberless = False
     if document is not None:
         for value in change_values(document):
             number = phone_number_id_of(value)
             if number:
                 sizes[number] = sizes.get(number, 0) + _item_count(value)
-    if not sizes:
-        return [InboxEntry(InboxKind.META_WEBHOOK, NO_NUMBER_PARTITION, None, body, 1)]
-    return [
+            else:
+                numberless = True
+    entries = [
         InboxEntry(InboxKind.META_WEBHOOK, partition_of(number), number, body, max(1, items))
         for number, items in sizes.items()
     ]
+    if numberless or not sizes:
+        entries.append(InboxEntry(InboxKind.META_WEBHOOK, NO_NUMBER_PARTITION, None, body, 1))
+    return entries
 
 
 @dataclass(frozen=True, slots=True)

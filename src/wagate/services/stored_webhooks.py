@@ -79,9 +79,6 @@ class StoredWebhooks:
 
 
 def _anew(entry: StoredEntry) -> list[InboxEntry]:
-    """The entries a set-aside one becomes, split by number as today's code splits it: only
-    its own number's, when it had one."""
-    derived = webhook_entries(entry.body or "")
-    if entry.scope is None:
-        return derived
-    return [e for e in derived if e.scope == entry.scope]
+    """The entry a set-aside one becomes, split by number as today's code splits it: the
+    one of its own number (of no number, for its WABA-wide changes)."""
+    return [e for e in webhook_entries(entry.body or "") if e.scope == entry.scope]
