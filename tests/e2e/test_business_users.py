@@ -184,3 +184,28 @@ def test_the_price_appears_once_per_billed_message(world: World) -> None:
         "PMP",
         None,
     ]
+
+
+def test_a_reply_in_the_customer_service_window_is_free_and_shows_no_price(
+    world: World,
+) -> None:
+    writer = "919876543299"
+    answer = world.sandbox.control(
+        "inbound",
+        {"phone_number_id": PNID_B, "from": writer, "type": "text", "text": {"body": "Hi"}},
+    )
+    assert all(code == 200 for code in answer["responses"]), answer
+    reply = {"to": writer, "type": "text", "text": {"body": "How can we help?"}}
+    response = send(world.gateway, NUMBER_B, reply, ref="in-window-1")
+    assert response.status_code == 200, response.text
+    wamid = response.json()["data"]["wamid"]
+    world.sandbox.status(wamid, "sent")
+    world.sandbox.status(wamid, "delivered")
+    wait_settled(world.gateway)
+    got = [b for b in bodies(world, "/ok/status") if b.get("ref") == "in-window-1"]
+    assert [(c["status"], c.get("price")) for c in got] == [("sent", None), ("delivered", None)]
+    pushes = [b for b in bodies(world, "/ok/push") if b.get("statuses", [{}])[0].get("id") == wamid]
+    assert [p["statuses"][0]["pricing"]["type"] for p in pushes] == [
+        "free_customer_service",
+        "free_customer_service",
+    ]

@@ -22,6 +22,7 @@ from wagate.sandbox.numbers import BusinessNumbers
 from wagate.sandbox.orders import ButtonOrder, StatusOrder
 from wagate.sandbox.progression import AutoProgression, Progressions
 from wagate.sandbox.send import SendRequest
+from wagate.sandbox.service_windows import ServiceWindows, free_service_pricing
 from wagate.sandbox.settings import SandboxSettings
 from wagate.sandbox.webhooks import (
     UNDELIVERABLE,
@@ -62,6 +63,7 @@ class Messaging:
         self.limits = Limits()
         self.numbers = BusinessNumbers(settings.app_id)
         self.conversations = Conversations()
+        self.service_windows = ServiceWindows()
         self.driver = driver or WebhookDriver(
             settings.app_secret, webhook_url or settings.webhook_url
         )
@@ -122,7 +124,7 @@ class Messaging:
                 expires = opened.expires if order.status == "sent" else None
                 conversation = conversation_object(opened.id, opened.category, expires=expires)
         if isinstance(pricing, str):
-            pricing = pricing_object(opened.category) if opened is not None else None
+            pricing = self._pricing_of(message, order.status, opened, timestamp)
         errors: list[object] | None = None
         if not isinstance(order.errors, str):
             errors = order.errors
@@ -137,6 +139,23 @@ class Messaging:
             errors=errors,
         )
         return status_webhook(self.numbers.get(message.phone_number_id), entry)
+
+    def _pricing_of(
+        self, message: SentMessage, status: str, opened: Conversation | None, timestamp: int
+    ) -> dict[str, object] | None:
+        """Meta's ``pricing`` of this status: within the user's service window a reply, and
+        a utility template, are free (``free_customer_service``); other templates billed."""
+        if status not in _PRICED_STATUSES:
+            return None
+        users = (message.wa_id, message.user_id)
+        in_window = self.service_windows.is_open(message.phone_number_id, users, timestamp)
+        if opened is None:
+            return (
+                free_service_pricing("service") if in_window and not message.is_template else None
+            )
+        if in_window and opened.category == "utility":
+            return free_service_pricing("utility")
+        return pricing_object(opened.category)
 
     def _conversation_of(
         self, message: SentMessage, status: str, category: str, timestamp: int
@@ -205,6 +224,9 @@ class Messaging:
             order,
             message_id=message_id,
             timestamp=timestamp,
+        )
+        self.service_windows.user_wrote(
+            order.phone_number_id, (order.from_wa_id, order.user_id), timestamp
         )
         records = await self.driver.send("inbound", message_id, payload, copies=1 + order.duplicate)
         return payload, records
