@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from wagate.cli.output import MIN_WRAPPING_WIDTH, Column, table_lines
+import json
+
+import pytest
+
+from wagate.cli.output import MIN_WRAPPING_WIDTH, Column, print_listing, table_lines
 
 PROFILE = "stage_8e888b71-10fe-4453-9f26-3fbc37b849a4"
 URL = "http://127.0.0.1:9/callbacks/message-status?id=<id>&status=<status>&ref=<ref>"
@@ -56,3 +60,16 @@ def test_a_table_of_ids_alone_that_cannot_fit_becomes_records() -> None:
     columns = [Column("id", "id"), Column("other", "other id")]
     lines = table_lines([{"id": PROFILE, "other": PROFILE}], columns, 60)
     assert lines == [f"id        {PROFILE}", f"other id  {PROFILE}"]
+
+
+def test_a_table_only_column_is_left_out_of_the_json_but_shown_in_the_table(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rows = [{"id": "d1", "last_error": "timeout", "last": "timeout"}]
+    columns = [Column("id", "id"), Column("last", "last", wraps=True, table_only=True)]
+    print_listing(rows, columns, as_json=True, total=1, limit=50, offset=0)
+    document = json.loads(capsys.readouterr().out)
+    assert document["items"] == [{"id": "d1", "last_error": "timeout"}]
+    assert rows[0]["last"] == "timeout"
+    print_listing(rows, columns, as_json=False, total=1, limit=50, offset=0, wide=True)
+    assert "timeout" in capsys.readouterr().out.splitlines()[-1]

@@ -74,12 +74,9 @@ def list_deliveries(
         Column("attempts", "tries"),
         Column("method", "method"),
         Column("url", "url", wraps=True),
-        Column("last", "last", wraps=True),
+        Column("last", "last", wraps=True, table_only=True),
         Column("created_at", "created"),
     ]
-    if as_json:
-        for row in rows:
-            del row["last"]
     print_listing(
         rows, columns, as_json=as_json, total=total, limit=limit, offset=offset, wide=wide
     )

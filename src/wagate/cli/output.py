@@ -37,12 +37,15 @@ WIDE_OPTION = typer.Option(
 class Column:
     """A table column: the row key it shows, its header, and whether it may wrap.
 
-    Only free text wraps: a wrapped id could not be copied whole.
+    Only free text wraps: a wrapped id could not be copied whole. A
+    ``table_only`` column shows a summary the rows' JSON does not carry: its
+    key is left out of the JSON document.
     """
 
     key: str
     header: str
     wraps: bool = False
+    table_only: bool = False
 
 
 def cell(value: Any) -> str:
@@ -75,7 +78,9 @@ def print_listing(
 ) -> None:
     """A page of rows: ``{"items", "total", "limit", "offset"}`` as JSON, or a table."""
     if as_json:
-        print_json({"items": list(rows), "total": total, "limit": limit, "offset": offset})
+        summaries = {column.key for column in columns if column.table_only}
+        items = [{k: v for k, v in row.items() if k not in summaries} for row in rows]
+        print_json({"items": items, "total": total, "limit": limit, "offset": offset})
         return
     print_table(rows, columns, width=None if wide else output_width())
     if offset + len(rows) < total:

@@ -3,6 +3,7 @@ graph-version``: what a WABA or a number opts into, and a WABA's Graph API versi
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -11,7 +12,7 @@ from wagate.cli.output import print_json
 from wagate.cli.running import with_database
 
 if TYPE_CHECKING:
-    from wagate.services.webhook_subscriptions import Subscription
+    from wagate.services.webhook_subscriptions import Subscription, WebhookSubscriptions
     from wagate.settings import Settings
     from wagate.store import Database
 
@@ -45,6 +46,25 @@ def _wire(subscription: Subscription) -> dict[str, Any]:
     }
 
 
+def _show_or_set(
+    event_types: str | None,
+    clear: bool,
+    *,
+    show: Callable[[WebhookSubscriptions], Awaitable[Subscription]],
+    set_to: Callable[[WebhookSubscriptions, list[str] | None], Awaitable[Subscription]],
+) -> None:
+    """Print a subscription, after setting it when --set or --clear was given."""
+    change, chosen = _chosen(event_types, clear)
+
+    async def work(database: Database, settings: Settings) -> Subscription:
+        from wagate.services.webhook_subscriptions import WebhookSubscriptions
+
+        service = WebhookSubscriptions(database)
+        return await (set_to(service, chosen) if change else show(service))
+
+    print_json(_wire(with_database(work)))
+
+
 def waba_webhook_events(
     waba_id: str = typer.Argument(..., help="The WABA."),
     sid: str = typer.Option(..., help="The account SID."),
@@ -53,17 +73,12 @@ def waba_webhook_events(
 ) -> None:
     """Show, --set or --clear the event types a WABA's numbers take (as PUT
     /v2/{sid}/whatsapp/{waba_id}/webhook_events)."""
-    change, chosen = _chosen(event_types, clear)
-
-    async def work(database: Database, settings: Settings) -> Subscription:
-        from wagate.services.webhook_subscriptions import WebhookSubscriptions
-
-        service = WebhookSubscriptions(database)
-        if change:
-            return await service.set_for_waba(sid, waba_id, chosen)
-        return await service.of_waba(sid, waba_id)
-
-    print_json(_wire(with_database(work)))
+    _show_or_set(
+        event_types,
+        clear,
+        show=lambda service: service.of_waba(sid, waba_id),
+        set_to=lambda service, chosen: service.set_for_waba(sid, waba_id, chosen),
+    )
 
 
 def number_webhook_events(
@@ -74,17 +89,12 @@ def number_webhook_events(
 ) -> None:
     """Show, --set or --clear (take the WABA's) the event types a number takes (as PUT
     /v2/{sid}/whatsapp/numbers/{number}/webhook_events)."""
-    change, chosen = _chosen(event_types, clear)
-
-    async def work(database: Database, settings: Settings) -> Subscription:
-        from wagate.services.webhook_subscriptions import WebhookSubscriptions
-
-        service = WebhookSubscriptions(database)
-        if change:
-            return await service.set_for_number(sid, number, chosen)
-        return await service.of_number(sid, number)
-
-    print_json(_wire(with_database(work)))
+    _show_or_set(
+        event_types,
+        clear,
+        show=lambda service: service.of_number(sid, number),
+        set_to=lambda service, chosen: service.set_for_number(sid, number, chosen),
+    )
 
 
 def waba_graph_version(

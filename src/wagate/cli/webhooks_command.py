@@ -108,11 +108,8 @@ def list_webhooks(
         Column("outcome", "outcome"),
         Column("phone_number_id", "phone number id"),
         Column("received_at", "received"),
-        Column("error", "error", wraps=True),
+        Column("error", "error", wraps=True, table_only=True),
     ]
-    if as_json:
-        for row in rows:
-            del row["error"]
     print_listing(
         rows, columns, as_json=as_json, total=total, limit=limit, offset=offset, wide=wide
     )

@@ -28,12 +28,15 @@ at the boundary of the layer that catches them.
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 __all__ = [
     "AuthenticationFailed",
     "CallbackTargetRefused",
     "Conflict",
     "DatabaseUnavailable",
     "Forbidden",
+    "GraphErrorFields",
     "InvalidFileName",
     "InvalidPayload",
     "MetaError",
@@ -123,6 +126,16 @@ class DatabaseUnavailable(WagateError):
     """The database cannot be reached or refused the operation."""
 
 
+class GraphErrorFields(TypedDict, total=False):
+    """What a failed Graph call told of itself: the keywords of :class:`MetaError`."""
+
+    status: int | None
+    code: int | None
+    type: str | None
+    subcode: int | None
+    fbtrace_id: str | None
+
+
 class MetaError(WagateError):
     """Meta's Graph API failed or refused a request.
 
@@ -182,16 +195,10 @@ class MetaOffsetMismatch(MetaError):
         message: str,
         *,
         expected_offset: int | None = None,
-        status: int | None = None,
-        code: int | None = None,
-        type: str | None = None,
-        subcode: int | None = None,
-        fbtrace_id: str | None = None,
+        **fields: Unpack[GraphErrorFields],
     ) -> None:
         self.expected_offset = expected_offset
-        super().__init__(
-            message, status=status, code=code, type=type, subcode=subcode, fbtrace_id=fbtrace_id
-        )
+        super().__init__(message, **fields)
 
 
 class CallbackTargetRefused(WagateError):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, exists, select, text, tuple_
+from sqlalchemy import Column, ColumnElement, Row, Table, delete, exists, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.store import order_heads
@@ -88,12 +88,8 @@ class DueUpload:
 
 async def uploads_due(connection: AsyncConnection, now: datetime, limit: int) -> list[DueUpload]:
     """Up to ``limit`` uploads whose purge time has come, oldest first."""
-    rows = await connection.execute(
-        select(uploads.c.id, uploads.c.blob_key)
-        .where(uploads.c.purge_at <= now)
-        .order_by(uploads.c.purge_at)
-        .limit(limit)
-    )
+    purge_at = uploads.c.purge_at
+    rows = await _oldest(connection, purge_at, purge_at <= now, limit, uploads.c.blob_key)
     return [DueUpload(row.id, row.blob_key) for row in rows]
 
 
@@ -125,12 +121,8 @@ async def messages_due(
     connection: AsyncConnection, cutoff: datetime, limit: int
 ) -> list[DueMessage]:
     """Up to ``limit`` messages created before ``cutoff``, oldest first."""
-    rows = await connection.execute(
-        select(messages.c.id, messages.c.wamid)
-        .where(messages.c.created_at < cutoff)
-        .order_by(messages.c.created_at)
-        .limit(limit)
-    )
+    created_at = messages.c.created_at
+    rows = await _oldest(connection, created_at, created_at < cutoff, limit, messages.c.wamid)
     return [DueMessage(row.id, row.wamid) for row in rows]
 
 
@@ -226,11 +218,9 @@ async def inbound_due(
     connection: AsyncConnection, cutoff: datetime, limit: int
 ) -> list[DueInbound]:
     """Up to ``limit`` incoming messages received before ``cutoff``, oldest first."""
-    rows = await connection.execute(
-        select(inbound_messages.c.id, inbound_messages.c.media_blob_key)
-        .where(inbound_messages.c.created_at < cutoff)
-        .order_by(inbound_messages.c.created_at)
-        .limit(limit)
+    created_at = inbound_messages.c.created_at
+    rows = await _oldest(
+        connection, created_at, created_at < cutoff, limit, inbound_messages.c.media_blob_key
     )
     return [DueInbound(row.id, row.media_blob_key) for row in rows]
 
@@ -318,6 +308,20 @@ async def _delete_deliveries(
     purged["delivery_heads"] += len(finished)
     await order_heads.promote_successors(connection, finished, now)
     return purged
+
+
+async def _oldest(
+    connection: AsyncConnection,
+    moment: Column[datetime],
+    condition: ColumnElement[bool],
+    limit: int,
+    *columns: Column[Any],
+) -> Sequence[Row[Any]]:
+    """Up to ``limit`` rows (``id`` and ``columns``) of ``moment``'s table that meet
+    ``condition``, the earliest ``moment`` first."""
+    table = moment.table
+    query = select(table.c.id, *columns).where(condition).order_by(moment).limit(limit)
+    return (await connection.execute(query)).all()
 
 
 async def _delete(connection: AsyncConnection, table: Table, condition: Any) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,23 +29,33 @@ __all__ = [
 ]
 
 
-async def insert_account(connection: AsyncConnection, account: Account) -> None:
-    """Store a new account; :class:`Conflict` when the SID exists."""
+async def _insert_new(connection: AsyncConnection, insert: Insert, conflict: str) -> None:
+    """Run ``insert``; :class:`Conflict` saying ``conflict`` when a key it writes exists.
+
+    A savepoint keeps the caller's transaction usable after the refusal.
+    """
     try:
         async with connection.begin_nested():
-            await connection.execute(
-                accounts.insert().values(
-                    sid=account.sid,
-                    company_id=account.company_id,
-                    api_key_hash=account.api_key_hash,
-                    whatsapp_enabled=account.whatsapp_enabled,
-                    account_type=account.account_type,
-                    rate_card=json.dumps(account.rate_card),
-                    created_at=account.created_at,
-                )
-            )
+            await connection.execute(insert)
     except IntegrityError as exc:
-        raise Conflict(f"account {account.sid} already exists") from exc
+        raise Conflict(conflict) from exc
+
+
+async def insert_account(connection: AsyncConnection, account: Account) -> None:
+    """Store a new account; :class:`Conflict` when the SID exists."""
+    await _insert_new(
+        connection,
+        accounts.insert().values(
+            sid=account.sid,
+            company_id=account.company_id,
+            api_key_hash=account.api_key_hash,
+            whatsapp_enabled=account.whatsapp_enabled,
+            account_type=account.account_type,
+            rate_card=json.dumps(account.rate_card),
+            created_at=account.created_at,
+        ),
+        f"account {account.sid} already exists",
+    )
 
 
 async def get_account(connection: AsyncConnection, sid: str) -> Account | None:
@@ -66,19 +76,17 @@ async def get_account(connection: AsyncConnection, sid: str) -> Account | None:
 
 async def insert_waba(connection: AsyncConnection, waba: Waba) -> None:
     """Store a new WABA; :class:`Conflict` when its id exists."""
-    try:
-        async with connection.begin_nested():
-            await connection.execute(
-                wabas.insert().values(
-                    waba_id=waba.waba_id,
-                    sid=waba.sid,
-                    api_version=waba.api_version.value,
-                    callback_profile_id=waba.callback_profile_id,
-                    created_at=waba.created_at,
-                )
-            )
-    except IntegrityError as exc:
-        raise Conflict(f"WABA {waba.waba_id} already exists") from exc
+    await _insert_new(
+        connection,
+        wabas.insert().values(
+            waba_id=waba.waba_id,
+            sid=waba.sid,
+            api_version=waba.api_version.value,
+            callback_profile_id=waba.callback_profile_id,
+            created_at=waba.created_at,
+        ),
+        f"WABA {waba.waba_id} already exists",
+    )
 
 
 async def get_waba(connection: AsyncConnection, waba_id: str, *, lock: bool = False) -> Waba | None:
@@ -102,24 +110,20 @@ def _to_waba(row: Any) -> Waba:
 
 async def insert_number(connection: AsyncConnection, number: PhoneNumber) -> None:
     """Store a new WhatsApp number; :class:`Conflict` when it or its phone number id exists."""
-    try:
-        async with connection.begin_nested():
-            await connection.execute(
-                numbers.insert().values(
-                    number=number.number,
-                    sid=number.sid,
-                    waba_id=number.waba_id,
-                    phone_number_id=number.phone_number_id,
-                    callback_profile_id=number.callback_profile_id,
-                    webhook_url=number.webhook_url,
-                    created_at=number.created_at,
-                    incoming_callback_profile_id=number.incoming_callback_profile_id,
-                )
-            )
-    except IntegrityError as exc:
-        raise Conflict(
-            f"number {number.number} or phone number id {number.phone_number_id} already exists"
-        ) from exc
+    await _insert_new(
+        connection,
+        numbers.insert().values(
+            number=number.number,
+            sid=number.sid,
+            waba_id=number.waba_id,
+            phone_number_id=number.phone_number_id,
+            callback_profile_id=number.callback_profile_id,
+            webhook_url=number.webhook_url,
+            created_at=number.created_at,
+            incoming_callback_profile_id=number.incoming_callback_profile_id,
+        ),
+        f"number {number.number} or phone number id {number.phone_number_id} already exists",
+    )
 
 
 async def get_number(connection: AsyncConnection, number: str) -> PhoneNumber | None:

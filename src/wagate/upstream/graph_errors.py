@@ -7,6 +7,7 @@ import re
 from typing import Final
 
 from wagate.domain.errors import (
+    GraphErrorFields,
     MetaError,
     MetaOffsetMismatch,
     MetaPermanentError,
@@ -58,25 +59,20 @@ def error_from_response(status: int, body: bytes) -> MetaError:
         return kind(message, status=status)
     message = _text(envelope.get("message")) or f"Graph answered HTTP {status}"
     code = _integer(envelope.get("code"))
-    error_type = _text(envelope.get("type"))
-    subcode = _integer(envelope.get("error_subcode"))
-    fbtrace_id = _text(envelope.get("fbtrace_id"))
+    fields = GraphErrorFields(
+        status=status,
+        code=code,
+        type=_text(envelope.get("type")),
+        subcode=_integer(envelope.get("error_subcode")),
+        fbtrace_id=_text(envelope.get("fbtrace_id")),
+    )
     flagged = envelope.get("is_transient") is True
     if code == 100 and not flagged and _OFFSET_MISMATCH.search(message):
         found = _EXPECTED_OFFSET.search(message)
-        return MetaOffsetMismatch(
-            message,
-            expected_offset=int(found.group(1)) if found else None,
-            status=status,
-            code=code,
-            type=error_type,
-            subcode=subcode,
-            fbtrace_id=fbtrace_id,
-        )
+        expected_offset = int(found.group(1)) if found else None
+        return MetaOffsetMismatch(message, expected_offset=expected_offset, **fields)
     kind = MetaTransientError if is_transient(status, code, flagged) else MetaPermanentError
-    return kind(
-        message, status=status, code=code, type=error_type, subcode=subcode, fbtrace_id=fbtrace_id
-    )
+    return kind(message, **fields)
 
 
 def _envelope(body: bytes) -> dict[str, object] | None:
