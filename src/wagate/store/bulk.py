@@ -7,6 +7,12 @@ inbox, statuses, events, deliveries, attempts), and their values are plain:
 strings, numbers, booleans and UTC datetimes. So each statement is compiled
 once per dialect, each value converted by a function chosen once per column,
 and the rows handed to the driver's ``executemany`` as tuples.
+
+On PostgreSQL an insert goes further: one statement takes every row as columns
+of arrays (``INSERT … SELECT … FROM unnest(…)``), so the server plans and runs
+one statement for the batch instead of one per row (for batches of 100
+statuses and their events, 0.20 s of the server's CPU per 10,000 where
+``executemany`` took 0.27 s).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ __all__ = ["BulkInsert", "Converter", "execute_many"]
 
 Converter = Callable[[Any], Any]
 _Prepared = tuple[str, tuple[str, ...], tuple[tuple[Any] | None, ...], tuple[Converter, ...]]
+_Arrays = tuple[str, tuple[str, ...], tuple[Converter, ...]]
 _cache: dict[tuple[int, str], _Prepared] = {}
 
 
@@ -91,10 +98,47 @@ class BulkInsert:
             if skip_conflicts_on:
                 statement = statement.on_conflict_do_nothing(index_elements=skip_conflicts_on)
             self._statements[dialect] = statement
+        self._table = table
+        self._columns = tuple(columns)
+        self._skip_conflicts_on = tuple(skip_conflicts_on)
+        self._computed_on_postgresql = dict((computed or {}).get("postgresql", {}))
+        self._arrays: _Arrays | None = None
 
     def statement(self, dialect: Dialect) -> ClauseElement:
         """The statement for ``dialect``."""
         return self._statements[dialect.name]
+
+    def arrays(self, dialect: Dialect) -> _Arrays:
+        """On PostgreSQL, the statement that inserts every row at once, its parameters
+        one array per column, in the rows' order; the columns' names and converters."""
+        if self._arrays is None:
+            table = self._table
+            types = [table.c[name].type.compile(dialect=dialect) for name in self._columns]
+            given = ", ".join(f"${i}::{type_}[]" for i, type_ in enumerate(types, start=1))
+            names = [*self._columns, *self._computed_on_postgresql]
+            values = [f"given.{_quoted(name)}" for name in self._columns]
+            for expression in self._computed_on_postgresql.values():
+                compiled = expression.compile(dialect=dialect)
+                if compiled.params:
+                    raise ValueError("a computed column of an array insert takes no parameter")
+                values.append(str(compiled))
+            aliases = ", ".join(_quoted(name) for name in self._columns)
+            sql = (
+                f"INSERT INTO {table.name} ({', '.join(_quoted(n) for n in names)})"  # noqa: S608 (names from the schema)
+                f" SELECT {', '.join(values)}"
+                f" FROM unnest({given}) WITH ORDINALITY AS given({aliases}, wagate_position)"
+                " ORDER BY wagate_position"
+            )
+            if self._skip_conflicts_on:
+                keys = ", ".join(_quoted(name) for name in self._skip_conflicts_on)
+                sql += f" ON CONFLICT ({keys}) DO NOTHING"
+            converters = tuple(_converter(table.c[n].type, dialect) for n in self._columns)
+            self._arrays = (sql, self._columns, converters)
+        return self._arrays
+
+
+def _quoted(name: str) -> str:
+    return f'"{name}"'
 
 
 def _prepare(statement: ClauseElement, dialect: Dialect) -> _Prepared:
@@ -124,6 +168,9 @@ async def execute_many(
     if not rows:
         return
     if isinstance(statement, BulkInsert):
+        if connection.dialect.name == "postgresql":
+            await _insert_arrays(connection, statement, rows)
+            return
         statement = statement.statement(connection.dialect)
     sql, names, fixed, converters = _prepare(statement, connection.dialect)
     columns = list(zip(names, fixed, converters, strict=True))
@@ -135,3 +182,14 @@ async def execute_many(
         for row in rows
     ]
     await connection.exec_driver_sql(sql, parameters)
+
+
+async def _insert_arrays(
+    connection: AsyncConnection, insert: BulkInsert, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    sql, names, converters = insert.arrays(connection.dialect)
+    arrays = tuple(
+        [convert(row[name]) for row in rows]
+        for name, convert in zip(names, converters, strict=True)
+    )
+    await connection.exec_driver_sql(sql, arrays)

@@ -35,6 +35,7 @@ from wagate.store.tables import (
     callback_profiles,
     deliveries,
 )
+from wagate.store.value_lists import among
 
 __all__ = [
     "announce",
@@ -177,7 +178,7 @@ async def claim(
     # Locked by a second statement: another worker may have taken some meanwhile.
     lockable = (
         select(deliveries.c.id)
-        .where(deliveries.c.id.in_(chosen), due)
+        .where(among(connection, deliveries.c.id, chosen), due)
         .with_for_update(skip_locked=True, of=deliveries)
     )
     statement = (
@@ -234,7 +235,7 @@ async def extend_leases(
     # Rows are locked in id order, as every batch update here takes them: no deadlock.
     ours = (
         select(deliveries.c.id)
-        .where(deliveries.c.id.in_(list(ids)), deliveries.c.locked_by == worker)
+        .where(among(connection, deliveries.c.id, ids), deliveries.c.locked_by == worker)
         .order_by(deliveries.c.id)
         .with_for_update()
     )

@@ -28,6 +28,7 @@ from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.queue import NOTIFY_CHANNEL, notified, wake_workers
 from wagate.store.tables import inbox, ingress_spool
 from wagate.store.types import UtcDateTime
+from wagate.store.value_lists import among
 
 __all__ = [
     "InboxItem",
@@ -203,7 +204,7 @@ async def claim_batch(
         return []
     rows = await connection.execute(
         select(inbox.c.seq, inbox.c.kind, inbox.c.partition, inbox.c.scope, inbox.c.body)
-        .where(inbox.c.seq.in_(chosen))
+        .where(among(connection, inbox.c.seq, chosen))
         .order_by(inbox.c.seq)
     )
     return [

@@ -18,6 +18,7 @@ from wagate.domain.tenancy import PhoneNumber
 from wagate.store.bulk import BulkInsert, execute_many
 from wagate.store.tables import accounts, message_statuses, messages, numbers
 from wagate.store.tenancy import to_number
+from wagate.store.value_lists import among
 
 __all__ = [
     "MessageState",
@@ -198,7 +199,9 @@ async def by_ids(connection: AsyncConnection, ids: Collection[str]) -> dict[str,
     """The messages with these ids of ours, by id."""
     if not ids:
         return {}
-    rows = await connection.execute(select(*_MESSAGE_FIELDS).where(messages.c.id.in_(list(ids))))
+    rows = await connection.execute(
+        select(*_MESSAGE_FIELDS).where(among(connection, messages.c.id, ids))
+    )
     return {row.id: _to_message(row) for row in rows}
 
 
@@ -218,7 +221,7 @@ async def by_wamid(connection: AsyncConnection, wamids: Collection[str]) -> dict
     if not wamids:
         return {}
     rows = await connection.execute(
-        select(*_MESSAGE_FIELDS).where(messages.c.wamid.in_(list(wamids)))
+        select(*_MESSAGE_FIELDS).where(among(connection, messages.c.wamid, wamids))
     )
     return {row.wamid: _to_message(row) for row in rows}
 
@@ -272,7 +275,7 @@ async def statuses_of(connection: AsyncConnection, wamids: Collection[str]) -> l
             message_statuses.c.message_id,
             message_statuses.c.seq,
             held_payload.label("payload"),
-        ).where(message_statuses.c.wamid.in_(list(wamids)))
+        ).where(among(connection, message_statuses.c.wamid, wamids))
     )
     return [
         StoredStatus(
