@@ -47,6 +47,8 @@ from tests.support import (
 MIB = 1024 * 1024
 DEFAULT_CHUNK = 4 * MIB
 BAD_TOKEN_MESSAGE = "Invalid OAuth access token - Cannot parse access token"
+#: A worker's log line of a finished transfer; the upload it names.
+TRANSFER_LOGGED = re.compile(r"transfer\.uploaded\b.*?upload_id=(\S+)")
 
 
 @dataclass(frozen=True)
@@ -353,7 +355,14 @@ def test_two_workers_on_postgresql_transfer_every_upload_exactly_once(
             ids = [post_media(api, item) for item in media]
             records = [wait_for_status(api, upload_id, "UPLOADED", PATIENCE) for upload_id in ids]
             elapsed = time.monotonic() - started
-            logs = [worker.log() for worker in workers]
+
+            def every_transfer_logged() -> list[str] | None:
+                # A worker logs a transfer once its status is committed: soon after.
+                logs = [worker.log() for worker in workers]
+                logged = sum(len(TRANSFER_LOGGED.findall(log)) for log in logs)
+                return logs if logged >= len(ids) else None
+
+            logs = wait_until(every_transfer_logged, PATIENCE, "a log line of every transfer")
             api_log = api.log()
 
     new = [session for session in sandbox.sessions() if session["id"] not in before]
@@ -369,7 +378,7 @@ def test_two_workers_on_postgresql_transfer_every_upload_exactly_once(
         assert session["offset_reads"] == 0
         assert record["uploaded_file_handle"] == session["handle"]
 
-    done_by = [re.findall(r"transfer\.uploaded\b.*?upload_id=(\S+)", log) for log in logs]
+    done_by = [TRANSFER_LOGGED.findall(log) for log in logs]
     assert "transfer.uploaded" not in api_log
     assert sorted(done_by[0] + done_by[1]) == sorted(ids), "each upload transferred once"
     assert all(done_by), f"a worker did nothing: {[len(done) for done in done_by]}"
