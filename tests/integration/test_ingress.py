@@ -28,6 +28,7 @@ from wagate.store import Database
 from wagate.store import deliveries as delivery_rows
 from wagate.store import inbox as inbox_rows
 from wagate.store import messages as message_rows
+from wagate.store import tenancy as tenancy_rows
 
 SECRET = "app-secret-for-tests"
 WAMID = "wamid.HBgNODYxNzYwNjA1MDgxORUCABEYEjI4RTcyNzFGRDVGQTQwQkQ1RAA="
@@ -394,7 +395,7 @@ async def stored_message(world: World) -> Message:
 
 async def test_tech_provider_accounts_never_see_a_price(world: World) -> None:
     async with world.database.transaction() as connection:
-        await message_rows.set_billing(connection, "SID1", "tech_provider", {"marketing": "0.01"})
+        await tenancy_rows.set_billing(connection, "SID1", "tech_provider", {"marketing": "0.01"})
     await feed(world, status("delivered", conversation=CONVERSATION, pricing=PRICING))
     (callback,) = [b for k, b in await sent_requests(world) if k == "status"]
     assert "price" not in callback

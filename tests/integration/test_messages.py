@@ -24,6 +24,7 @@ from wagate.services.tenancy import TenancyService
 from wagate.settings import Settings
 from wagate.store import Database
 from wagate.store import messages as message_rows
+from wagate.store import tenancy as tenancy_rows
 from wagate.upstream.graph import GraphClient
 
 TOKEN = "integration-token"
@@ -86,7 +87,7 @@ async def world(database_url: str) -> AsyncIterator[World]:
 
 async def test_a_new_number_has_its_signing_secret_and_patch_returns_it(world: World) -> None:
     async with world.database.transaction() as connection:
-        secret = (await message_rows.webhook_secrets_of(connection, [NUMBER])).get(NUMBER)
+        secret = (await tenancy_rows.webhook_secrets_of(connection, [NUMBER])).get(NUMBER)
     assert secret, "callbacks to its messages' callback_url are signed from the start"
     phone, returned = await world.profiles.attach_to_number(
         "SID1", "WABA-SID1", NUMBER, profile_id=None, webhook_url=None

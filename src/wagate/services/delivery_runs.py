@@ -19,8 +19,8 @@ from wagate.domain.ids import time_ordered_uuid
 from wagate.domain.retry import JitteredSchedule, RetryPolicy, parse_retry_after
 from wagate.services.group_commit import GroupCommit
 from wagate.store import Connection, Database, delivery_queue, endpoints
-from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
+from wagate.store import tenancy as tenancy_rows
 from wagate.store.delivery_outcomes import Outcome, outcome_rows, record_outcomes
 
 __all__ = ["ClaimedDelivery", "DeliveryPolicy", "DeliveryRunner", "Outcome"]
@@ -237,7 +237,7 @@ async def signing_of(connection: Connection, batch: Sequence[Delivery]) -> dict[
     profiles = await profile_rows.get_profiles(
         connection, {d.profile_id for d in batch if d.profile_id}
     )
-    secrets = await message_rows.webhook_secrets_of(
+    secrets = await tenancy_rows.webhook_secrets_of(
         connection, {d.number for d in batch if d.number and not d.profile_id}
     )
     return {

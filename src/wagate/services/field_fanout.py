@@ -41,7 +41,7 @@ from wagate.domain.webhook_events import EventScope, effective_types, wants
 from wagate.services.status_fanout import Writes
 from wagate.store import Connection
 from wagate.store import events as event_rows
-from wagate.store import messages as message_rows
+from wagate.store import tenancy as tenancy_rows
 from wagate.store import webhook_events as field_rows
 from wagate.store.inbox import InboxItem
 from wagate.store.webhook_events import Owner
@@ -80,7 +80,7 @@ async def plan_fields(
     if not parsed:
         return kept
     everything = [event for _, events in parsed for event in events]
-    phones = await message_rows.numbers_by_phone_number_id(
+    phones = await tenancy_rows.numbers_by_phone_number_id(
         connection, {e.phone_number_id for e in everything if e.phone_number_id}
     )
     by_waba = await field_rows.numbers_of_wabas(

@@ -21,32 +21,32 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import structlog
 
 from wagate import metrics
 from wagate.domain.clock import Clock, utcnow
-from wagate.domain.entry_changes import EntryChanges, entry_outcome, parse_entry
+from wagate.domain.entry_changes import entry_outcome, parse_entry
 from wagate.domain.errors import DatabaseUnavailable
 from wagate.domain.identity import IdentityChange, status_identity
 from wagate.domain.inbound import InboundMessage
-from wagate.domain.jobs import JobKind
 from wagate.domain.pricing import RateCard
-from wagate.domain.status_plan import ForwardedStatus, StatusPlan, plan_statuses
+from wagate.domain.status_plan import ForwardedStatus, plan_statuses
 from wagate.domain.tenancy import PhoneNumber
 from wagate.services import field_fanout
-from wagate.services.inbound_recording import ArrivedMessages, InboundRecording, record_inbound
+from wagate.services.inbound_recording import ArrivedMessages, record_inbound
+from wagate.services.inbox_batch import ClaimedEntry, DecidedBatch, write_batch
 from wagate.services.status_fanout import Writes, fan_out_statuses, status_profile_of
-from wagate.store import Connection, Database, delivery_queue, queue
-from wagate.store import events as event_rows
+from wagate.store import Connection, Database
 from wagate.store import identities as identity_rows
 from wagate.store import inbound as inbound_rows
 from wagate.store import inbox as inbox_rows
 from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
-from wagate.store.inbox import InboxItem, ProcessedMark
+from wagate.store import tenancy as tenancy_rows
+from wagate.store.inbox import ProcessedMark
 
 __all__ = ["BATCH_ENTRIES", "BATCH_ITEMS", "BatchOutcome", "InboxProcessor"]
 
@@ -70,51 +70,6 @@ class BatchOutcome:
 
 class _PartitionsBusy(Exception):
     """Every partition with pending entries is another processor's (PostgreSQL)."""
-
-
-@dataclass
-class _Entry:
-    """One claimed entry, parsed: what it reports and what it came to."""
-
-    item: InboxItem
-    changes: EntryChanges
-    counts: Counter[str] = field(default_factory=Counter)
-
-
-@dataclass
-class _Batch:
-    """A claimed batch, decided: every row it writes."""
-
-    entries: list[_Entry]
-    assigned: list[tuple[str, str]]
-    statuses: StatusPlan
-    prices: dict[str, str]
-    recorded: InboundRecording
-    users: list[identity_rows.KnownUser]
-    identity_changes: list[tuple[str, IdentityChange]]
-    writes: Writes
-    marks: list[ProcessedMark]
-    fields: field_fanout.FieldWrites = field(default_factory=field_fanout.FieldWrites)
-
-
-async def _write(connection: Connection, batch: _Batch, now: datetime) -> None:
-    """Write what :meth:`InboxProcessor._plan` decided, one statement per stage."""
-    await message_rows.assign_wamids(connection, batch.assigned, now)
-    await message_rows.insert_statuses(connection, batch.statuses.new_statuses, now)
-    await message_rows.release_held(connection, batch.statuses.released)
-    await message_rows.set_forwarded_ranks(connection, batch.statuses.ranks, now, batch.prices)
-    await inbound_rows.insert_inbound(connection, batch.recorded.rows, now)
-    await identity_rows.remember(connection, batch.users, now)
-    await identity_rows.apply_changes(connection, batch.identity_changes, now)
-    if batch.recorded.downloads:
-        await queue.enqueue_many(
-            connection, JobKind.DOWNLOAD_MEDIA, batch.recorded.downloads, now, now
-        )
-    await field_fanout.write_fields(connection, batch.fields, now)
-    await event_rows.insert_events(connection, batch.writes.events, now)
-    await inbox_rows.mark_processed(connection, batch.marks, now)
-    # Last: it locks the unfinished deliveries of the same messages until the commit.
-    await delivery_queue.insert_deliveries(connection, batch.writes.deliveries)
 
 
 class InboxProcessor:
@@ -188,7 +143,7 @@ class InboxProcessor:
 
     async def _process(self, max_items: int, max_entries: int, claimed: list[int]) -> int:
         now = self._clock()
-        batch: _Batch | None = None
+        batch: DecidedBatch | None = None
         if self._db.is_sqlite:
             # SQLite has one writer at a time, and every other writer waits while this one
             # holds the turn. So the batch is read and decided outside it, and the turn is
@@ -207,7 +162,7 @@ class InboxProcessor:
                 batch = await self._plan(connection, max_items, max_entries, claimed, now)
                 if batch is None:
                     return 0
-            await _write(connection, batch, now)
+            await write_batch(connection, batch, now)
         _log_batch(batch.entries, len(batch.writes.deliveries))
         return len(batch.entries)
 
@@ -218,7 +173,7 @@ class InboxProcessor:
         max_entries: int,
         claimed: list[int],
         now: datetime,
-    ) -> _Batch | None:
+    ) -> DecidedBatch | None:
         """Claim the next batch, read what it names and decide what to write; None when
         nothing is pending."""
         items = await inbox_rows.claim_batch(
@@ -230,9 +185,10 @@ class InboxProcessor:
             return None
         claimed.extend(item.seq for item in items)
         entries = [
-            _Entry(item, parse_entry(item.kind, item.seq, item.scope, item.body)) for item in items
+            ClaimedEntry(item, parse_entry(item.kind, item.seq, item.scope, item.body))
+            for item in items
         ]
-        phones = await message_rows.numbers_by_phone_number_id(
+        phones = await tenancy_rows.numbers_by_phone_number_id(
             connection, {e.item.scope for e in entries if e.item.scope}
         )
         for entry in entries:
@@ -292,7 +248,7 @@ class InboxProcessor:
         fields = await field_fanout.plan_fields(
             connection, [(e.item, e.counts) for e in entries], writes, now
         )
-        return _Batch(
+        return DecidedBatch(
             entries=entries,
             assigned=[(a.message_id, a.wamid) for a in assigned],
             statuses=statuses,
@@ -322,7 +278,7 @@ def _profiles_wanted(
     forwarded: Sequence[ForwardedStatus],
     incoming: Sequence[InboundMessage],
     phones: Mapping[str, PhoneNumber],
-    entries: Sequence[_Entry],
+    entries: Sequence[ClaimedEntry],
 ) -> set[str]:
     """The profiles a batch's callbacks may go through: its statuses' and its numbers'
     incoming profiles."""
@@ -339,7 +295,7 @@ def _profiles_wanted(
     return wanted
 
 
-def _mark(entry: _Entry, phones: dict[str, PhoneNumber]) -> ProcessedMark:
+def _mark(entry: ClaimedEntry, phones: dict[str, PhoneNumber]) -> ProcessedMark:
     item = entry.item
     # An entry about a WABA as a whole (template and account updates) names no number:
     # what its fields came to (forwarded, field_unknown_number, ...) says what happened.
@@ -350,7 +306,7 @@ def _mark(entry: _Entry, phones: dict[str, PhoneNumber]) -> ProcessedMark:
     return ProcessedMark(item.seq, outcome.outcome, outcome.detail)
 
 
-def _log_batch(entries: list[_Entry], deliveries: int) -> None:
+def _log_batch(entries: list[ClaimedEntry], deliveries: int) -> None:
     total: Counter[str] = Counter()
     for entry in entries:
         total.update(entry.counts)

@@ -38,6 +38,7 @@ from wagate.store import events as event_rows
 from wagate.store import inbound as inbound_rows
 from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
+from wagate.store import tenancy as tenancy_rows
 from wagate.store.inbound import MediaState, StoredInbound
 from wagate.upstream.graph import GraphClient
 
@@ -254,7 +255,7 @@ class IncomingMediaService:
         self, connection: Connection, stored: StoredInbound, media: MediaOutcome, now: datetime
     ) -> None:
         """The message's event and deliveries, now that its media's fate is known."""
-        phones = await message_rows.numbers_by_phone_number_id(connection, [stored.phone_number_id])
+        phones = await tenancy_rows.numbers_by_phone_number_id(connection, [stored.phone_number_id])
         phone = phones.get(stored.phone_number_id)
         if phone is None:
             return

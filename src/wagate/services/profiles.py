@@ -18,7 +18,6 @@ from wagate.domain.tenancy import PhoneNumber
 from wagate.services.fanout import rerender_waiting
 from wagate.store import Connection, Database, delivery_queue, tenancy
 from wagate.store import deliveries as delivery_rows
-from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
 
 __all__ = [
@@ -222,10 +221,10 @@ class ProfileService:
                 incoming_profile_id=incoming_profile_id,
                 clear_incoming_profile=clear_incoming_profile,
             )
-            secret = (await message_rows.webhook_secrets_of(connection, [number])).get(number)
+            secret = (await tenancy.webhook_secrets_of(connection, [number])).get(number)
             if secret is None:
                 secret = new_secret()
-                await message_rows.set_webhook_secret(connection, number, secret)
+                await tenancy.set_webhook_secret(connection, number, secret)
             updated = await tenancy.get_number(connection, number)
         assert updated is not None
         return updated, secret

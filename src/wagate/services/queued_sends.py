@@ -41,6 +41,7 @@ from wagate.store import events as event_rows
 from wagate.store import inbox as inbox_rows
 from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
+from wagate.store import tenancy as tenancy_rows
 from wagate.store.messages import MessageState
 from wagate.store.send_queue import QueuedSend
 from wagate.upstream.graph import GraphClient
@@ -233,7 +234,7 @@ class QueuedSendService:
                 connection, [f.message_id for f in failures if f.state == state], state, now
             )
         messages = await message_rows.by_ids(connection, ids)
-        phones = await message_rows.numbers_by_phone_number_id(
+        phones = await tenancy_rows.numbers_by_phone_number_id(
             connection, {m.phone_number_id for m in messages.values()}
         )
         wanted = {

@@ -21,7 +21,7 @@ from wagate.domain.status_plan import ForwardedStatus
 from wagate.domain.tenancy import PhoneNumber
 from wagate.store import Connection
 from wagate.store import events as event_rows
-from wagate.store import messages as message_rows
+from wagate.store import tenancy as tenancy_rows
 
 __all__ = ["Writes", "status_profile_of", "status_writes"]
 
@@ -100,7 +100,7 @@ async def fan_out_statuses(
     callback with the price it shows; the prices decided now, by message id (to store)."""
     if not forwarded:
         return {}
-    billing = await message_rows.billing_of(connection, {f.message.sid for f in forwarded})
+    billing = await tenancy_rows.billing_of(connection, {f.message.sid for f in forwarded})
     priced = plan_prices([(f.message, f.payload) for f in forwarded], billing, rate_card)
     for status, shown in zip(forwarded, priced.statuses, strict=True):
         message = status.message

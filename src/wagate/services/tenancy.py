@@ -20,7 +20,6 @@ from wagate.domain.tenancy import (
 from wagate.services.profiles import check_incoming_template
 from wagate.services.recent import RecentlyRead
 from wagate.store import Connection, Database, tenancy
-from wagate.store import messages as message_rows
 from wagate.store import profiles as profile_rows
 
 __all__ = ["ACCOUNT_CACHE_SECONDS", "TenancyService", "WabaAccess"]
@@ -145,7 +144,7 @@ class TenancyService:
                     raise errors.NotFound(f"no callback profile {incoming_callback_profile_id}")
                 check_incoming_template(profile)
             await tenancy.insert_number(connection, phone)
-            await message_rows.set_webhook_secret(connection, number, new_secret())
+            await tenancy.set_webhook_secret(connection, number, new_secret())
         return phone
 
     async def authenticate(self, sid: str, api_key: str | None) -> Account:

@@ -12,12 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain import json_text
 from wagate.domain.ids import time_ordered_uuid
-from wagate.domain.messages import Billing, Message
+from wagate.domain.messages import Message
 from wagate.domain.status_plan import NewStatus, ReleasedStatus, StoredStatus
-from wagate.domain.tenancy import PhoneNumber
 from wagate.store.bulk import BulkInsert, execute_many
-from wagate.store.tables import accounts, message_statuses, messages, numbers
-from wagate.store.tenancy import to_number
+from wagate.store.tables import message_statuses, messages
 from wagate.store.value_lists import among
 
 __all__ = [
@@ -25,7 +23,6 @@ __all__ = [
     "NewStatus",
     "StoredStatus",
     "assign_wamids",
-    "billing_of",
     "by_ids",
     "by_wamid",
     "get_by_wamid",
@@ -34,14 +31,10 @@ __all__ = [
     "insert_statuses",
     "mark_rejected",
     "mark_state",
-    "numbers_by_phone_number_id",
     "release_held",
-    "set_billing",
     "set_forwarded_ranks",
-    "set_webhook_secret",
     "status_sequence",
     "statuses_of",
-    "webhook_secrets_of",
 ]
 
 
@@ -344,59 +337,3 @@ async def status_sequence(connection: AsyncConnection, wamid: str) -> list[str]:
         )
     ).all()
     return [row.status for row in rows]
-
-
-async def numbers_by_phone_number_id(
-    connection: AsyncConnection, phone_number_ids: Collection[str]
-) -> dict[str, PhoneNumber]:
-    """The business numbers Meta calls by these phone number ids, by that id."""
-    if not phone_number_ids:
-        return {}
-    rows = await connection.execute(
-        select(numbers).where(numbers.c.phone_number_id.in_(list(phone_number_ids)))
-    )
-    return {row.phone_number_id: to_number(row) for row in rows}
-
-
-async def webhook_secrets_of(
-    connection: AsyncConnection, phone_numbers: Collection[str]
-) -> dict[str, str]:
-    """The signing secrets of the numbers among ``phone_numbers`` that have one."""
-    if not phone_numbers:
-        return {}
-    query = select(numbers.c.number, numbers.c.webhook_secret).where(
-        numbers.c.number.in_(list(phone_numbers)), numbers.c.webhook_secret.is_not(None)
-    )
-    return {row.number: row.webhook_secret for row in await connection.execute(query)}
-
-
-async def set_webhook_secret(connection: AsyncConnection, number: str, secret: str) -> None:
-    """Give a number its signing secret."""
-    await connection.execute(
-        update(numbers).where(numbers.c.number == number).values(webhook_secret=secret)
-    )
-
-
-async def billing_of(connection: AsyncConnection, sids: Collection[str]) -> dict[str, Billing]:
-    """Each account's type and rate card, by SID (postpaid with no prices when unknown)."""
-    found: dict[str, Billing] = {}
-    if sids:
-        rows = await connection.execute(
-            select(accounts.c.sid, accounts.c.account_type, accounts.c.rate_card).where(
-                accounts.c.sid.in_(list(sids))
-            )
-        )
-        for row in rows:
-            found[row.sid] = Billing(row.account_type, json.loads(row.rate_card or "{}"))
-    return {sid: found.get(sid, Billing(account_type="postpaid", rate_card={})) for sid in sids}
-
-
-async def set_billing(
-    connection: AsyncConnection, sid: str, account_type: str, rate_card: dict[str, str]
-) -> None:
-    """Set an account's type and rate card."""
-    await connection.execute(
-        update(accounts)
-        .where(accounts.c.sid == sid)
-        .values(account_type=account_type, rate_card=json.dumps(rate_card))
-    )

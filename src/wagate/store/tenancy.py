@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Insert, select, update
@@ -10,22 +11,28 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wagate.domain.errors import Conflict, NotFound
+from wagate.domain.messages import Billing
 from wagate.domain.tenancy import Account, ApiVersion, PhoneNumber, Waba
 from wagate.store.tables import accounts, numbers, wabas
 
 __all__ = [
+    "billing_of",
     "get_account",
     "get_number",
     "get_waba",
     "insert_account",
     "insert_number",
     "insert_waba",
+    "numbers_by_phone_number_id",
     "numbers_of",
     "require_account",
+    "set_billing",
     "set_number_targets",
     "set_waba_profile",
+    "set_webhook_secret",
     "to_number",
     "wabas_of",
+    "webhook_secrets_of",
 ]
 
 
@@ -198,3 +205,59 @@ async def set_number_targets(
         values["incoming_callback_profile_id"] = incoming_profile_id
     if values:
         await connection.execute(update(numbers).where(numbers.c.number == number).values(**values))
+
+
+async def numbers_by_phone_number_id(
+    connection: AsyncConnection, phone_number_ids: Collection[str]
+) -> dict[str, PhoneNumber]:
+    """The business numbers Meta calls by these phone number ids, by that id."""
+    if not phone_number_ids:
+        return {}
+    rows = await connection.execute(
+        select(numbers).where(numbers.c.phone_number_id.in_(list(phone_number_ids)))
+    )
+    return {row.phone_number_id: to_number(row) for row in rows}
+
+
+async def webhook_secrets_of(
+    connection: AsyncConnection, phone_numbers: Collection[str]
+) -> dict[str, str]:
+    """The signing secrets of the numbers among ``phone_numbers`` that have one."""
+    if not phone_numbers:
+        return {}
+    query = select(numbers.c.number, numbers.c.webhook_secret).where(
+        numbers.c.number.in_(list(phone_numbers)), numbers.c.webhook_secret.is_not(None)
+    )
+    return {row.number: row.webhook_secret for row in await connection.execute(query)}
+
+
+async def set_webhook_secret(connection: AsyncConnection, number: str, secret: str) -> None:
+    """Give a number its signing secret."""
+    await connection.execute(
+        update(numbers).where(numbers.c.number == number).values(webhook_secret=secret)
+    )
+
+
+async def billing_of(connection: AsyncConnection, sids: Collection[str]) -> dict[str, Billing]:
+    """Each account's type and rate card, by SID (postpaid with no prices when unknown)."""
+    found: dict[str, Billing] = {}
+    if sids:
+        rows = await connection.execute(
+            select(accounts.c.sid, accounts.c.account_type, accounts.c.rate_card).where(
+                accounts.c.sid.in_(list(sids))
+            )
+        )
+        for row in rows:
+            found[row.sid] = Billing(row.account_type, json.loads(row.rate_card or "{}"))
+    return {sid: found.get(sid, Billing(account_type="postpaid", rate_card={})) for sid in sids}
+
+
+async def set_billing(
+    connection: AsyncConnection, sid: str, account_type: str, rate_card: dict[str, str]
+) -> None:
+    """Set an account's type and rate card."""
+    await connection.execute(
+        update(accounts)
+        .where(accounts.c.sid == sid)
+        .values(account_type=account_type, rate_card=json.dumps(rate_card))
+    )
