@@ -13,16 +13,17 @@ import hmac
 import json
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from tests.e2e.callbacks import api, received
-from tests.e2e.sandbox import Sandbox
+from tests.e2e.callbacks import api, received, receiver_process
+from tests.e2e.sandbox import Sandbox, sandbox_process
 from tests.e2e.uploads import create_number, create_tenant
 from tests.support import PATIENCE, RunningProcess, local_http, wait_until
 
@@ -211,3 +212,20 @@ async def send_messages(
             return data["id"], data["wamid"]
 
         return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+@contextmanager
+def messaging_world(
+    start_gateway: Callable[..., RunningProcess],
+    template: TenantTemplate,
+    directory: Path,
+    **env: str,
+) -> Iterator[tuple[RunningProcess, Sandbox, RunningProcess]]:
+    """A callback receiver, the sandbox knowing the tenant's numbers, and a gateway on a
+    copy of the tenant (``env`` added to :func:`messages_env`) that gets its webhooks."""
+    with receiver_process(directory) as receiver, sandbox_process(directory, env=META_ENV) as meta:
+        gateway = start_gateway(env=messages_env(meta, **env), data_dir=template.copy_to(directory))
+        meta.send_webhooks_to(f"{gateway.url}/webhooks/meta")
+        for number, phone_number_id in NUMBERS:
+            meta.register_number(phone_number_id, number, WABA)
+        yield gateway, meta, receiver

@@ -16,25 +16,22 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.callbacks import create_profile, receiver_process
+from tests.e2e.callbacks import create_profile
 from tests.e2e.conftest import GatewayFactory
 from tests.e2e.messaging import (
-    META_ENV,
     NUMBER_B,
-    NUMBERS,
     PNID_B,
     SEED_002_BODY,
     TEMPLATE,
     USER,
-    WABA,
     TenantTemplate,
-    messages_env,
+    messaging_world,
     patch_number,
     send,
     to_path,
     wait_settled,
 )
-from tests.e2e.sandbox import Sandbox, sandbox_process
+from tests.e2e.sandbox import Sandbox
 from tests.support import PATIENCE, RunningProcess, wait_until
 
 BSUID = "US.13491208655302741918"
@@ -66,13 +63,11 @@ def world(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[World]:
     directory = tmp_path_factory.mktemp("business-users")
-    with receiver_process(directory) as receiver, sandbox_process(directory, env=META_ENV) as meta:
-        gateway = start_module_gateway(
-            env=messages_env(meta), data_dir=tenant_template.copy_to(directory)
-        )
-        meta.send_webhooks_to(f"{gateway.url}/webhooks/meta")
-        for number, phone_number_id in NUMBERS:
-            meta.register_number(phone_number_id, number, WABA)
+    with messaging_world(start_module_gateway, tenant_template, directory) as (
+        gateway,
+        meta,
+        receiver,
+    ):
         incoming = create_profile(
             gateway, "SID1", "KEY1", title="incoming", http_method="POST",
             url=f"{receiver.url}/ok/incoming", body=INCOMING_BODY,

@@ -19,26 +19,23 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.callbacks import api, create_profile, receiver_process
+from tests.e2e.callbacks import api, create_profile
 from tests.e2e.conftest import GatewayFactory
 from tests.e2e.messaging import (
-    META_ENV,
     NUMBER_A,
     NUMBER_B,
-    NUMBERS,
     PNID_B,
     TEMPLATE,
     USER,
-    WABA,
     TenantTemplate,
-    messages_env,
+    messaging_world,
     patch_number,
     send,
     to_path,
     wait_for,
     wait_settled,
 )
-from tests.e2e.sandbox import Sandbox, sandbox_process
+from tests.e2e.sandbox import Sandbox
 from tests.support import RunningProcess, local_http, wait_until
 
 PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 64
@@ -71,14 +68,9 @@ def world(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[World]:
     directory = tmp_path_factory.mktemp("conversations")
-    with receiver_process(directory) as receiver, sandbox_process(directory, env=META_ENV) as meta:
-        gateway = start_module_gateway(
-            env=messages_env(meta, WAGATE_SEND_RATE_PER_NUMBER=str(RATE)),
-            data_dir=tenant_template.copy_to(directory),
-        )
-        meta.send_webhooks_to(f"{gateway.url}/webhooks/meta")
-        for number, phone_number_id in NUMBERS:
-            meta.register_number(phone_number_id, number, WABA)
+    with messaging_world(
+        start_module_gateway, tenant_template, directory, WAGATE_SEND_RATE_PER_NUMBER=str(RATE)
+    ) as (gateway, meta, receiver):
         profile = create_profile(
             gateway, "SID1", "KEY1", title="incoming messages", http_method="POST",
             url=f"{receiver.url}/ok/incoming", body=INCOMING_BODY,

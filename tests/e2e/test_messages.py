@@ -27,15 +27,12 @@ from tests.e2e.callbacks import (
     assert_signed,
     create_profile,
     deliveries,
-    receiver_process,
 )
 from tests.e2e.conftest import GatewayFactory
 from tests.e2e.messaging import (
     COMPONENTS,
-    META_ENV,
     NUMBER_A,
     NUMBER_B,
-    NUMBERS,
     PNID_A,
     SEED_002_BODY,
     SEED_002_FIELDS,
@@ -45,6 +42,7 @@ from tests.e2e.messaging import (
     TenantTemplate,
     create_tenant_with_number_a,
     messages_env,
+    messaging_world,
     meta_signature,
     meta_status,
     patch_number,
@@ -57,7 +55,7 @@ from tests.e2e.messaging import (
     wait_for,
     wait_settled,
 )
-from tests.e2e.sandbox import Sandbox, sandbox_process
+from tests.e2e.sandbox import Sandbox
 from tests.support import (
     PATIENCE,
     RunningProcess,
@@ -102,13 +100,11 @@ def world(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[World]:
     directory = tmp_path_factory.mktemp("messages")
-    with receiver_process(directory) as receiver, sandbox_process(directory, env=META_ENV) as meta:
-        gateway = start_module_gateway(
-            env=messages_env(meta), data_dir=tenant_template.copy_to(directory)
-        )
-        meta.send_webhooks_to(f"{gateway.url}/webhooks/meta")
-        for number, phone_number_id in NUMBERS:
-            meta.register_number(phone_number_id, number, WABA)
+    with messaging_world(start_module_gateway, tenant_template, directory) as (
+        gateway,
+        meta,
+        receiver,
+    ):
         profile = create_profile(
             gateway, "SID1", "KEY1", title="message status", http_method="POST",
             url=f"{receiver.url}/ok/profile-b", body=SEED_002_BODY,

@@ -16,23 +16,21 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.callbacks import api, assert_signed, receiver_process
+from tests.e2e.callbacks import api, assert_signed
 from tests.e2e.conftest import GatewayFactory
 from tests.e2e.messaging import (
-    META_ENV,
     NUMBER_B,
-    NUMBERS,
     PNID_B,
     USER,
     WABA,
     TenantTemplate,
-    messages_env,
+    messaging_world,
     patch_number,
     send,
     to_path,
     wait_settled,
 )
-from tests.e2e.sandbox import Sandbox, sandbox_process
+from tests.e2e.sandbox import Sandbox
 from tests.support import RunningProcess, wait_until
 
 #: What the sandbox is told to emit of each field, and the event type it becomes.
@@ -75,13 +73,11 @@ def world(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[World]:
     directory = tmp_path_factory.mktemp("fields")
-    with receiver_process(directory) as receiver, sandbox_process(directory, env=META_ENV) as meta:
-        gateway = start_module_gateway(
-            env=messages_env(meta), data_dir=tenant_template.copy_to(directory)
-        )
-        meta.send_webhooks_to(f"{gateway.url}/webhooks/meta")
-        for number, phone_number_id in NUMBERS:
-            meta.register_number(phone_number_id, number, WABA)
+    with messaging_world(start_module_gateway, tenant_template, directory) as (
+        gateway,
+        meta,
+        receiver,
+    ):
         attached = patch_number(gateway, NUMBER_B, webhook_url=f"{receiver.url}/ok/push")
         yield World(gateway, meta, receiver, attached["webhook_secret"])
 
