@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.messaging import TenantTemplate
 from tests.e2e.uploads import create_tenant
 from tests.support import RunningProcess, free_port, start_process, wagate_command
 
@@ -85,3 +87,13 @@ def data_dir(tmp_path: Path, tenant_template: Path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(tenant_template, target)
     return target
+
+
+@pytest.fixture(scope="module")
+def messaging_tenant(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TenantTemplate]:
+    """The messaging tenant (SID1, its WABA and numbers) made once per module, to copy."""
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    with ThreadPoolExecutor(1) as pool:
+        yield TenantTemplate(tmp_path_factory.mktemp(f"{name}-tenant"), pool)

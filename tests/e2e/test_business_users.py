@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,19 +50,13 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def tenant_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TenantTemplate]:
-    with ThreadPoolExecutor(1) as pool:
-        yield TenantTemplate(tmp_path_factory.mktemp("business-users-tenant"), pool)
-
-
-@pytest.fixture(scope="module")
 def world(
     start_module_gateway: GatewayFactory,
-    tenant_template: TenantTemplate,
+    messaging_tenant: TenantTemplate,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[World]:
     directory = tmp_path_factory.mktemp("business-users")
-    with messaging_world(start_module_gateway, tenant_template, directory) as (
+    with messaging_world(start_module_gateway, messaging_tenant, directory) as (
         gateway,
         meta,
         receiver,

@@ -12,7 +12,6 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,20 +55,14 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def tenant_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TenantTemplate]:
-    with ThreadPoolExecutor(1) as pool:
-        yield TenantTemplate(tmp_path_factory.mktemp("conversations-tenant"), pool)
-
-
-@pytest.fixture(scope="module")
 def world(
     start_module_gateway: GatewayFactory,
-    tenant_template: TenantTemplate,
+    messaging_tenant: TenantTemplate,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[World]:
     directory = tmp_path_factory.mktemp("conversations")
     with messaging_world(
-        start_module_gateway, tenant_template, directory, WAGATE_SEND_RATE_PER_NUMBER=str(RATE)
+        start_module_gateway, messaging_tenant, directory, WAGATE_SEND_RATE_PER_NUMBER=str(RATE)
     ) as (gateway, meta, receiver):
         profile = create_profile(
             gateway, "SID1", "KEY1", title="incoming messages", http_method="POST",

@@ -88,19 +88,13 @@ def wait_for_pushes(world: World, wamid: str, count: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def tenant_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TenantTemplate]:
-    with ThreadPoolExecutor(1) as pool:
-        yield TenantTemplate(tmp_path_factory.mktemp("messages-tenant"), pool)
-
-
-@pytest.fixture(scope="module")
 def world(
     start_module_gateway: GatewayFactory,
-    tenant_template: TenantTemplate,
+    messaging_tenant: TenantTemplate,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[World]:
     directory = tmp_path_factory.mktemp("messages")
-    with messaging_world(start_module_gateway, tenant_template, directory) as (
+    with messaging_world(start_module_gateway, messaging_tenant, directory) as (
         gateway,
         meta,
         receiver,
@@ -357,7 +351,7 @@ def test_metas_errors_on_send_come_back_in_our_envelope_with_metas_code(
     world: World,
     sandbox: Sandbox,
     start_gateway: GatewayFactory,
-    tenant_template: TenantTemplate,
+    messaging_tenant: TenantTemplate,
     tmp_path: Path,
 ) -> None:
     before = len(sandbox.messages())
@@ -371,7 +365,7 @@ def test_metas_errors_on_send_come_back_in_our_envelope_with_metas_code(
     # A gateway whose token Meta does not take (mistyped, expired, another app's).
     gateway = start_gateway(
         env=messages_env(sandbox, WAGATE_META_ACCESS_TOKEN="not-metas-token"),
-        data_dir=tenant_template.copy_to(tmp_path),
+        data_dir=messaging_tenant.copy_to(tmp_path),
     )
     error = assert_meta_error(send(gateway, NUMBER_A, TEMPLATE), 401, 190)
     assert error["type"] == "OAuthException"
@@ -442,7 +436,7 @@ def test_kill_9_after_acknowledging_a_burst_loses_no_status(
     database: str,
     world: World,
     start_gateway: GatewayFactory,
-    tenant_template: TenantTemplate,
+    messaging_tenant: TenantTemplate,
     tmp_path: Path,
 ) -> None:
     with temporary_postgres_database() if database == "postgresql" else nullcontext() as url:
@@ -453,7 +447,7 @@ def test_kill_9_after_acknowledging_a_burst_loses_no_status(
             WAGATE_DATA_DIR=str(tmp_path / "data"),
         )
         if url is None:
-            tenant_template.copy_to(tmp_path)
+            messaging_tenant.copy_to(tmp_path)
         else:
             env["WAGATE_DATABASE_URL"] = url
         with ThreadPoolExecutor(1) as pool:

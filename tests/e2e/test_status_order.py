@@ -19,7 +19,6 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -55,12 +54,6 @@ from tests.support import (
 MESSAGES = 120
 STATUSES = ("sent", "delivered", "read")
 IN_FLIGHT = 48
-
-
-@pytest.fixture(scope="module")
-def tenant_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TenantTemplate]:
-    with ThreadPoolExecutor(1) as pool:
-        yield TenantTemplate(tmp_path_factory.mktemp("order-tenant"), pool)
 
 
 @pytest.fixture(scope="module")
@@ -145,14 +138,14 @@ def test_every_callback_arrives_in_each_message_s_order(
     crash: str,
     meta_and_receiver: tuple[Any, RunningProcess],
     start_gateway: GatewayFactory,
-    tenant_template: TenantTemplate,
+    messaging_tenant: TenantTemplate,
     tmp_path: Path,
 ) -> None:
     meta, receiver = meta_and_receiver
     with temporary_postgres_database() if database == "postgresql" else nullcontext() as url:
         env = messages_env(meta, WAGATE_LOG_LEVEL="WARNING", WAGATE_DATA_DIR=str(tmp_path / "data"))
         if url is None:
-            tenant_template.copy_to(tmp_path)
+            messaging_tenant.copy_to(tmp_path)
         else:
             env["WAGATE_DATABASE_URL"] = url
             create_tenant_with_number_a(env)
