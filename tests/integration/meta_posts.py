@@ -7,7 +7,11 @@ webhook; these helpers do both with the whole body at once, for tests that talk 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from wagate.domain import errors
+from wagate.services.inbox_processing import InboxProcessor
 from wagate.services.ingress import IngressService, SignatureCheck
 
 
@@ -26,3 +30,18 @@ async def post_webhook(ingress: IngressService, body: bytes, signature: str | No
     if not check.matches(signature):
         raise errors.SignatureInvalid("X-Hub-Signature-256 does not match the body")
     await ingress.store(body)
+
+
+def meta_signature(app_secret: str, body: bytes) -> str:
+    """The ``X-Hub-Signature-256`` Meta sends with ``body``."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+async def feed_signed(
+    ingress: IngressService, processor: InboxProcessor, app_secret: str, bodies: list[bytes]
+) -> None:
+    """Post each body signed as Meta signs it, then process the inbox until it is empty."""
+    for body in bodies:
+        await post_webhook(ingress, body, meta_signature(app_secret, body))
+    while (await processor.process_next()).processed:
+        pass

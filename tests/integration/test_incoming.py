@@ -4,8 +4,6 @@ processing raise is set aside, and taken again on request."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,7 +12,11 @@ from typing import Any
 
 import pytest
 
-from tests.integration.meta_posts import post_webhook, signature_matches
+from tests.integration.meta_posts import (
+    feed_signed,
+    meta_signature,
+    signature_matches,
+)
 from tests.meta_samples import (
     BUTTON,
     IMAGE,
@@ -103,13 +105,10 @@ async def world(database_url: str) -> AsyncIterator[World]:
 
 async def feed(world: World, *documents: dict[str, Any] | bytes) -> None:
     """Receive each webhook as Meta sends it, then process the inbox until it is empty."""
-    for document in documents:
-        body = document if isinstance(document, bytes) else json.dumps(document).encode()
-        signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        assert signature_matches(SECRET, body, signature)
-        await post_webhook(world.ingress, body, signature)
-    while (await world.processor.process_next()).processed:
-        pass
+    bodies = [d if isinstance(d, bytes) else json.dumps(d).encode() for d in documents]
+    for body in bodies:
+        assert signature_matches(SECRET, body, meta_signature(SECRET, body))
+    await feed_signed(world.ingress, world.processor, SECRET, bodies)
 
 
 async def requests(world: World) -> list[tuple[str, dict[str, Any]]]:

@@ -4,8 +4,6 @@ template categories), forwarded to the webhook_url of those who opted in, left
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.meta_posts import post_webhook
+from tests.integration.meta_posts import feed_signed
 from tests.meta_fixtures import notification, readdressed
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain import errors
@@ -79,12 +77,8 @@ async def world(database_url: str) -> AsyncIterator[World]:
 
 
 async def feed(world: World, *documents: dict[str, Any]) -> None:
-    for document in documents:
-        body = json.dumps(document).encode()
-        signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        await post_webhook(world.ingress, body, signature)
-    while (await world.processor.process_next()).processed:
-        pass
+    bodies = [json.dumps(d).encode() for d in documents]
+    await feed_signed(world.ingress, world.processor, SECRET, bodies)
 
 
 async def pushes(world: World) -> list[tuple[str, dict[str, Any]]]:
