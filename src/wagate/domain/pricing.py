@@ -26,6 +26,7 @@ The rule:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -124,18 +125,24 @@ def recipient_country(message: Message) -> str | None:
     """The recipient's country (ISO code): from the phone number (the NANP's ``+1``
     countries told apart by their area codes), else from the BSUID."""
     digits = "".join(ch for ch in message.recipient if ch.isascii() and ch.isdigit())
-    if digits:
-        try:
-            number = phonenumbers.parse("+" + digits)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is not None:
-            region = phonenumbers.region_code_for_number(number)
-            if not region and number.country_code is not None:
-                region = phonenumbers.region_code_for_country_code(number.country_code)
-            if region and region != "ZZ":
-                return str(region)
-    return country_of_bsuid(message.recipient_user_id or "")
+    region = _country_of_number(digits) if digits else None
+    return region or country_of_bsuid(message.recipient_user_id or "")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _country_of_number(digits: str) -> str | None:
+    """The country of an international number's digits; None when none is known.
+
+    Cached: parsing a number costs more than the rest of a status's pricing, and a
+    busy number writes to the same recipients again and again."""
+    try:
+        number = phonenumbers.parse("+" + digits)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    if not region and number.country_code is not None:
+        region = phonenumbers.region_code_for_country_code(number.country_code)
+    return str(region) if region and region != "ZZ" else None
 
 
 def price_of(message: Message, billed: Billed, billing: Billing, card: RateCard) -> str:
