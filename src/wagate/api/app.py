@@ -73,7 +73,17 @@ def create_app(
         finally:
             await gateway.stop()
 
-    app = FastAPI(title="wagate", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="wagate",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        # The gateway's telemetry is its Prometheus metrics and its logs: FastAPI's own
+        # OpenTelemetry would look up the global providers on every request, Meta's
+        # webhooks included.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     reference.install(app)
     limits = BodyLimits(
         idle_seconds=settings.request_idle_timeout_seconds,
