@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.deliveries import queued_deliveries
 from tests.integration.meta_posts import (
     feed_signed,
     meta_signature,
@@ -43,7 +44,6 @@ from wagate.services.profiles import ProfileService
 from wagate.services.stored_webhooks import StoredWebhooks
 from wagate.services.tenancy import TenancyService
 from wagate.store import Database, queue
-from wagate.store import deliveries as delivery_rows
 from wagate.store import inbound as inbound_rows
 from wagate.store import inbox as inbox_rows
 from wagate.store import messages as message_rows
@@ -113,14 +113,9 @@ async def feed(world: World, *documents: dict[str, Any] | bytes) -> None:
 
 async def requests(world: World) -> list[tuple[str, dict[str, Any]]]:
     """Every request queued to the customer: (incoming or push, its JSON body)."""
-    async with world.database.transaction() as connection:
-        page, _ = await delivery_rows.list_deliveries(
-            connection, "SID1", profile_id=None, status=None,
-            since=None, until=None, limit=100, offset=0,
-        )  # fmt: skip
     return [
         ("push" if d.url.endswith("/push") else "incoming", json.loads(d.body or "{}"))
-        for d in sorted(page, key=lambda d: d.seq)
+        for d in await queued_deliveries(world.database)
     ]
 
 

@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from tests.integration.deliveries import queued_deliveries
 from tests.integration.meta_posts import post_webhook
 from tests.meta_samples import IMAGE, PHONE_NUMBER_ID, WAMID, with_id
 from wagate.blobs import LocalBlobStore
@@ -34,7 +35,6 @@ from wagate.services.profiles import ProfileService
 from wagate.services.tenancy import TenancyService
 from wagate.settings import Settings
 from wagate.store import Database
-from wagate.store import deliveries as delivery_rows
 from wagate.store.inbound import MediaState
 from wagate.upstream.graph import GraphClient
 
@@ -90,12 +90,7 @@ class World:
 
     async def callbacks(self) -> list[dict[str, Any]]:
         """The incoming callbacks queued, in order."""
-        async with self.database.transaction() as connection:
-            page, _ = await delivery_rows.list_deliveries(
-                connection, "SID1", profile_id=None, status=None,
-                since=None, until=None, limit=100, offset=0,
-            )  # fmt: skip
-        return [json.loads(d.body or "{}") for d in sorted(page, key=lambda d: d.seq)]
+        return [json.loads(d.body or "{}") for d in await queued_deliveries(self.database)]
 
 
 @pytest.fixture

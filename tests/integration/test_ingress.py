@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from tests.integration.deliveries import queued_deliveries
 from tests.integration.meta_posts import post_webhook
 from wagate.delivery.ssrf import AddressPolicy
 from wagate.domain import errors
@@ -25,7 +26,6 @@ from wagate.services.ingress import IngressService
 from wagate.services.profiles import ProfileService
 from wagate.services.tenancy import TenancyService
 from wagate.store import Database
-from wagate.store import deliveries as delivery_rows
 from wagate.store import inbox as inbox_rows
 from wagate.store import messages as message_rows
 from wagate.store import tenancy as tenancy_rows
@@ -183,14 +183,10 @@ async def outcomes(world: World) -> dict[str, int]:
 
 async def sent_requests(world: World) -> list[tuple[str, dict[str, Any]]]:
     """Every request queued to the customer, in the order they were written."""
-    async with world.database.transaction() as connection:
-        page, _ = await delivery_rows.list_deliveries(
-            connection, "SID1", profile_id=None, status=None,
-            since=None, until=None, limit=100, offset=0,
-        )  # fmt: skip
-    assert all(d.status in (DeliveryStatus.PENDING, DeliveryStatus.QUEUED) for d in page)
+    written = await queued_deliveries(world.database)
+    assert all(d.status in (DeliveryStatus.PENDING, DeliveryStatus.QUEUED) for d in written)
     out = []
-    for delivery in sorted(page, key=lambda d: d.seq):
+    for delivery in written:
         kind = "push" if delivery.url.endswith("/push") else "status"
         if delivery.method == "GET":
             out.append((kind, dict(parse_qsl(urlsplit(delivery.url).query))))
@@ -373,12 +369,7 @@ async def test_a_batch_applies_a_message_s_statuses_in_the_order_they_were_ackno
     assert await process_all(world) == 3
     callbacks = [b["status"] for k, b in await sent_requests(world) if k == "status"]
     assert callbacks == ["sent", "delivered", "read"]
-    async with world.database.transaction() as connection:
-        page, _ = await delivery_rows.list_deliveries(
-            connection, "SID1", profile_id=world.profile_id, status=None,
-            since=None, until=None, limit=100, offset=0,
-        )  # fmt: skip
-    by_seq = sorted(page, key=lambda d: d.seq)
+    by_seq = await queued_deliveries(world.database, profile_id=world.profile_id)
     assert [d.status for d in by_seq] == [
         DeliveryStatus.PENDING,
         DeliveryStatus.QUEUED,

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.deliveries import queued_deliveries
 from tests.integration.meta_posts import feed_signed
 from tests.meta_fixtures import notification, readdressed
 from wagate.delivery.ssrf import AddressPolicy
@@ -29,7 +30,6 @@ from wagate.services.stored_webhooks import StoredWebhooks
 from wagate.services.tenancy import TenancyService
 from wagate.services.webhook_subscriptions import WebhookSubscriptions
 from wagate.store import Database, queue
-from wagate.store import deliveries as delivery_rows
 from wagate.store import inbox as inbox_rows
 from wagate.store import tenancy as tenancy_rows
 from wagate.store import webhook_events as field_rows
@@ -83,14 +83,9 @@ async def feed(world: World, *documents: dict[str, Any]) -> None:
 
 async def pushes(world: World) -> list[tuple[str, dict[str, Any]]]:
     """Every push queued: (the URL's last segment, its JSON body), in order."""
-    async with world.database.transaction() as connection:
-        page, _ = await delivery_rows.list_deliveries(
-            connection, "SID1", profile_id=None, status=None,
-            since=None, until=None, limit=100, offset=0,
-        )  # fmt: skip
     return [
         (d.url.rsplit("/", 1)[-1], json.loads(d.body or "{}"))
-        for d in sorted(page, key=lambda d: d.seq)
+        for d in await queued_deliveries(world.database)
     ]
 
 
