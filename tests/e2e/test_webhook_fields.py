@@ -9,6 +9,8 @@ NUMBER_B has a ``webhook_url``; NUMBER_A has none.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +32,7 @@ from tests.e2e.messaging import (
     wait_settled,
 )
 from tests.e2e.sandbox import Sandbox
-from tests.support import RunningProcess, wait_until
+from tests.support import RunningProcess, run_wagate, wagate_command, wait_until
 
 #: What the sandbox is told to emit of each field, and the event type it becomes.
 ORDERS: dict[str, dict[str, Any]] = {
@@ -159,3 +161,59 @@ def test_an_opt_out_blocks_the_next_marketing_send(world: World) -> None:
     assert overridden.status_code == 200, overridden.text
     text = {"to": USER, "type": "text", "text": {"body": "your order shipped"}}
     assert send(world.gateway, NUMBER_B, text).status_code == 200, "only marketing is refused"
+
+
+def test_the_command_line_sets_shows_and_clears_what_a_waba_and_its_number_take(
+    world: World,
+) -> None:
+    env = world.gateway.env
+    waba_path = f"/v2/SID1/whatsapp/{WABA}/webhook_events"
+    number_path = f"/v2/SID1/whatsapp/numbers/{NUMBER_B}/webhook_events"
+
+    def cli(*args: str) -> dict[str, Any]:
+        printed: dict[str, Any] = json.loads(run_wagate(*args, "--sid", "SID1", env=env))
+        return printed
+
+    def served(path: str) -> dict[str, Any]:
+        data: dict[str, Any] = api(world.gateway, "GET", path).json()["data"]
+        return data
+
+    waba = ("wabas", "webhook-events", WABA)
+    number = ("numbers", "webhook-events", NUMBER_B)
+    assert cli(*waba) == served(waba_path)
+    assert cli(*number) == served(number_path)
+
+    taken = cli(*waba, "--set", "played, errors")
+    assert taken == {"waba_id": WABA, "event_types": ["played", "errors"],
+                     "effective": ["played", "errors"]}  # fmt: skip
+    assert served(waba_path) == taken
+    inherited = {"number": NUMBER_B, "event_types": None, "effective": ["played", "errors"]}
+    assert cli(*number, "--clear") == inherited, "a number without a list takes its WABA's"
+
+    own = cli(*number, "--set", "account_update")
+    assert own == {"number": NUMBER_B, "event_types": ["account_update"],
+                   "effective": ["account_update"]}  # fmt: skip
+    assert served(number_path) == own
+    assert cli(*number) == own
+    none = cli(*number, "--set", "")
+    assert none == {"number": NUMBER_B, "event_types": [], "effective": []}
+    assert served(number_path) == none
+
+    assert cli(*number, "--clear") == inherited
+    cleared = cli(*waba, "--clear")
+    assert cleared == {"waba_id": WABA, "event_types": None, "effective": []}
+    assert served(waba_path) == cleared
+    assert served(number_path) == {"number": NUMBER_B, "event_types": None, "effective": []}
+
+    for args in ((*waba, "--set", "nope"), (*number, "--set", "played", "--clear")):
+        refused = subprocess.run(
+            wagate_command(*args, "--sid", "SID1"),
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert refused.returncode != 0, args
+        assert "Traceback" not in refused.stderr, refused.stderr
+    assert served(waba_path) == cleared, "a refused change changes nothing"
