@@ -33,7 +33,7 @@ from tests.e2e.callbacks import (
     sandbox_process,
 )
 from tests.e2e.conftest import GatewayFactory
-from tests.e2e.test_callbacks import PNG, gateway_env, upload
+from tests.e2e.test_callbacks import PNG, Tenant, gateway_env, new_tenant, upload
 from tests.e2e.uploads import create_tenant
 from tests.support import PATIENCE, RunningProcess, local_http, wait_until
 
@@ -62,15 +62,42 @@ def receiver(services: tuple[RunningProcess, RunningProcess]) -> RunningProcess:
     return services[1]
 
 
-def profile_of(gateway: RunningProcess, profile_id: str) -> dict[str, Any]:
-    response = api(gateway, "GET", f"/v1/SID1/callback/profiles/{profile_id}")
+@pytest.fixture(scope="module")
+def shared_gateway(
+    start_module_gateway: GatewayFactory,
+    services: tuple[RunningProcess, RunningProcess],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> RunningProcess:
+    """A gateway for the tests that need no settings of their own: a failing delivery is
+    tried three times (the schedule is 0.2 s, 0.2 s), each test on an account of its own."""
+    data_dir = tmp_path_factory.mktemp("shared-gateway") / "data"
+    env = gateway_env(services[0], WAGATE_RETRY_SCHEDULE="0.2,0.2")
+    return start_module_gateway(env=env, data_dir=data_dir)
+
+
+def tenant_with_profile(gateway: RunningProcess, url: str) -> tuple[Tenant, dict[str, Any]]:
+    """A new account on ``gateway`` with a POST profile at ``url`` attached to its WABA."""
+    tenant = new_tenant(gateway)
+    profile = create_profile(
+        gateway, tenant.sid, tenant.key, title="operations", http_method="POST", url=url
+    )
+    attach_to_waba(gateway, tenant.sid, tenant.key, tenant.waba, profile["profile_id"])
+    return tenant, profile
+
+
+def profile_of(
+    gateway: RunningProcess, profile_id: str, sid: str = "SID1", key: str = "KEY1"
+) -> dict[str, Any]:
+    response = api(gateway, "GET", f"/v1/{sid}/callback/profiles/{profile_id}", key)
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
-def patch_profile(gateway: RunningProcess, profile_id: str, **fields: Any) -> dict[str, Any]:
-    response = api(gateway, "PATCH", f"/v1/SID1/callback/profiles/{profile_id}", json=fields)
+def patch_profile(
+    gateway: RunningProcess, profile_id: str, sid: str = "SID1", key: str = "KEY1", **fields: Any
+) -> dict[str, Any]:
+    response = api(gateway, "PATCH", f"/v1/{sid}/callback/profiles/{profile_id}", key, json=fields)
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -95,19 +122,25 @@ def new_gateway_with_profile(
 
 
 def wait_for_delivery(
-    gateway: RunningProcess, delivery_id: str, status: str, timeout: float = PATIENCE
+    gateway: RunningProcess,
+    delivery_id: str,
+    status: str,
+    sid: str = "SID1",
+    key: str = "KEY1",
 ) -> dict[str, Any]:
     found: dict[str, Any] = wait_until(
-        lambda: (d := delivery(gateway, delivery_id))["status"] == status and d,
-        timeout,
+        lambda: (d := delivery(gateway, delivery_id, sid, key))["status"] == status and d,
+        PATIENCE,
         f"delivery {delivery_id} to be {status}",
     )
     return found
 
 
-def only_delivery(gateway: RunningProcess, timeout: float = PATIENCE) -> dict[str, Any]:
+def only_delivery(gateway: RunningProcess, sid: str = "SID1", key: str = "KEY1") -> dict[str, Any]:
     """The one delivery of the account, once it exists."""
-    items: list[dict[str, Any]] = wait_until(lambda: deliveries(gateway), timeout, "a delivery")
+    items: list[dict[str, Any]] = wait_until(
+        lambda: deliveries(gateway, sid, key), PATIENCE, "a delivery"
+    )
     assert len(items) == 1, items
     return items[0]
 
@@ -323,25 +356,25 @@ def test_auto_disabled_delivery_goes_to_the_fixed_url_once_re_enabled(
 
 
 def test_rotated_secret_signs_alongside_the_old_one(
-    start_gateway: GatewayFactory, sandbox: RunningProcess, receiver: RunningProcess
+    shared_gateway: RunningProcess, receiver: RunningProcess
 ) -> None:
-    gateway, profile = new_gateway_with_profile(
-        start_gateway, gateway_env(sandbox), f"{receiver.url}/ok/rotation"
-    )
+    gateway = shared_gateway
+    tenant, profile = tenant_with_profile(gateway, f"{receiver.url}/ok/rotation")
+    sid, key, profile_id = tenant.sid, tenant.key, profile["profile_id"]
     old = profile["secret"]
-    upload(gateway)
+    upload(gateway, tenant.waba, sid=sid, key=key)
     (before,) = wait_until(lambda: received(receiver), PATIENCE, "a callback before the rotation")
     assert len(before["headers"]["webhook-signature"].split(" ")) == 1
     assert_signed(before, old)
 
-    rotated = patch_profile(gateway, profile["profile_id"], rotate_secret=True)
+    rotated = patch_profile(gateway, profile_id, sid, key, rotate_secret=True)
     new = rotated["secret"]
     assert new.startswith("whsec_")
     assert new != old
-    assert profile_of(gateway, profile["profile_id"])["secret"] == new
-    assert "secret" not in patch_profile(gateway, profile["profile_id"], title="rotated")
+    assert profile_of(gateway, profile_id, sid, key)["secret"] == new
+    assert "secret" not in patch_profile(gateway, profile_id, sid, key, title="rotated")
 
-    upload(gateway)
+    upload(gateway, tenant.waba, sid=sid, key=key)
     after = wait_until(lambda: received(receiver)[1:], PATIENCE, "a callback after the rotation")[0]
     assert after["headers"]["webhook-id"] != before["headers"]["webhook-id"]
     assert len(after["headers"]["webhook-signature"].split(" ")) == 2
@@ -353,59 +386,58 @@ def test_rotated_secret_signs_alongside_the_old_one(
 
 
 def test_replay_a_dead_delivery_then_recover_the_profile(
-    start_gateway: GatewayFactory, sandbox: RunningProcess, receiver: RunningProcess
+    shared_gateway: RunningProcess, receiver: RunningProcess
 ) -> None:
-    gateway, profile = new_gateway_with_profile(
-        start_gateway,
-        gateway_env(sandbox, WAGATE_RETRY_SCHEDULE="0.2"),
-        f"{receiver.url}/fail/1000/x",
-    )
-    profile_id = profile["profile_id"]
+    gateway = shared_gateway
+    tenant, profile = tenant_with_profile(gateway, f"{receiver.url}/fail/1000/x")
+    sid, key, profile_id = tenant.sid, tenant.key, profile["profile_id"]
     since = int(time.time()) - 5
-    upload(gateway)
-    upload(gateway)
+    upload(gateway, tenant.waba, sid=sid, key=key)
+    upload(gateway, tenant.waba, sid=sid, key=key)
     listed = wait_until(
-        lambda: len(d := deliveries(gateway)) == 2 and d, PATIENCE, "two deliveries"
+        lambda: len(d := deliveries(gateway, sid, key)) == 2 and d, PATIENCE, "two deliveries"
     )
-    first, second = (wait_for_delivery(gateway, d["id"], "dead") for d in listed)
-    assert first["attempts"] == second["attempts"] == 2  # the first try and one retry
-    assert [a["trigger"] for a in first["attempt_log"]] == ["scheduled", "scheduled"]
-    assert len(received(receiver)) == 4
+    first, second = (wait_for_delivery(gateway, d["id"], "dead", sid, key) for d in listed)
+    assert first["attempts"] == second["attempts"] == 3  # the first try and two retries
+    assert [a["trigger"] for a in first["attempt_log"]] == ["scheduled"] * 3
+    assert len(received(receiver)) == 6
 
-    replay = api(gateway, "POST", f"/v1/SID1/callback/deliveries/{first['id']}/replay")
+    replay = api(gateway, "POST", f"/v1/{sid}/callback/deliveries/{first['id']}/replay", key)
     assert replay.status_code == 200, replay.text
     replayed = wait_until(
         lambda: (
-            (d := delivery(gateway, first["id"]))["attempts"] == 3 and d["status"] == "dead" and d
+            (d := delivery(gateway, first["id"], sid, key))["attempts"] == 4
+            and d["status"] == "dead"
+            and d
         ),
         PATIENCE,
         "the replayed attempt",
     )
-    manual = replayed["attempt_log"][2]
+    manual = replayed["attempt_log"][3]
     assert manual["trigger"] == "manual"
-    assert manual["number"] == 3
+    assert manual["number"] == 4
     assert manual["response_status"] == 500
     assert manual["next_attempt_at"] is None  # a failed replay of a dead delivery stays dead
-    assert len(received(receiver)) == 5
+    assert len(received(receiver)) == 7
 
-    recover_path = f"/v1/SID1/callback/profiles/{profile_id}/recover"
-    dry = api(gateway, "POST", recover_path, json={"since": since, "dry_run": True})
+    recover_path = f"/v1/{sid}/callback/profiles/{profile_id}/recover"
+    dry = api(gateway, "POST", recover_path, key, json={"since": since, "dry_run": True})
     assert dry.status_code == 200, dry.text
     assert dry.json()["data"] == {"profile_id": profile_id, "count": 2, "dry_run": True}
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    later = api(gateway, "POST", recover_path, json={"since": future, "dry_run": True})
+    later = api(gateway, "POST", recover_path, key, json={"since": future, "dry_run": True})
     assert later.json()["data"]["count"] == 0
     time.sleep(1.0)
-    assert len(received(receiver)) == 5, "a dry run sends nothing"
-    assert delivery(gateway, second["id"])["attempts"] == 2
+    assert len(received(receiver)) == 7, "a dry run sends nothing"
+    assert delivery(gateway, second["id"], sid, key)["attempts"] == 3
 
-    real = api(gateway, "POST", recover_path, json={"since": since})
+    real = api(gateway, "POST", recover_path, key, json={"since": since})
     assert real.status_code == 200, real.text
     assert real.json()["data"] == {"profile_id": profile_id, "count": 2, "dry_run": False}
-    for item, attempts in ((first, 4), (second, 3)):
+    for item, attempts in ((first, 5), (second, 4)):
         done = wait_until(
             lambda item=item, attempts=attempts: (
-                (d := delivery(gateway, item["id"]))["attempts"] == attempts
+                (d := delivery(gateway, item["id"], sid, key))["attempts"] == attempts
                 and d["status"] == "dead"
                 and d
             ),
@@ -413,10 +445,10 @@ def test_replay_a_dead_delivery_then_recover_the_profile(
             f"the recovered attempt of {item['id']}",
         )
         assert done["attempt_log"][-1]["trigger"] == "manual"
-    records = wait_until(lambda: len(r := received(receiver)) >= 7 and r, PATIENCE, "7 requests")
-    assert Counter(r["headers"]["webhook-id"] for r in records) == {first["id"]: 4, second["id"]: 3}
+    records = wait_until(lambda: len(r := received(receiver)) >= 9 and r, PATIENCE, "9 requests")
+    assert Counter(r["headers"]["webhook-id"] for r in records) == {first["id"]: 5, second["id"]: 4}
 
-    missing = api(gateway, "POST", "/v1/SID1/callback/deliveries/msg_nope/replay")
+    missing = api(gateway, "POST", f"/v1/{sid}/callback/deliveries/msg_nope/replay", key)
     assert missing.status_code == 404
     assert missing.json()["code"] == "RBC302"
 
@@ -425,9 +457,9 @@ def test_replay_a_dead_delivery_then_recover_the_profile(
 
 
 def test_profile_crud_paging_and_tenancy(
-    start_gateway: GatewayFactory, sandbox: RunningProcess, receiver: RunningProcess
+    shared_gateway: RunningProcess, receiver: RunningProcess
 ) -> None:
-    gateway = start_gateway(env=gateway_env(sandbox))
+    gateway = shared_gateway  # SID1 and SID2 are this test's alone
     create_tenant(gateway.env)
     create_tenant(gateway.env, sid="SID2", waba_id="WABA9", api_key="KEY2")
     base = "/v1/SID1/callback/profiles"
@@ -554,15 +586,13 @@ def test_a_target_allowed_when_saved_is_refused_at_send_time_and_dies_at_once(
 
 
 def test_redirects_are_not_followed(
-    start_gateway: GatewayFactory, sandbox: RunningProcess, receiver: RunningProcess
+    shared_gateway: RunningProcess, receiver: RunningProcess
 ) -> None:
-    gateway, _ = new_gateway_with_profile(
-        start_gateway,
-        gateway_env(sandbox, WAGATE_RETRY_SCHEDULE="0.2,0.2"),
-        f"{receiver.url}/redirect/x",
-    )
-    upload(gateway)
-    dead = wait_for_delivery(gateway, only_delivery(gateway)["id"], "dead")
+    gateway = shared_gateway
+    tenant, _ = tenant_with_profile(gateway, f"{receiver.url}/redirect/x")
+    sid, key = tenant.sid, tenant.key
+    upload(gateway, tenant.waba, sid=sid, key=key)
+    dead = wait_for_delivery(gateway, only_delivery(gateway, sid, key)["id"], "dead", sid, key)
     log = dead["attempt_log"]
     assert [a["response_status"] for a in log] == [302, 302, 302]
     assert {a["error_class"] for a in log} == {"http_status"}

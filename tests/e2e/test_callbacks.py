@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -89,10 +91,48 @@ def gateway_env(sandbox: RunningProcess, **extra: str) -> dict[str, str]:
     }
 
 
-def upload(gateway: RunningProcess, waba: str = "WABA1", name: str = "image.png") -> str:
+@dataclass(frozen=True)
+class Tenant:
+    """An account of its own on a gateway shared by a module's tests."""
+
+    gateway: RunningProcess
+    sid: str
+    key: str
+    waba: str
+
+
+_TENANTS = itertools.count(1)
+
+
+def new_tenant(gateway: RunningProcess) -> Tenant:
+    """A fresh account with one WABA on ``gateway``, so a test sees only its own rows."""
+    n = next(_TENANTS)
+    tenant = Tenant(gateway, f"SIDT{n}", f"KEYT{n}", f"WABAT{n}")
+    create_tenant(gateway.env, sid=tenant.sid, waba_id=tenant.waba, api_key=tenant.key)
+    return tenant
+
+
+@pytest.fixture(scope="module")
+def shared_gateway(
+    start_module_gateway: GatewayFactory,
+    services: tuple[RunningProcess, RunningProcess],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> RunningProcess:
+    """A gateway with the default settings for the tests that change none."""
+    data_dir = tmp_path_factory.mktemp("shared-gateway") / "data"
+    return start_module_gateway(env=gateway_env(services[0]), data_dir=data_dir)
+
+
+def upload(
+    gateway: RunningProcess,
+    waba: str = "WABA1",
+    name: str = "image.png",
+    sid: str = "SID1",
+    key: str = "KEY1",
+) -> str:
     response = local_http.post(
-        f"{gateway.url}/v2/SID1/whatsapp/{waba}/resumable_media",
-        headers={"api-key": "KEY1"},
+        f"{gateway.url}/v2/{sid}/whatsapp/{waba}/resumable_media",
+        headers={"api-key": key},
         files={"file": (name, PNG, "image/png")},
         data={"type": "image/png"},
         timeout=30,
@@ -103,25 +143,27 @@ def upload(gateway: RunningProcess, waba: str = "WABA1", name: str = "image.png"
 
 
 def test_uploaded_callback_by_get_and_by_post_profiles_signed(
-    start_gateway: GatewayFactory, sandbox: RunningProcess, receiver: RunningProcess
+    shared_gateway: RunningProcess, receiver: RunningProcess
 ) -> None:
-    gateway = start_gateway(env=gateway_env(sandbox))
-    create_tenant(gateway.env)
-    run_wagate("wabas", "create", "--sid", "SID1", "--waba-id", "WABA2", env=gateway.env)
+    gateway = shared_gateway
+    tenant = new_tenant(gateway)
+    sid, key, other_waba = tenant.sid, tenant.key, f"{tenant.waba}-2"
+    run_wagate("wabas", "create", "--sid", sid, "--waba-id", other_waba, env=gateway.env)
     get_profile = create_profile(
-        gateway, "SID1", "KEY1", title="media GET", http_method="GET",
+        gateway, sid, key, title="media GET", http_method="GET",
         url=f"{receiver.url}/ok/get{SEED_GET_QUERY}",
     )  # fmt: skip
     post_profile = create_profile(
-        gateway, "SID1", "KEY1", title="media POST", http_method="POST",
+        gateway, sid, key, title="media POST", http_method="POST",
         url=f"{receiver.url}/ok/post", body=SEED_POST_BODY,
         headers={"Authorization": "Basic dXNlcjpwYXNz"},
     )  # fmt: skip
     assert get_profile["profile_id"].startswith("stage_")
     assert post_profile["secret"].startswith("whsec_")
-    attach_to_waba(gateway, "SID1", "KEY1", "WABA1", get_profile["profile_id"])
-    attach_to_waba(gateway, "SID1", "KEY1", "WABA2", post_profile["profile_id"])
-    first, second = upload(gateway, "WABA1"), upload(gateway, "WABA2")
+    attach_to_waba(gateway, sid, key, tenant.waba, get_profile["profile_id"])
+    attach_to_waba(gateway, sid, key, other_waba, post_profile["profile_id"])
+    first = upload(gateway, tenant.waba, sid=sid, key=key)
+    second = upload(gateway, other_waba, sid=sid, key=key)
 
     records = wait_until(
         lambda: len(received(receiver)) >= 2 and received(receiver), PATIENCE, "two callbacks"
@@ -142,8 +184,8 @@ def test_uploaded_callback_by_get_and_by_post_profiles_signed(
     assert set(body) == UPLOADED_FIELDS
     assert body["status"] == "UPLOADED"
     assert body["resumable_media_id"] == second
-    assert body["waba_id"] == "WABA2"
-    assert body["company_id"] == "C-SID1"
+    assert body["waba_id"] == other_waba
+    assert body["company_id"] == f"C-{sid}"
     assert body["callback_profile_id"] == post_profile["profile_id"]
     assert body["time"].isdigit()
     assert post["headers"]["Authorization"] == "Basic dXNlcjpwYXNz"
@@ -152,7 +194,8 @@ def test_uploaded_callback_by_get_and_by_post_profiles_signed(
     # The attempt is recorded once the receiver has answered it: soon after it got it.
     logged = wait_until(
         lambda: (
-            (found := delivery(gateway, post["headers"]["webhook-id"]))["attempt_log"] and found
+            (found := delivery(gateway, post["headers"]["webhook-id"], sid, key))["attempt_log"]
+            and found
         ),
         PATIENCE,
         "the attempt recorded",
@@ -161,15 +204,15 @@ def test_uploaded_callback_by_get_and_by_post_profiles_signed(
 
 
 def test_three_failures_then_success_is_one_success_after_four_attempts(
-    start_gateway: GatewayFactory, sandbox: RunningProcess, receiver: RunningProcess
+    shared_gateway: RunningProcess, receiver: RunningProcess
 ) -> None:
-    gateway = start_gateway(env=gateway_env(sandbox))
-    create_tenant(gateway.env)
+    gateway, tenant = shared_gateway, new_tenant(shared_gateway)
     profile = create_profile(
-        gateway, "SID1", "KEY1", title="flaky", http_method="POST", url=f"{receiver.url}/fail/3/x"
-    )
-    attach_to_waba(gateway, "SID1", "KEY1", "WABA1", profile["profile_id"])
-    upload(gateway)
+        gateway, tenant.sid, tenant.key, title="flaky", http_method="POST",
+        url=f"{receiver.url}/fail/3/x",
+    )  # fmt: skip
+    attach_to_waba(gateway, tenant.sid, tenant.key, tenant.waba, profile["profile_id"])
+    upload(gateway, tenant.waba, sid=tenant.sid, key=tenant.key)
     records = wait_until(
         lambda: len(received(receiver)) >= 4 and received(receiver), PATIENCE, "4 tries"
     )
@@ -178,9 +221,9 @@ def test_three_failures_then_success_is_one_success_after_four_attempts(
     assert len(records) == 4
     ids = {r["headers"]["webhook-id"] for r in records}
     assert len(ids) == 1, "webhook-id is stable across retries"
-    (only,) = deliveries(gateway)
+    (only,) = deliveries(gateway, tenant.sid, tenant.key)
     assert only["status"] == "succeeded"
-    log = delivery(gateway, only["id"])["attempt_log"]
+    log = delivery(gateway, only["id"], tenant.sid, tenant.key)["attempt_log"]
     assert [a["response_status"] for a in log] == [500, 500, 500, 200]
     assert [a["number"] for a in log] == [1, 2, 3, 4]
     assert all(a["next_attempt_at"] for a in log[:3])
@@ -188,16 +231,16 @@ def test_three_failures_then_success_is_one_success_after_four_attempts(
 
 
 def test_retry_after_on_429_is_honoured(
-    start_gateway: GatewayFactory, sandbox: RunningProcess, receiver: RunningProcess
+    shared_gateway: RunningProcess, receiver: RunningProcess
 ) -> None:
-    gateway = start_gateway(env=gateway_env(sandbox, WAGATE_RETRY_SCHEDULE="0.2,0.2,0.2"))
-    create_tenant(gateway.env)
+    # The schedule's next try is 1 s after the 429; its Retry-After asks for 2 s.
+    gateway, tenant = shared_gateway, new_tenant(shared_gateway)
     profile = create_profile(
-        gateway, "SID1", "KEY1", title="throttled", http_method="POST",
+        gateway, tenant.sid, tenant.key, title="throttled", http_method="POST",
         url=f"{receiver.url}/throttle/1/2/x",
     )  # fmt: skip
-    attach_to_waba(gateway, "SID1", "KEY1", "WABA1", profile["profile_id"])
-    upload(gateway)
+    attach_to_waba(gateway, tenant.sid, tenant.key, tenant.waba, profile["profile_id"])
+    upload(gateway, tenant.waba, sid=tenant.sid, key=tenant.key)
     records = wait_until(
         lambda: len(received(receiver)) >= 2 and received(receiver), PATIENCE, "retry"
     )
