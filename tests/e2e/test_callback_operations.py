@@ -288,61 +288,89 @@ AUTO_DISABLE_ENV = {
 }
 
 
+@pytest.fixture(scope="module")
+def auto_disabling_gateway(
+    start_module_gateway: GatewayFactory,
+    services: tuple[RunningProcess, RunningProcess],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> RunningProcess:
+    """A gateway that disables a profile after 2 s of failures (each test its own account)."""
+    data_dir = tmp_path_factory.mktemp("auto-disabling-gateway") / "data"
+    return start_module_gateway(env=gateway_env(services[0], **AUTO_DISABLE_ENV), data_dir=data_dir)
+
+
 def auto_disabled_profile(
-    start: GatewayFactory, sandbox: RunningProcess, receiver: RunningProcess
-) -> tuple[RunningProcess, dict[str, Any], dict[str, Any]]:
-    """A profile failing at /fail/1000/x until auto-disabled; the gateway, it, and its delivery."""
-    gateway, profile = new_gateway_with_profile(
-        start, gateway_env(sandbox, **AUTO_DISABLE_ENV), f"{receiver.url}/fail/1000/x"
-    )
-    upload(gateway)
+    gateway: RunningProcess, receiver: RunningProcess, path: str
+) -> tuple[Tenant, dict[str, Any], dict[str, Any]]:
+    """A profile failing at ``path`` (a /fail/1000/ one) until auto-disabled on a new account;
+    the account, the profile and its delivery."""
+    tenant, profile = tenant_with_profile(gateway, f"{receiver.url}{path}")
+    sid, key = tenant.sid, tenant.key
+    upload(gateway, tenant.waba, sid=sid, key=key)
     wait_until(
-        lambda: profile_of(gateway, profile["profile_id"])["status"] == 2, PATIENCE, "auto-disable"
+        lambda: profile_of(gateway, profile["profile_id"], sid, key)["status"] == 2,
+        PATIENCE,
+        "auto-disable",
     )
-    waiting = only_delivery(gateway)
-    log = delivery(gateway, waiting["id"])["attempt_log"]
+    waiting = only_delivery(gateway, sid, key)
+    log = delivery(gateway, waiting["id"], sid, key)["attempt_log"]
     span = datetime.fromisoformat(log[-1]["created_at"]) - datetime.fromisoformat(
         log[0]["created_at"]
     )
     assert span >= timedelta(seconds=2), f"disabled after failing only {span}"
     assert all(a["response_status"] == 500 for a in log)
     # Disabled, the delivery waits: still pending, and nothing more is sent.
-    before = len(received(receiver))
+    before = len(to_path(receiver, path))
     time.sleep(1.5)
-    waiting = delivery(gateway, waiting["id"])
+    waiting = delivery(gateway, waiting["id"], sid, key)
     assert waiting["status"] == "pending"
     assert waiting["attempts"] == len(log) < 9
-    assert len(received(receiver)) == before
-    return gateway, profile, waiting
+    assert len(to_path(receiver, path)) == before
+    return tenant, profile, waiting
 
 
 def test_auto_disabled_profile_waits_and_resumes_when_re_enabled(
-    start_gateway: GatewayFactory, sandbox: RunningProcess, receiver: RunningProcess
+    auto_disabling_gateway: RunningProcess, receiver: RunningProcess
 ) -> None:
-    gateway, profile, waiting = auto_disabled_profile(start_gateway, sandbox, receiver)
-    before = len(received(receiver))
-    assert patch_profile(gateway, profile["profile_id"], status=1)["status"] == 1
-    wait_until(lambda: len(received(receiver)) > before, PATIENCE, "the waiting delivery to resume")
+    gateway, path = auto_disabling_gateway, "/fail/1000/resumes"
+    tenant, profile, waiting = auto_disabled_profile(gateway, receiver, path)
+    sid, key = tenant.sid, tenant.key
+    before = len(to_path(receiver, path))
+    assert patch_profile(gateway, profile["profile_id"], sid, key, status=1)["status"] == 1
+    wait_until(
+        lambda: len(to_path(receiver, path)) > before, PATIENCE, "the waiting delivery to resume"
+    )
 
     def attempted_again() -> dict[str, Any] | None:
         # An attempt is recorded once its answer is in, a moment after the receiver has it.
-        now = delivery(gateway, waiting["id"])
+        now = delivery(gateway, waiting["id"], sid, key)
         return now if now["attempts"] > waiting["attempts"] else None
 
     resumed = wait_until(attempted_again, PATIENCE, "the resumed attempt to be recorded")
     assert resumed["attempt_log"][waiting["attempts"]]["trigger"] == "scheduled"
+    # The gateway serves the module's later tests: the delivery ends here (it succeeds, or
+    # its schedule has run out), not during theirs.
+    ok_url = f"{receiver.url}/ok/resumed"
+    patch_profile(gateway, profile["profile_id"], sid, key, url=ok_url, status=1)
+    wait_until(
+        lambda: delivery(gateway, waiting["id"], sid, key)["status"] in ("succeeded", "dead"),
+        PATIENCE,
+        "the resumed delivery to end",
+    )
 
 
 def test_auto_disabled_delivery_goes_to_the_fixed_url_once_re_enabled(
-    start_gateway: GatewayFactory, sandbox: RunningProcess, receiver: RunningProcess
+    auto_disabling_gateway: RunningProcess, receiver: RunningProcess
 ) -> None:
-    gateway, profile, waiting = auto_disabled_profile(start_gateway, sandbox, receiver)
+    gateway = auto_disabling_gateway
+    tenant, profile, waiting = auto_disabled_profile(gateway, receiver, "/fail/1000/fixed")
+    sid, key = tenant.sid, tenant.key
     fixed = patch_profile(
-        gateway, profile["profile_id"], url=f"{receiver.url}/ok/recovered", status=1
+        gateway, profile["profile_id"], sid, key, url=f"{receiver.url}/ok/recovered", status=1
     )
     assert fixed["status"] == 1
     done = wait_until(
-        lambda: (d := delivery(gateway, waiting["id"]))["status"] != "pending" and d,
+        lambda: (d := delivery(gateway, waiting["id"], sid, key))["status"] != "pending" and d,
         PATIENCE,
         "the waiting delivery to finish",
     )
