@@ -164,11 +164,16 @@ def start_server(
     timeout: float = 60.0,
 ) -> Server:
     """Start ``command`` in a session of its own (so that it and its children can be
-    killed together) and wait until ``ready_path`` answers; the caller stops it."""
+    killed together) and wait until ``ready_path`` answers; the caller stops it.
+
+    Its temporary files go beside its log unless ``env`` says where: a server the
+    benchmark kills cannot remove them, and they go with the benchmark's directory."""
+    scratch = log_path.parent / "tmp"
+    scratch.mkdir(exist_ok=True)
     with log_path.open("ab") as log_file:
         process = subprocess.Popen(
             command,
-            env={**os.environ, **env},
+            env={**os.environ, "TMPDIR": str(scratch), **env},
             cwd=ROOT,
             stdout=log_file,
             stderr=subprocess.STDOUT,
