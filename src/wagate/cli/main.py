@@ -23,6 +23,7 @@ from wagate.cli.webhook_events_command import (
     waba_webhook_events,
 )
 from wagate.cli.webhooks_command import webhooks_app
+from wagate.wiring.heap import quicken_start_up
 
 if TYPE_CHECKING:
     from wagate.settings import Settings
@@ -136,4 +137,5 @@ def demo() -> None:
 
 def main() -> None:
     """Entry point of the ``wagate`` script."""
+    quicken_start_up()
     app()

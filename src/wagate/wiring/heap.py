@@ -22,7 +22,12 @@ from __future__ import annotations
 import ctypes
 import gc
 
-__all__ = ["LARGE_BLOCK_BYTES", "YOUNG_GENERATION_THRESHOLD", "settle_after_start"]
+__all__ = [
+    "LARGE_BLOCK_BYTES",
+    "YOUNG_GENERATION_THRESHOLD",
+    "quicken_start_up",
+    "settle_after_start",
+]
 
 #: New objects (less those freed) between two collections of the youngest generation
 #: (Python's default is 700).
@@ -32,6 +37,16 @@ LARGE_BLOCK_BYTES = 128 * 1024
 #: glibc's mallopt parameters: the mmap threshold, and the free top of the heap it keeps.
 _M_MMAP_THRESHOLD = -3
 _M_TRIM_THRESHOLD = -1
+
+
+def quicken_start_up() -> None:
+    """Collect the youngest objects as rarely while the process starts as once it has.
+
+    Imports make objects that live as long as the process: with Python's default the
+    collector looked at them again and again, a tenth of the CPU of starting a gateway
+    process or running a command."""
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(max(YOUNG_GENERATION_THRESHOLD, young), middle, old)
 
 
 def settle_after_start() -> None:
