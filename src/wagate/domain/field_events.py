@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from wagate.domain import json_values
+from wagate.domain.inbox import phone_number_id_of
 from wagate.domain.webhook_events import EventScope
 
 __all__ = [
@@ -68,15 +70,15 @@ def field_events(document: Mapping[str, Any], scope: str | None) -> list[FieldEv
     events; an entry with no number takes the WABA's.
     """
     found: list[FieldEvent] = []
-    for entry in _objects(document.get("entry")):
-        waba_id = _text(entry.get("id"))
+    for entry in json_values.objects(document.get("entry")):
+        waba_id = json_values.text(entry.get("id"))
         time = entry.get("time") if isinstance(entry.get("time"), int) else None
-        for change in _objects(entry.get("changes")):
-            field = _text(change.get("field"))[:MAX_FIELD_LENGTH]
+        for change in json_values.objects(entry.get("changes")):
+            field = json_values.text(change.get("field"))[:MAX_FIELD_LENGTH]
             value = change.get("value")
             if not field or not isinstance(value, dict):
                 continue
-            number = _phone_number_id(value)
+            number = phone_number_id_of(value)
             if (number or None) != scope:
                 continue
             if field == MESSAGES_FIELD:
@@ -126,9 +128,8 @@ def _message_field_events(
     waba_id: str, number: str, value: Mapping[str, Any], time: int | None
 ) -> list[FieldEvent]:
     found = []
-    played = [
-        s for s in _objects(value.get("statuses")) if _text(s.get("status")).lower() == "played"
-    ]
+    statuses = json_values.objects(value.get("statuses"))
+    played = [s for s in statuses if json_values.text(s.get("status")).lower() == "played"]
     if played:
         content = {k: v for k, v in value.items() if k in ("contacts",)}
         found.append(
@@ -142,7 +143,7 @@ def _message_field_events(
                 time,
             )
         )
-    errors = _objects(value.get("errors"))
+    errors = json_values.objects(value.get("errors"))
     if errors:
         found.append(
             FieldEvent(
@@ -156,20 +157,3 @@ def _message_field_events(
             )
         )
     return found
-
-
-def _phone_number_id(value: Mapping[str, Any]) -> str:
-    metadata = value.get("metadata")
-    if not isinstance(metadata, dict):
-        return ""
-    return _text(metadata.get("phone_number_id"))
-
-
-def _objects(value: object) -> list[dict[str, Any]]:
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, dict)]
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)

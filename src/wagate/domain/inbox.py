@@ -20,11 +20,11 @@ from __future__ import annotations
 import enum
 import json
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from wagate.domain import json_text
+from wagate.domain import json_text, json_values
 
 __all__ = [
     "NO_NUMBER_PARTITION",
@@ -87,8 +87,8 @@ def parse_document(body: str) -> dict[str, Any] | None:
 def change_values(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Every ``entry[].changes[].value`` object of a Meta notification, in order."""
     values: list[dict[str, Any]] = []
-    for entry in _objects(document.get("entry")):
-        for change in _objects(entry.get("changes")):
+    for entry in json_values.objects(document.get("entry")):
+        for change in json_values.objects(entry.get("changes")):
             value = change.get("value")
             if isinstance(value, dict):
                 values.append(value)
@@ -164,9 +164,3 @@ def _item_count(value: dict[str, Any]) -> int:
     return (len(statuses) if isinstance(statuses, list) else 0) + (
         len(messages) if isinstance(messages, list) else 0
     )
-
-
-def _objects(value: object) -> Sequence[dict[str, Any]]:
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, dict)]

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from wagate.domain import json_values
 from wagate.domain.field_events import FieldEvent
 
 __all__ = [
@@ -72,23 +73,23 @@ def preferences_of(event: FieldEvent) -> list[MarketingPreference]:
     if event.field != "user_preferences":
         return []
     found = []
-    for item in _objects(event.value.get("user_preferences")):
-        if _text(item.get("category")) != MARKETING_MESSAGES:
+    for item in json_values.objects(event.value.get("user_preferences")):
+        if json_values.text(item.get("category")) != MARKETING_MESSAGES:
             continue
-        value = _text(item.get("value")).lower()
+        value = json_values.text(item.get("value")).lower()
         if value not in _STOP_VALUES | _RESUME_VALUES:
             continue
         stamp = item.get("timestamp")
         reported_at = int(stamp) if isinstance(stamp, int | str) and str(stamp).isdigit() else 0
         for key in ("wa_id", "user_id"):
-            user = _text(item.get(key))[:MAX_USER_LENGTH]
+            user = json_values.text(item.get(key))[:MAX_USER_LENGTH]
             if user:
                 found.append(
                     MarketingPreference(
                         user,
                         value in _STOP_VALUES,
                         value,
-                        _text(item.get("detail"))[:500],
+                        json_values.text(item.get("detail"))[:500],
                         reported_at,
                     )
                 )
@@ -108,18 +109,18 @@ def latest(preferences: Iterable[MarketingPreference]) -> list[MarketingPreferen
 def template_category_of(event: FieldEvent) -> TemplateCategory | None:
     """The template category a template status or category update states, if any."""
     if event.field == "message_template_status_update":
-        category = _text(event.value.get("message_template_category"))
+        category = json_values.text(event.value.get("message_template_category"))
     elif event.field == "template_category_update":
-        category = _text(event.value.get("new_category"))
+        category = json_values.text(event.value.get("new_category"))
     else:
         return None
-    name = _text(event.value.get("message_template_name"))
+    name = json_values.text(event.value.get("message_template_name"))
     if not category or not name:
         return None
     return TemplateCategory(
         event.waba_id,
         name[:512],
-        _text(event.value.get("message_template_language"))[:32],
+        json_values.text(event.value.get("message_template_language"))[:32],
         category.upper()[:32],
     )
 
@@ -130,8 +131,8 @@ def template_of(body: Mapping[str, Any]) -> tuple[str, str] | None:
     if not isinstance(template, dict) or not template.get("name"):
         return None
     language = template.get("language")
-    code = _text(language.get("code")) if isinstance(language, dict) else ""
-    return _text(template["name"]), code
+    code = json_values.text(language.get("code")) if isinstance(language, dict) else ""
+    return json_values.text(template["name"]), code
 
 
 def category_for(categories: Iterable[TemplateCategory], language: str) -> str | None:
@@ -156,13 +157,3 @@ def refusal(
         f"user {recipient} has opted out of marketing messages (Meta's "
         f"{MARKETING_OPT_OUT_CODE}); set extra_info.{IGNORE_OPT_OUT} to true to send anyway"
     )
-
-
-def _objects(value: object) -> list[dict[str, Any]]:
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, dict)]
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
