@@ -76,11 +76,17 @@ class WebhookSubscriptions:
         """Set the number's event types (None: take its WABA's)."""
         chosen = _checked(event_types)
         async with self._db.transaction() as connection:
-            await _number_of(connection, sid, number)
+            phone = await _number_of(connection, sid, number)
             await field_rows.set_subscription(
                 connection, ("number", number), sid, chosen, self._clock()
             )
-        return await self.of_number(sid, number)
+            waba = await field_rows.subscriptions_of(connection, [("waba", phone.waba_id)])
+        return Subscription(
+            EventScope.NUMBER,
+            number,
+            chosen,
+            effective_types(chosen, waba.get(("waba", phone.waba_id))),
+        )
 
     async def set_graph_version(self, sid: str, waba_id: str, version: str | None) -> None:
         """Set the Graph API version of the WABA's upstream calls (None: the configured one)."""
